@@ -1,0 +1,1 @@
+# conf: rules go here

@@ -1,0 +1,1 @@
+# genkey: rules go here

@@ -1,0 +1,2 @@
+/* bodyhash.c: not written yet */
+#include "internal.h"

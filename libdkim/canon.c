@@ -1,0 +1,2 @@
+/* canon.c: not written yet */
+#include "internal.h"

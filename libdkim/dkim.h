@@ -1,0 +1,316 @@
+/*
+ * dkim.h - public interface of libdkim, a streaming DKIM engine.
+ *
+ * libdkim signs and verifies mail as RFC 6376 (DKIM), RFC 8301 (algorithm
+ * updates) and RFC 8463 (ed25519-sha256) define it. The engine does no I/O:
+ * the caller feeds header fields one at a time, then the body in chunks of
+ * any size, then asks for signatures or verification results. Public keys
+ * come from a lookup interface the caller supplies (see dkim_resolver.h for
+ * the c-ares one), so the engine is testable without a network.
+ *
+ * Memory is bounded by the header block: the body is hashed as it streams
+ * and never stored.
+ *
+ * Errors: every function that can fail returns a dkim_status and, when the
+ * caller passes a dkim_error, a human-readable message in it. Nothing here
+ * prints or logs.
+ *
+ * Threads: objects are not shared between threads, except dkim_privkey and
+ * dkim_pubkey, which are immutable after creation and safe to share
+ * (dkim_pubkey is reference counted).
+ */
+#ifndef DKIM_H
+#define DKIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum {
+	DKIM_OK = 0,
+	DKIM_ERR_NOMEM,     /* out of memory */
+	DKIM_ERR_SYNTAX,    /* input does not parse */
+	DKIM_ERR_LIMIT,     /* input exceeds a configured limit */
+	DKIM_ERR_KEY,       /* a key is unusable (wrong type, too small, ...) */
+	DKIM_ERR_CRYPTO,    /* OpenSSL reported a failure */
+	DKIM_ERR_STATE,     /* call made at the wrong point of the message */
+	DKIM_ERR_INVALID,   /* bad argument from the caller */
+	DKIM_ERR_IO         /* a file could not be read */
+} dkim_status;
+
+#define DKIM_ERROR_MAX 256
+
+typedef struct {
+	dkim_status status;
+	char message[DKIM_ERROR_MAX];
+} dkim_error;
+
+/* A static name for a status ("syntax error", ...). */
+const char *dkim_status_name(dkim_status status);
+
+/* ---- algorithms -------------------------------------------------------- */
+
+typedef enum {
+	DKIM_CANON_SIMPLE = 0,
+	DKIM_CANON_RELAXED = 1
+} dkim_canon;
+
+typedef enum {
+	DKIM_KEY_RSA = 0,
+	DKIM_KEY_ED25519 = 1
+} dkim_keytype;
+
+typedef enum {
+	DKIM_HASH_SHA256 = 0,
+	DKIM_HASH_SHA1 = 1      /* parsed and reported, never accepted (RFC 8301) */
+} dkim_hash;
+
+typedef enum {
+	DKIM_ALG_RSA_SHA256 = 0,
+	DKIM_ALG_ED25519_SHA256 = 1,
+	DKIM_ALG_RSA_SHA1 = 2   /* verification only: reported as policy */
+} dkim_alg;
+
+/* "rsa-sha256", "ed25519-sha256", "rsa-sha1". */
+const char *dkim_alg_name(dkim_alg alg);
+/* Parses an a= value; false when unknown. */
+bool dkim_alg_parse(const char *text, size_t len, dkim_alg *alg);
+/* "simple" / "relaxed". */
+const char *dkim_canon_name(dkim_canon canon);
+
+/* ---- private keys (signing) -------------------------------------------- */
+
+typedef struct dkim_privkey dkim_privkey;
+
+/*
+ * Loads a private key from memory. Accepted forms: PEM (PKCS#1 RSA, PKCS#8
+ * RSA or Ed25519), and base64 of DER (as OpenDKIM KeyTables may hold inline)
+ * or of a raw 32-byte Ed25519 seed. RSA keys below 1024 bits are refused.
+ */
+dkim_privkey *dkim_privkey_load(const void *data, size_t len, dkim_error *err);
+/* Loads a private key from a file (same forms). The error names the file. */
+dkim_privkey *dkim_privkey_load_file(const char *path, dkim_error *err);
+dkim_keytype dkim_privkey_type(const dkim_privkey *key);
+unsigned dkim_privkey_bits(const dkim_privkey *key);
+void dkim_privkey_free(dkim_privkey *key);
+
+/* ---- public keys (key records, RFC 6376 §3.6.1) ------------------------- */
+
+typedef struct dkim_pubkey dkim_pubkey;
+
+#define DKIM_KEYFLAG_TESTING 0x1   /* t=y */
+#define DKIM_KEYFLAG_STRICT  0x2   /* t=s: i= must not be a subdomain of d= */
+
+/*
+ * Parses a key record (the TXT strings already concatenated). A record with
+ * an empty p= parses into a revoked key (dkim_pubkey_revoked is true), so
+ * that a cache can remember it. Keys over 8192 bits, Ed25519 keys that are
+ * not 32 bytes and unknown k= are syntax errors with a reason.
+ * The result has one reference.
+ */
+dkim_pubkey *dkim_pubkey_parse(const char *record, size_t len, dkim_error *err);
+dkim_pubkey *dkim_pubkey_ref(dkim_pubkey *key);
+void dkim_pubkey_unref(dkim_pubkey *key);
+bool dkim_pubkey_revoked(const dkim_pubkey *key);
+dkim_keytype dkim_pubkey_type(const dkim_pubkey *key);
+unsigned dkim_pubkey_bits(const dkim_pubkey *key);
+unsigned dkim_pubkey_flags(const dkim_pubkey *key);
+/* h= allows this hash (true when h= is absent). */
+bool dkim_pubkey_allows_hash(const dkim_pubkey *key, dkim_hash hash);
+/* s= allows email (true when s= is absent, "*" or lists "email"). */
+bool dkim_pubkey_allows_email(const dkim_pubkey *key);
+/*
+ * True when this public key is the public half of priv (used by testkey).
+ */
+bool dkim_pubkey_matches(const dkim_pubkey *key, const dkim_privkey *priv);
+
+/* ---- key lookup interface ---------------------------------------------- */
+
+typedef enum {
+	DKIM_LOOKUP_FOUND = 0,      /* key holds the parsed record */
+	DKIM_LOOKUP_NOTFOUND,       /* NXDOMAIN / no TXT record: permerror */
+	DKIM_LOOKUP_TEMPFAIL,       /* SERVFAIL, timeout, ...: temperror */
+	DKIM_LOOKUP_PERMFAIL        /* unusable record(s): permerror */
+} dkim_lookup_status;
+
+typedef struct {
+	/* in */
+	const char *domain;         /* d= */
+	const char *selector;       /* s= */
+	/* out, filled by the lookup function */
+	dkim_lookup_status status;
+	dkim_pubkey *key;           /* one reference, owned by the engine after */
+	char reason[128];           /* why, when not found */
+} dkim_key_query;
+
+/*
+ * Looks up every query of a message (all at once, so that an implementation
+ * can run them concurrently). Sets status, key and reason of each. Returns
+ * nothing: every outcome is per query.
+ */
+typedef void (*dkim_lookup_fn)(void *ctx, dkim_key_query *queries, size_t n);
+
+/* ---- options and limits -------------------------------------------------- */
+
+typedef struct {
+	size_t max_header_bytes;    /* whole header block; default 65536 */
+	size_t max_field_bytes;     /* one header field; default 16384 */
+	size_t max_fields;          /* header fields; default 1000 */
+	size_t max_signatures;      /* DKIM-Signatures evaluated; default 5 */
+	unsigned min_key_bits;      /* RSA keys below: policy; default 1024 */
+	time_t now;                 /* 0: time(NULL) at dkim_msg_new */
+	unsigned clock_drift;       /* seconds of tolerance for t= / x=; default 300 */
+} dkim_options;
+
+/* Fills in the defaults above. */
+void dkim_options_init(dkim_options *opts);
+
+/* ---- messages ------------------------------------------------------------ */
+
+typedef struct dkim_msg dkim_msg;
+
+/* A message context; opts may be NULL for the defaults (copied). */
+dkim_msg *dkim_msg_new(const dkim_options *opts, dkim_error *err);
+void dkim_msg_free(dkim_msg *msg);
+
+typedef struct {
+	const dkim_privkey *key;     /* must outlive the message */
+	dkim_alg alg;                /* must suit the key */
+	const char *domain;          /* d= */
+	const char *selector;        /* s= */
+	const char *identity;        /* i=, or NULL */
+	dkim_canon header_canon;
+	dkim_canon body_canon;
+	/*
+	 * h=: header names in order. A name listed more often than it occurs is
+	 * oversigned (each extra instance hashes as an absent field), which
+	 * stops headers of that name being added later. Must include From.
+	 */
+	const char *const *headers;
+	size_t nheaders;
+	bool timestamp;              /* add t= (the message's "now") */
+	unsigned long expire_after;  /* add x= = t + this; 0: none */
+	bool body_length;            /* add l= with the body length hashed */
+} dkim_sign_params;
+
+/*
+ * Adds a signature to produce. Call before dkim_msg_eoh. Several signers on
+ * one message share the body hash when their body canonicalization matches.
+ * Returns the signer's index (>= 0) or -1 with err set.
+ */
+int dkim_msg_add_signer(dkim_msg *msg, const dkim_sign_params *params,
+                        dkim_error *err);
+
+/*
+ * Asks for verification of the message's DKIM-Signature fields. Call
+ * before dkim_msg_eoh. lookup is called once, with every distinct
+ * (domain, selector), from dkim_msg_fetch_keys or else from dkim_msg_eom.
+ */
+dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
+                            dkim_error *err);
+
+/*
+ * Feeds one header field as a milter receives it: the name, and the raw
+ * value after the colon (leading whitespace kept if the MTA kept it, folding
+ * as "\n" or "\r\n"). Fails with DKIM_ERR_LIMIT past the header limits.
+ */
+dkim_status dkim_msg_header(dkim_msg *msg, const char *name,
+                            const char *value, dkim_error *err);
+/* The same with a whole field "Name:value" (no final line break). */
+dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,
+                                  dkim_error *err);
+/* End of the header block: signatures are parsed, body hashes set up. */
+dkim_status dkim_msg_eoh(dkim_msg *msg, dkim_error *err);
+/* Body data, split anywhere. Line ends may be CRLF or bare LF. */
+dkim_status dkim_msg_body(dkim_msg *msg, const void *data, size_t len,
+                          dkim_error *err);
+/*
+ * Optional, after dkim_msg_eoh: runs the key lookups now (e.g. in parallel
+ * with the body arriving). Otherwise dkim_msg_eom does.
+ */
+dkim_status dkim_msg_fetch_keys(dkim_msg *msg, dkim_error *err);
+/* End of message: signatures are computed, verifications decided. */
+dkim_status dkim_msg_eom(dkim_msg *msg, dkim_error *err);
+
+/*
+ * Feeds a whole stored message (header, blank line, body) in chunks of any
+ * size; the header fields are split out and passed to dkim_msg_header_field,
+ * the end of headers to dkim_msg_eoh. Finish with dkim_msg_eom.
+ */
+dkim_status dkim_msg_feed_raw(dkim_msg *msg, const void *data, size_t len,
+                              dkim_error *err);
+
+/* ---- signing results ----------------------------------------------------- */
+
+/*
+ * After dkim_msg_eom: the value of the DKIM-Signature field for signer i,
+ * without the field name, the colon and the space after it, folded with
+ * eol ("\r\n" or "\n") followed by a tab. NULL when i is out of range.
+ * The string belongs to the message.
+ */
+const char *dkim_msg_signature(dkim_msg *msg, int signer, const char *eol);
+
+/* ---- verification results ------------------------------------------------ */
+
+typedef enum {
+	DKIM_RESULT_NONE = 0,   /* not evaluated (over max_signatures) */
+	DKIM_RESULT_PASS,
+	DKIM_RESULT_FAIL,
+	DKIM_RESULT_NEUTRAL,
+	DKIM_RESULT_POLICY,
+	DKIM_RESULT_TEMPERROR,
+	DKIM_RESULT_PERMERROR
+} dkim_result;
+
+/* "none", "pass", "fail", ... as RFC 8601 writes them. */
+const char *dkim_result_name(dkim_result result);
+
+typedef enum {
+	DKIM_FAIL_NONE = 0,
+	DKIM_FAIL_BODY_HASH,    /* bh= does not match the body */
+	DKIM_FAIL_SIGNATURE     /* b= does not verify over the headers */
+} dkim_fail_kind;
+
+typedef struct {
+	dkim_result result;
+	dkim_fail_kind fail_kind;
+	const char *reason;     /* short, human readable; "" on pass */
+	/* Tags as found in the signature (NULL when absent or unparsable). */
+	const char *domain;     /* d= */
+	const char *identity;   /* i= (default "@" d=) */
+	const char *selector;   /* s= */
+	const char *algorithm;  /* a= as written */
+	const char *b;          /* b= with whitespace removed */
+	unsigned key_bits;      /* 0 when no key was retrieved */
+	bool testing;           /* key has t=y */
+} dkim_sig_result;
+
+/* After dkim_msg_eom: number of DKIM-Signature fields seen, evaluated or not. */
+size_t dkim_msg_result_count(const dkim_msg *msg);
+/* Result i (0 = the topmost signature); NULL when out of range. */
+const dkim_sig_result *dkim_msg_result(const dkim_msg *msg, size_t i);
+
+/* ---- header helpers ------------------------------------------------------- */
+
+/*
+ * Extracts the first address of an address header value (From:, Sender:,
+ * ...): its local part into local, its domain lower-cased into domain.
+ * Handles display names, comments, quoted local parts, angle brackets and
+ * folding. Returns false when no address with a domain is found or a part
+ * does not fit its buffer.
+ */
+bool dkim_header_address(const char *value, char *local, size_t local_size,
+                         char *domain, size_t domain_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DKIM_H */

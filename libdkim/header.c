@@ -1,0 +1,2 @@
+/* header.c: not written yet */
+#include "internal.h"

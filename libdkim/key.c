@@ -1,0 +1,2 @@
+/* key.c: not written yet */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* keycache.c: not written yet */
+#include "internal.h"

@@ -1,0 +1,7 @@
+# libdkim: the DKIM engine (no milter code).
+noinst_LIBRARIES += libdkim/libdkim.a
+libdkim_libdkim_a_SOURCES = \
+	libdkim/dkim.h libdkim/dkim_resolver.h libdkim/internal.h \
+	libdkim/util.c libdkim/taglist.c libdkim/canon.c libdkim/bodyhash.c \
+	libdkim/header.c libdkim/key.c libdkim/sig.c libdkim/msg.c \
+	libdkim/resolver.c libdkim/keycache.c

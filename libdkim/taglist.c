@@ -1,0 +1,2 @@
+/* taglist.c: not written yet */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* util.c: not written yet */
+#include "internal.h"

@@ -1,0 +1,1 @@
+# opendkim: rules go here

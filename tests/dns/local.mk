@@ -1,0 +1,1 @@
+# tests/dns: rules go here

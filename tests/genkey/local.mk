@@ -1,0 +1,1 @@
+# tests/genkey: rules go here

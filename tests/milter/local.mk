@@ -1,0 +1,1 @@
+# tests/milter: rules go here
