@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""fakedns.py MODE PORTFILE - a misbehaving DNS server for tests.
+
+Listens on 127.0.0.1 (UDP and TCP, same kernel-chosen port, written to
+PORTFILE) until killed. Python standard library only.
+
+MODE:
+  silent     reads queries and never answers
+  servfail   answers every query with RCODE 2 (SERVFAIL)
+  refused    answers every query with RCODE 5 (REFUSED)
+  wrongname  NOERROR with a TXT answer owned by another name than asked
+  garbage    answers with the query ID followed by random bytes
+"""
+import os
+import select
+import socket
+import struct
+import sys
+
+RCODES = {"servfail": 2, "refused": 5}
+
+
+def question_end(query):
+    """Offset just past the first question (QNAME, QTYPE, QCLASS)."""
+    pos = 12
+    while pos < len(query):
+        n = query[pos]
+        if n == 0:
+            return pos + 1 + 4
+        if n & 0xC0:
+            return None
+        pos += 1 + n
+    return None
+
+
+def txt_rr(owner_labels, text):
+    name = b"".join(bytes([len(l)]) + l for l in owner_labels) + b"\0"
+    rdata = bytes([len(text)]) + text
+    return name + struct.pack("!HHIH", 16, 1, 300, len(rdata)) + rdata
+
+
+def reply(mode, query):
+    if len(query) < 12:
+        return None
+    qid = query[:2]
+    if mode == "garbage":
+        return qid + os.urandom(60)
+    end = question_end(query)
+    if end is None or end > len(query):
+        return None
+    question = query[12:end]
+    flags = 0x8180  # QR, RD, RA
+    if mode in RCODES:
+        return qid + struct.pack("!HHHHH", flags | RCODES[mode], 1, 0, 0, 0) + question
+    if mode == "wrongname":
+        rr = txt_rr([b"other", b"example", b"test"], b"v=DKIM1; p=")
+        return qid + struct.pack("!HHHHH", flags, 1, 1, 0, 0) + question + rr
+    return None
+
+
+def serve_udp(sock, mode):
+    data, peer = sock.recvfrom(65535)
+    out = reply(mode, data)
+    if out is not None:
+        sock.sendto(out, peer)
+
+
+def serve_tcp(conn, mode):
+    conn.settimeout(2)
+    try:
+        hdr = conn.recv(2)
+        if len(hdr) < 2:
+            return
+        (n,) = struct.unpack("!H", hdr)
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                return
+            data += chunk
+        out = reply(mode, data)
+        if out is not None:
+            conn.sendall(struct.pack("!H", len(out)) + out)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    mode, portfile = sys.argv[1], sys.argv[2]
+    if mode not in ("silent", "servfail", "refused", "wrongname", "garbage"):
+        sys.exit("fakedns.py: unknown mode " + mode)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen(16)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % port)
+    os.rename(portfile + ".tmp", portfile)
+    held = []  # silent mode keeps TCP connections open, unanswered
+    while True:
+        ready, _, _ = select.select([udp, tcp], [], [])
+        if udp in ready:
+            serve_udp(udp, mode)
+        if tcp in ready:
+            conn, _ = tcp.accept()
+            if mode == "silent":
+                held.append(conn)
+            else:
+                serve_tcp(conn, mode)
+
+
+if __name__ == "__main__":
+    main()
