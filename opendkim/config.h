@@ -1,0 +1,242 @@
+/*
+ * config.h - opendkim.conf: parsing, checking, and the loaded
+ * configuration object the milter runs with.
+ *
+ * Syntax (opendkim.conf(5)): one "Key value" per line; "#" starts a comment;
+ * leading and trailing whitespace is ignored; keys are case-insensitive;
+ * booleans are yes/no/true/false/1/0 (also on/off, t/f, y/n); "Include FILE"
+ * reads another file in place, nested at most CONFIG_MAX_INCLUDE deep.
+ * A key given twice: the last one wins (as in OpenDKIM).
+ *
+ * Loading reads the configuration file(s), then every data set, host list
+ * and signing key they name, and cross-checks them (every SigningTable key
+ * name exists in the KeyTable, ...). All problems are collected, not just
+ * the first, as "FILE:LINE: problem" messages:
+ *   - an OpenDKIM option this project does not implement: a warning
+ *     "FILE:LINE: OpenDKIM option 'X' is not supported and is ignored";
+ *   - an unknown key: an error "FILE:LINE: unknown option 'X'";
+ *   - a bad value: "FILE:LINE: bad value 'V' for Key: why";
+ *   - data set, host list and key errors name their own file and line.
+ * A configuration with errors is not returned (NULL); warnings alone do
+ * not stop it.
+ *
+ * The result is one reference-counted object that owns everything (tables,
+ * lists, keys). It is immutable once loaded, so threads share it freely;
+ * the milter swaps its current pointer on SIGHUP and each message holds a
+ * reference (config_ref / config_unref) until it is done.
+ */
+#ifndef ODK_CONFIG_H
+#define ODK_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "dkim.h"
+#include "dataset.h"
+#include "hostlist.h"
+#include "keystore.h"
+
+#define CONFIG_MAX_INCLUDE 5            /* Include nesting, as OpenDKIM */
+#define CONFIG_MAX_LINE 65536           /* bytes per configuration line */
+#define CONFIG_DEFAULT_PATH "/etc/opendkim.conf"
+
+/* ---- values ------------------------------------------------------------- */
+
+/* What to do with a message (the On-* settings). */
+typedef enum {
+	CONFIG_ACT_ACCEPT = 0,
+	CONFIG_ACT_REJECT,
+	CONFIG_ACT_TEMPFAIL,
+	CONFIG_ACT_DISCARD,
+	CONFIG_ACT_QUARANTINE
+} config_action;
+
+/* "accept", "reject", ... */
+const char *config_action_name(config_action act);
+/* Parses accept/reject/tempfail/discard/quarantine or a/r/t/d/q (any case). */
+bool config_action_parse(const char *text, config_action *act);
+
+typedef enum {
+	CONFIG_SOCK_LOCAL = 0,  /* local:/path, unix:/path, /path */
+	CONFIG_SOCK_INET,       /* inet:PORT[@HOST|@[IP]] */
+	CONFIG_SOCK_INET6       /* inet6:PORT[@HOST|@[IP]] */
+} config_socket_family;
+
+typedef struct {
+	config_socket_family family;
+	char *spec;             /* the milter form for smfi_setconn():
+	                         * "local:/path" or "inet:PORT@HOST" as given
+	                         * (unix: and bare paths rewritten to local:) */
+	char *path;             /* LOCAL: the socket path */
+	unsigned port;          /* INET*: 1..65535 */
+	char *host;             /* INET*: host name or IP without brackets;
+	                         * NULL = every interface */
+} config_socket;
+
+/*
+ * Parses a Socket value (also the -p flag). On error returns false and
+ * writes the reason to why. out must be freed with config_socket_free.
+ */
+bool config_socket_parse(const char *spec, config_socket *out, char *why,
+                         size_t why_size);
+void config_socket_free(config_socket *sock);
+
+/* A list of header field names, each as given (compare ignoring case). */
+typedef struct {
+	char **names;
+	size_t count;
+} config_names;
+
+/* True when name is in the list (ignoring case). */
+bool config_names_has(const config_names *list, const char *name);
+
+/* ---- the configuration -------------------------------------------------- */
+
+typedef struct config {
+	atomic_uint refs;
+
+	char *path;                     /* the main configuration file */
+
+	/* Mode */
+	bool sign;                      /* Mode contains s (default sv) */
+	bool verify;                    /* Mode contains v */
+
+	/* Socket: has_socket false when not configured (then -p is needed) */
+	bool has_socket;
+	config_socket socket;
+
+	/* Signing: which keys. Either keytable + signingtable, or the single
+	 * key form (domains + selector + keyfile, key named "default"). */
+	dataset *domains;               /* Domain (NULL when unset) */
+	char *selector;                 /* Selector */
+	char *keyfile;                  /* KeyFile */
+	dataset *keytable;              /* KeyTable (NULL when unset) */
+	dataset *signingtable;          /* SigningTable (NULL when unset) */
+	keystore *keys;                 /* loaded keys (NULL: nothing to sign
+	                                 * with) */
+	bool subdomains;                /* SubDomains (default no) */
+	bool multiple_signatures;       /* MultipleSignatures (default no) */
+	config_names sender_headers;    /* SenderHeaders (default From) */
+
+	/* Who is who */
+	hostlist *internal_hosts;       /* InternalHosts (default 127.0.0.1,
+	                                 * ::1) - never NULL after load */
+	hostlist *external_ignore;      /* ExternalIgnoreList (NULL: empty) */
+	hostlist *peer_list;            /* PeerList (NULL: empty) */
+
+	/* What a signature looks like */
+	dkim_canon header_canon;        /* Canonicalization (simple/simple) */
+	dkim_canon body_canon;
+	dkim_alg sign_alg;              /* SignatureAlgorithm (rsa-sha256);
+	                                 * keys sign with their own type's
+	                                 * algorithm: an ed25519 KeyTable key
+	                                 * always signs ed25519-sha256 */
+	config_names sign_headers;      /* SignHeaders (default: OpenDKIM's
+	                                 * list, a superset of RFC 6376
+	                                 * §5.4.1's) */
+	config_names oversign_headers;  /* OversignHeaders (default empty) */
+	config_names omit_headers;      /* OmitHeaders (default Return-Path,
+	                                 * Received, Comments, Keywords, Bcc,
+	                                 * Resent-Bcc, DKIM-Signature) */
+
+	/* Verification */
+	unsigned min_key_bits;          /* MinimumKeyBits (1024) */
+	unsigned max_signatures;        /* MaximumSignaturesToVerify (3) */
+	unsigned clock_drift;           /* ClockDrift seconds (300) */
+	size_t max_headers;             /* MaximumHeaders bytes (65536; 0 =
+	                                 * no limit) */
+
+	/* Authentication-Results */
+	char *authserv_id;              /* AuthservID; NULL = the MTA's j
+	                                 * macro; "HOSTNAME" is replaced by
+	                                 * gethostname() at load */
+	bool always_add_ar;             /* AlwaysAddARHeader (no) */
+	bool remove_ar_all;             /* RemoveARAll (no) */
+	hostlist *remove_ar_from;       /* RemoveARFrom (NULL: only ours) */
+	bool software_header;           /* SoftwareHeader (no) */
+
+	/* Actions */
+	config_action on_default;       /* On-Default (accept) */
+	config_action on_bad_signature; /* On-BadSignature (accept) */
+	config_action on_dns_error;     /* On-DNSError (tempfail) */
+	config_action on_internal_error;/* On-InternalError (tempfail) */
+	config_action on_key_not_found; /* On-KeyNotFound (accept) */
+	config_action on_no_signature;  /* On-NoSignature (accept) */
+	config_action on_security;      /* On-Security (tempfail) */
+	config_action on_signature_error; /* On-SignatureError (reject) */
+
+	/* DNS */
+	char *nameservers;              /* Nameservers as given (validated);
+	                                 * NULL = /etc/resolv.conf */
+	unsigned dns_timeout;           /* DNSTimeout seconds (5) */
+	bool query_cache;               /* QueryCache (default yes: the
+	                                 * resolver's bounded cache) */
+
+	/* Daemon */
+	char *pidfile;                  /* PidFile (NULL: none) */
+	bool has_user;                  /* UserID given */
+	char *user;                     /* UserID user part */
+	char *group;                    /* UserID group part, NULL if none */
+	uid_t uid;                      /* resolved at load */
+	gid_t gid;                      /* the group's, else the user's */
+	bool has_umask;                 /* UMask given */
+	mode_t umask;                   /* UMask (octal) */
+
+	/* Logging */
+	bool syslog;                    /* Syslog (yes) */
+	bool syslog_success;            /* SyslogSuccess (no) */
+	int syslog_facility;            /* SyslogFacility (LOG_MAIL) */
+	bool log_why;                   /* LogWhy (no) */
+
+	bool require_safe_keys;         /* RequireSafeKeys (yes) */
+} config;
+
+/* Overrides from the command line, applied before the checks. */
+typedef struct {
+	const char *socket;             /* -p: replaces Socket */
+	const char *user;               /* -u: replaces UserID */
+	const char *pidfile;            /* -P: replaces PidFile */
+} config_overrides;
+
+/* Flags for config_parse_buffer. */
+#define CONFIG_PARSE_ONLY 0x1           /* syntax and values only: do not
+                                         * open Include files, data sets,
+                                         * keys, or look up users */
+
+/*
+ * Loads the configuration from path (NULL: CONFIG_DEFAULT_PATH) with its
+ * tables and keys. ov may be NULL. Every warning and error goes to diag
+ * (which the caller frees). Returns a configuration with one reference, or
+ * NULL when there was any error.
+ */
+config *config_load(const char *path, const config_overrides *ov,
+                    diag_list *diag);
+
+/*
+ * Parses a configuration from memory; name is used in messages. With
+ * CONFIG_PARSE_ONLY nothing outside buf is read (the fuzz entry point);
+ * otherwise as config_load.
+ */
+config *config_parse_buffer(const char *name, const char *buf, size_t len,
+                            const config_overrides *ov, unsigned flags,
+                            diag_list *diag);
+
+/* A configuration with every default and no tables (for tests). */
+config *config_new_defaults(void);
+
+config *config_ref(config *cfg);
+/* Drops a reference; the last one frees everything. NULL is allowed. */
+void config_unref(config *cfg);
+
+/*
+ * dkim_options for messages under this configuration: MaximumHeaders,
+ * MaximumSignaturesToVerify, MinimumKeyBits, ClockDrift.
+ */
+void config_dkim_options(const config *cfg, dkim_options *opts);
+
+/* True when name is an OpenDKIM 2.11 option (any case). */
+bool config_is_opendkim_option(const char *name);
+
+#endif /* ODK_CONFIG_H */

@@ -1,0 +1,79 @@
+/*
+ * hostlist.h - host lists (InternalHosts, PeerList, ExternalIgnoreList,
+ * RemoveARFrom): which clients a rule applies to.
+ *
+ * A host list is read from a data set (first column of each entry) and
+ * holds, as in OpenDKIM:
+ *   192.0.2.1  2001:db8::1       one address ([brackets] allowed)
+ *   192.0.2.0/24  2001:db8::/32  CIDR blocks (also 192.0.2.0/255.255.255.0)
+ *   mail.example.com             one host name
+ *   .example.com                 every name under example.com (and, as in
+ *                                OpenDKIM, example.com itself is not
+ *                                included: list it separately)
+ *   !ENTRY                       exclusion of any of the above
+ *
+ * Deciding: the most specific matching entry decides, and its "!" says
+ * whether the answer is no. Names are more specific than addresses and are
+ * tried first: an exact name beats any ".domain", a longer ".domain" beats
+ * a shorter one; for addresses the longest prefix wins (a plain address is
+ * /32 or /128). When both a name entry and an address entry match, the name
+ * entry decides. An entry and its exclusion at the same specificity: the
+ * exclusion wins. IPv4-mapped IPv6 addresses (::ffff:192.0.2.1) match IPv4
+ * entries.
+ *
+ * Unlike OpenDKIM (which parses with inet_addr(3), so "192.168/16" silently
+ * means 192.0.0.0/16), partial dotted addresses are load errors.
+ *
+ * Errors: a malformed entry is a load error "FILE:LINE: bad host list
+ * entry 'X': why" in the diag_list; loading returns NULL.
+ *
+ * A loaded list is immutable and may be shared by threads.
+ */
+#ifndef ODK_HOSTLIST_H
+#define ODK_HOSTLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "dataset.h"
+
+typedef struct hostlist hostlist;
+
+/* Builds a list from every entry's key of ds. NULL on any error. */
+hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag);
+
+/*
+ * Opens the data set named spec (dataset_open) and builds the list.
+ * where: as for dataset_open.
+ */
+hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag);
+
+/* Parses entries one per line from memory (the fuzz entry point). */
+hostlist *hostlist_parse_buffer(const char *name, const char *buf, size_t len,
+                                diag_list *diag);
+
+/* The InternalHosts default: 127.0.0.1 and ::1. NULL only without memory. */
+hostlist *hostlist_default_internal(void);
+
+void hostlist_free(hostlist *hl);
+
+/* Number of entries (for tests and -n output). */
+size_t hostlist_count(const hostlist *hl);
+
+/*
+ * Does the list admit this client? addr may be NULL (no address, e.g. a
+ * local submission), hostname may be NULL or a bracketed literal "[1.2.3.4]"
+ * as Postfix passes when there is no name (then only the address counts).
+ * False when hl is NULL.
+ */
+bool hostlist_match(const hostlist *hl, const struct sockaddr *addr,
+                    const char *hostname);
+
+/* The same with an address in text form ("192.0.2.1", "2001:db8::1"). */
+bool hostlist_match_ip(const hostlist *hl, const char *ip);
+
+/* Name entries only (exact names and .domain suffixes). */
+bool hostlist_match_name(const hostlist *hl, const char *hostname);
+
+#endif /* ODK_HOSTLIST_H */

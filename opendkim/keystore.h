@@ -1,0 +1,100 @@
+/*
+ * keystore.h - the signing keys: a KeyTable, or the single key of
+ * Domain + Selector + KeyFile.
+ *
+ * KeyTable lines (OpenDKIM syntax):
+ *     KEYNAME  DOMAIN:SELECTOR:KEY
+ * DOMAIN "%" means the sender's domain. KEY is a path when it starts with
+ * "/", "./" or "../", otherwise the key itself inline (base64 DER, or PEM
+ * with its line breaks lost, as dkim_privkey_load accepts). A "%" in a key
+ * path is replaced by the sender's domain (per-domain key files).
+ *
+ * Every key is read and checked when the configuration is loaded, so that
+ * `opendkim -n` and a SIGHUP reload see every problem. The exception is a
+ * path containing "%": it can only be read when a message names the
+ * domain, and then it is loaded for that message (checked the same way).
+ *
+ * RequireSafeKeys: a key file must be a regular file, not readable or
+ * writable by group or other, and owned by root, by the user running the
+ * check, or by the UserID the daemon will run as. Otherwise the key is
+ * refused with an error naming the file and the reason.
+ *
+ * Errors at load: "FILE:LINE: ..." (the KeyTable line) with the key path
+ * and libdkim's reason, added to a diag_list; loading returns NULL.
+ *
+ * A loaded keystore is immutable and may be shared by threads.
+ */
+#ifndef ODK_KEYSTORE_H
+#define ODK_KEYSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "dkim.h"
+#include "dataset.h"
+
+typedef struct {
+	bool require_safe;      /* RequireSafeKeys */
+	bool owner_set;         /* owner_uid is an allowed owner too */
+	uid_t owner_uid;        /* the UserID's uid */
+} keystore_options;
+
+typedef struct {
+	char *name;             /* KeyTable key name ("default" for KeyFile) */
+	char *domain;           /* d=, or "%" */
+	char *selector;         /* s= */
+	char *path;             /* key file, NULL when inline */
+	dkim_privkey *key;      /* NULL only when path contains "%" */
+	const char *file;       /* where it was defined (KeyTable or config) */
+	unsigned line;
+} keystore_entry;
+
+typedef struct keystore {
+	keystore_entry *entries;
+	size_t count;
+	keystore_options opts;
+} keystore;
+
+/* Loads every entry of a KeyTable data set and its key. NULL on error. */
+keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
+                        diag_list *diag);
+
+/*
+ * The single-key form: one entry named "default" with domain (may be "%"),
+ * selector and the key file. file/line: the configuration line of KeyFile.
+ */
+keystore *keystore_single(const char *domain, const char *selector,
+                          const char *keyfile, const char *file,
+                          unsigned line, const keystore_options *opts,
+                          diag_list *diag);
+
+void keystore_free(keystore *ks);
+
+/* The entry named name (case-insensitive), or NULL. */
+const keystore_entry *keystore_find(const keystore *ks, const char *name);
+
+/*
+ * Safety check of a key file for RequireSafeKeys (see above). True when
+ * safe; otherwise false with the reason in why ("readable by group or
+ * other (mode 0644)", "owned by uid 1000", ...).
+ */
+bool keystore_file_is_safe(const char *path, const keystore_options *opts,
+                           char *why, size_t why_size);
+
+/*
+ * A usable key for signing a message from sender_domain with entry e.
+ * When e->key is loaded, *key = e->key and *owned = false. Otherwise the
+ * path's "%" is replaced and the file read and checked: *key is a new key
+ * and *owned = true (the caller frees it with dkim_privkey_free).
+ * Returns false with err set on failure (the message names the file).
+ */
+bool keystore_entry_key(const keystore_entry *e, const char *sender_domain,
+                        const keystore_options *opts,
+                        dkim_privkey **key, bool *owned,
+                        dkim_error *err);
+
+/* The algorithm a key signs with: rsa-sha256 or ed25519-sha256. */
+dkim_alg keystore_key_alg(const dkim_privkey *key);
+
+#endif /* ODK_KEYSTORE_H */

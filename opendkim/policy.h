@@ -1,0 +1,171 @@
+/*
+ * policy.h - the milter's decisions as pure functions: who the client is,
+ * who the sender is, whether and with which keys to sign, what to sign.
+ * No milter calls and no sockets: everything here is unit tested.
+ *
+ * Order of use in the milter:
+ *   connect:  policy_client_is_peer()    -> PeerList: leave the session alone
+ *   headers:  policy_sender()            -> sender address from From or
+ *                                           the first SenderHeaders present
+ *             policy_find_signers()      -> SigningTable / Domain matches
+ *             policy_decide()            -> sign and/or verify, and why not
+ *             policy_sign_headers()      -> the h= list for each signer
+ *
+ * Errors: functions that can fail return a dkim_status with a message in a
+ * dkim_error (e.g. a KeyTable key whose "%" path cannot be read).
+ */
+#ifndef ODK_POLICY_H
+#define ODK_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "dkim.h"
+
+/* ---- the client ---------------------------------------------------------- */
+
+typedef struct {
+	const struct sockaddr *addr;    /* NULL when unknown / local */
+	const char *hostname;           /* the MTA's name for it, may be NULL
+	                                 * or "[192.0.2.1]" */
+	bool authenticated;             /* {auth_type} or {auth_authen} set */
+} policy_client;
+
+/* PeerList: the milter should not touch this client's mail at all. */
+bool policy_client_is_peer(const config *cfg, const policy_client *client);
+
+/*
+ * May this client have its mail signed? True when it is in InternalHosts or
+ * authenticated (OpenDKIM: "MTA" daemon names are not supported).
+ */
+bool policy_client_is_internal(const config *cfg,
+                               const policy_client *client);
+
+/* ExternalIgnoreList: silence the "external host sent as our domain" line. */
+bool policy_client_is_ignored_external(const config *cfg,
+                                       const policy_client *client);
+
+/* ---- the sender ---------------------------------------------------------- */
+
+/* One header field of the message, as the milter received it. */
+typedef struct {
+	const char *name;
+	const char *value;
+} policy_header;
+
+#define POLICY_LOCAL_MAX 256
+#define POLICY_DOMAIN_MAX 256
+
+typedef struct {
+	char local[POLICY_LOCAL_MAX];   /* local part (may be "") */
+	char domain[POLICY_DOMAIN_MAX]; /* domain, lower case */
+	const char *header;             /* name of the field it came from
+	                                 * (points into cfg or hdrs) */
+} policy_sender_addr;
+
+/*
+ * The sender: the address of the first header field of cfg's
+ * SenderHeaders list that is present (default From; when several fields
+ * of that name exist, the first one). False when none is present or its
+ * value has no usable address (dkim_header_address).
+ */
+bool policy_sender(const config *cfg, const policy_header *hdrs, size_t n,
+                   policy_sender_addr *out);
+
+/* ---- signers ------------------------------------------------------------- */
+
+typedef struct {
+	const char *keyname;            /* KeyTable name (owned by cfg) */
+	dkim_privkey *key;              /* the key; owned by cfg unless
+	                                 * key_owned */
+	bool key_owned;                 /* a per-domain "%" key file loaded
+	                                 * for this message */
+	dkim_alg alg;                   /* from the key's type */
+	char *domain;                   /* d= ("%" replaced) */
+	char *selector;                 /* s= */
+	char *identity;                 /* i= or NULL (SigningTable's signer
+	                                 * column, "%" replaced; dropped when
+	                                 * it is not within d=) */
+} policy_signer;
+
+typedef struct {
+	policy_signer *v;
+	size_t count;
+} policy_signers;
+
+/*
+ * Finds the signing requests for a sender. With a SigningTable (and
+ * KeyTable), lookups run in OpenDKIM's order:
+ *   refile:  every pattern in file order against "user@domain";
+ *   others:  user@domain, domain, then with SubDomains for each parent
+ *            user@.parent, .parent (nearest first), then user@*, *.
+ * Without MultipleSignatures the first match is used; with it, every
+ * match (the same key name twice is used once). A key name "%" means the
+ * key named after the sender's domain.
+ * Without a SigningTable: the sender domain (or with SubDomains a parent)
+ * in Domain signs with the single key (d= the matched Domain entry,
+ * unless the single key's domain is fixed).
+ * out is filled (possibly with count 0); free it with policy_signers_free
+ * also on error.
+ */
+dkim_status policy_find_signers(const config *cfg,
+                                const policy_sender_addr *sender,
+                                policy_signers *out, dkim_error *err);
+void policy_signers_free(policy_signers *s);
+
+/* ---- the decision -------------------------------------------------------- */
+
+/* Why a message is not signed (LogWhy); POLICY_WHY_NONE when it is. */
+typedef enum {
+	POLICY_WHY_NONE = 0,
+	POLICY_WHY_PEER,                /* client in PeerList */
+	POLICY_WHY_MODE,                /* Mode has no s */
+	POLICY_WHY_NO_SENDER,           /* no sender header / address */
+	POLICY_WHY_NOT_OURS,            /* sender domain not in SigningTable
+	                                 * / Domain */
+	POLICY_WHY_EXTERNAL,            /* our domain, client neither internal
+	                                 * nor authenticated */
+	POLICY_WHY_NO_KEYS              /* no KeyTable/KeyFile configured */
+} policy_why;
+
+/* A short phrase for the log line ("sender domain not in SigningTable"). */
+const char *policy_why_text(policy_why why);
+
+typedef struct {
+	bool sign;
+	bool verify;
+	policy_why why;                 /* when !sign */
+	bool log_external;              /* log "external host tried to send as
+	                                 * our domain" (not in
+	                                 * ExternalIgnoreList) */
+} policy_decision;
+
+/*
+ * Decides from facts already gathered: internal (policy_client_is_internal),
+ * have_sender (policy_sender's result), nsigners (policy_find_signers'
+ * count), ignored_external (policy_client_is_ignored_external). OpenDKIM's
+ * rule: sign when Mode has s, the client is internal and there are
+ * signers; otherwise verify when Mode has v.
+ */
+void policy_decide(const config *cfg, bool internal, bool have_sender,
+                   size_t nsigners, bool ignored_external,
+                   policy_decision *out);
+
+/* ---- what to sign -------------------------------------------------------- */
+
+/*
+ * The h= list for a message whose header field names are names[0..n-1] in
+ * order: each present field named in SignHeaders and not in OmitHeaders
+ * once per occurrence (From always: RFC 6376 §5.4 requires it), then each
+ * OversignHeaders name once more (present or not: an absent field listed
+ * in h= hashes as empty, so nobody can add one later; RFC 6376 §5.4.2).
+ * *out is a malloc'd array of pointers into names[] or cfg's lists (the array
+ * only is freed by the caller). Returns DKIM_OK or DKIM_ERR_NOMEM.
+ */
+dkim_status policy_sign_headers(const config *cfg, const char *const *names,
+                                size_t n, const char ***out, size_t *nout,
+                                dkim_error *err);
+
+#endif /* ODK_POLICY_H */
