@@ -1,0 +1,69 @@
+/*
+ * authres.h - the Authentication-Results header field (RFC 8601) as the
+ * milter writes it, and recognition of the ones that arrive with a message.
+ *
+ * authres_format builds the field value from verification results, in
+ * OpenDKIM's layout:
+ *     mx.example.net;
+ *         dkim=pass (2048-bit key) header.d=example.com header.i=@example.com
+ *         header.a=rsa-sha256 header.s=sel header.b=RNAhx6cV
+ * Values copied from signatures are checked against their grammar; a value
+ * that does not conform is left out, so a hostile signature cannot inject
+ * ";", comments, quotes or line breaks into our verdict.
+ *
+ * authres_authserv_id extracts the authserv-id of a received field so the
+ * milter can remove fields that claim to come from us.
+ *
+ * Errors: authres_format returns NULL only when memory runs out.
+ */
+#ifndef OPENDKIM_AUTHRES_H
+#define OPENDKIM_AUTHRES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dkim.h"
+
+/* Longest authserv-id authres_authserv_id extracts (RFC 1035 names: 255). */
+#define AUTHRES_ID_MAX 1024
+
+/*
+ * The field value (without "Authentication-Results:" and without a leading
+ * space): authserv_id, then one "dkim=" method result per evaluated
+ * signature, or "dkim=none" when results is empty. Results that were not
+ * evaluated (DKIM_RESULT_NONE: over the signature limit) are left out.
+ * eol separates the results ("\n\t" for a milter, which lets the MTA
+ * write CRLF). Returns a malloc'd string, or NULL when memory runs out or
+ * authserv_id is not a valid RFC 8601 authserv-id.
+ */
+char *authres_format(const char *authserv_id,
+                     const dkim_sig_result *const *results, size_t n,
+                     const char *eol);
+
+/*
+ * The header.b value for result i: the shortest prefix of its b= (at least
+ * 8 characters) that differs from the prefix of every other signature's b=
+ * (RFC 6008 §4). Writes at most size-1 chars plus NUL; returns the length
+ * of the prefix, 0 when b= is absent.
+ */
+size_t authres_b_prefix(const dkim_sig_result *const *results, size_t n,
+                        size_t i, char *out, size_t size);
+
+/*
+ * Extracts the authserv-id of a received Authentication-Results value (raw:
+ * leading whitespace, comments, folding allowed; RFC 8601 §2.2) into out
+ * (NUL-terminated). Returns false when the value does not start with an
+ * authserv-id or it is longer than size-1.
+ */
+bool authres_authserv_id(const char *value, char *out, size_t size);
+
+/*
+ * True when a received Authentication-Results value carries authserv_id
+ * (compared case-insensitively, RFC 8601 §2.5).
+ */
+bool authres_is_ours(const char *value, const char *authserv_id);
+
+/* True when s is a usable authserv-id for our own fields (a token). */
+bool authres_valid_id(const char *s);
+
+#endif /* OPENDKIM_AUTHRES_H */
