@@ -1,0 +1,385 @@
+/*
+ * testkey.c - opendkim-testkey: checks that a published DKIM key record
+ * is there, parses, is usable, and matches the private key.
+ *
+ * Interface:
+ *   opendkim-testkey -d DOMAIN -s SELECTOR [-k KEYFILE] [-x CONFIG] [-v]
+ *                    [--nameservers LIST] [--timeout SECONDS]
+ * looks SELECTOR._domainkey.DOMAIN up through libdkim's resolver (c-ares;
+ * Nameservers and DNSTimeout from CONFIG when -x is given, the options
+ * above override them), parses it with libdkim, and with -k checks that the
+ * published public key is the public half of KEYFILE (RSA and Ed25519).
+ *
+ * Output: one line per key on stdout saying what was found (key type and
+ * size, h=, t=y, t=s, s=); one line per problem on stderr:
+ *   opendkim-testkey: NAME: PROBLEM
+ * Problems: no record, record does not parse, revoked key, DNS failure or
+ * timeout, RSA key under 1024 bits, h= or s= that rule DKIM signatures out,
+ * a key file readable or writable by group or other, a key file that does
+ * not load, a key that does not match.
+ *
+ * Exit status: 0 when every key checked is fine, 1 when there was any
+ * problem, 2 for a usage or configuration error.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "dkim.h"
+#include "dkim_resolver.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define TESTKEY_PROG "opendkim-testkey"
+#define TESTKEY_NAME_MAX 512
+
+/* One key to check: a name to publish it under and, optionally, the
+ * private half (a file to load, or a key already loaded). */
+typedef struct {
+	const char *domain;
+	const char *selector;
+	const char *keyfile;            /* NULL: no private key to compare */
+	const dkim_privkey *key;        /* already loaded (from a KeyTable) */
+	char name[TESTKEY_NAME_MAX];    /* SEL._domainkey.DOMAIN */
+} testkey_target;
+
+typedef struct {
+	const char *domain, *selector, *keyfile, *config_path;
+	const char *nameservers;        /* --nameservers, or from the config */
+	long timeout_s;                 /* --timeout; -1: from the config (5) */
+	int verbose;
+} testkey_opts;
+
+/* ---- reporting ------------------------------------------------------------ */
+
+static unsigned testkey_problems;
+
+static void testkey_problem(const testkey_target *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One line per problem on stderr; counted for the exit status. */
+static void testkey_problem(const testkey_target *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, TESTKEY_PROG ": %s: ", t->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	testkey_problems++;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+enum { OPT_HELP = 256, OPT_NAMESERVERS, OPT_TIMEOUT };
+
+static const struct option testkey_longopts[] = {
+	{ "domain",      required_argument, NULL, 'd' },
+	{ "selector",    required_argument, NULL, 's' },
+	{ "key",         required_argument, NULL, 'k' },
+	{ "config",      required_argument, NULL, 'x' },
+	{ "verbose",     no_argument,       NULL, 'v' },
+	{ "version",     no_argument,       NULL, 'V' },
+	{ "help",        no_argument,       NULL, OPT_HELP },
+	{ "nameservers", required_argument, NULL, OPT_NAMESERVERS },
+	{ "timeout",     required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void testkey_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " TESTKEY_PROG " -d DOMAIN -s SELECTOR [-k KEYFILE] [-x CONFIG] [-v]\n"
+	    "       " TESTKEY_PROG " [-x CONFIG] [-v]   (every key of the KeyTable)\n"
+	    "  -d, --domain=NAME        signing domain (d=)\n"
+	    "  -s, --selector=NAME      selector (s=)\n"
+	    "  -k, --key=FILE           private key that must match the record\n"
+	    "  -x, --config=FILE        opendkim.conf: Nameservers, DNSTimeout, KeyTable\n"
+	    "                           [" "/etc/opendkim.conf" " when neither -d/-s nor -x]\n"
+	    "  -v, --verbose            say what is checked\n"
+	    "      --nameservers=LIST   DNS servers (\"127.0.0.1@5353,192.0.2.1\")\n"
+	    "      --timeout=SECONDS    DNS timeout [DNSTimeout, 5]\n"
+	    "      --help, -V/--version\n"
+	    "Exit status: 0 all well, 1 a problem was found, 2 usage or configuration error.\n");
+}
+
+static bool testkey_parse_timeout(const char *arg, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > 300)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), 2 on a usage error. */
+static int testkey_parse_args(int argc, char **argv, testkey_opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout_s = -1;
+	while ((c = getopt_long(argc, argv, "d:s:k:x:vV", testkey_longopts,
+	                        NULL)) != -1) {
+		switch (c) {
+		case 'd': o->domain = optarg; break;
+		case 's': o->selector = optarg; break;
+		case 'k': o->keyfile = optarg; break;
+		case 'x': o->config_path = optarg; break;
+		case 'v': o->verbose++; break;
+		case 'V': printf(TESTKEY_PROG " (dkimd) %s\n", PACKAGE_VERSION); return 1;
+		case OPT_HELP: testkey_usage(stdout); return 1;
+		case OPT_NAMESERVERS: o->nameservers = optarg; break;
+		case OPT_TIMEOUT:
+			if (testkey_parse_timeout(optarg, &o->timeout_s))
+				break;
+			fprintf(stderr, TESTKEY_PROG ": --timeout %s: 1 to 300 seconds\n", optarg);
+			return 2;
+		default:
+			fprintf(stderr, TESTKEY_PROG ": try --help\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, TESTKEY_PROG ": unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if ((o->domain == NULL) != (o->selector == NULL)) {
+		fprintf(stderr, TESTKEY_PROG ": -d and -s go together\n");
+		return 2;
+	}
+	if (o->domain == NULL && o->keyfile != NULL) {
+		fprintf(stderr, TESTKEY_PROG ": -k needs -d and -s\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+/*
+ * A private key file must be for the signer's eyes only: readable or
+ * writable by group or other means anyone on the host can sign as the
+ * domain (OpenDKIM's RequireSafeKeys refuses such files too).
+ */
+static void testkey_check_mode(const testkey_target *t, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return;     /* loading the key reports it */
+	if (!S_ISREG(st.st_mode))
+		testkey_problem(t, "%s is not a regular file", path);
+	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		testkey_problem(t, "%s can be read or written by group or other "
+		                "(mode %04o); chmod 600 it", path,
+		                (unsigned)(st.st_mode & 07777));
+}
+
+/* "rsa 2048-bit key, h=sha256, t=y (testing), ..." */
+static void testkey_describe(const testkey_target *t, const dkim_pubkey *pub)
+{
+	unsigned flags = dkim_pubkey_flags(pub);
+	bool sha256 = dkim_pubkey_allows_hash(pub, DKIM_HASH_SHA256);
+	bool sha1 = dkim_pubkey_allows_hash(pub, DKIM_HASH_SHA1);
+
+	printf("%s: %s %u-bit key%s%s%s%s\n", t->name,
+	       dkim_pubkey_type(pub) == DKIM_KEY_ED25519 ? "ed25519" : "rsa",
+	       dkim_pubkey_bits(pub),
+	       sha256 && sha1 ? "" : sha256 ? ", h=sha256" : ", h= without sha256",
+	       (flags & DKIM_KEYFLAG_TESTING) ? ", t=y (testing: verifiers may "
+	                                        "ignore failures)" : "",
+	       (flags & DKIM_KEYFLAG_STRICT) ? ", t=s (no subdomains in i=)" : "",
+	       dkim_pubkey_allows_email(pub) ? "" : ", s= excludes email");
+}
+
+/* Problems of the published key alone. */
+static void testkey_check_pubkey(const testkey_target *t, const dkim_pubkey *pub)
+{
+	testkey_describe(t, pub);
+	/* RFC 8301 §3.2: verifiers MUST NOT accept keys under 1024 bits. */
+	if (dkim_pubkey_type(pub) == DKIM_KEY_RSA && dkim_pubkey_bits(pub) < 1024)
+		testkey_problem(t, "RSA key of %u bits: verifiers refuse keys under "
+		                "1024 bits (RFC 8301)", dkim_pubkey_bits(pub));
+	/* RFC 8301 §3.1: rsa-sha1 is not accepted any more, so a key limited
+	 * to sha1 verifies nothing. */
+	if (!dkim_pubkey_allows_hash(pub, DKIM_HASH_SHA256))
+		testkey_problem(t, "h= does not allow sha256: no signature can verify");
+	/* RFC 6376 §3.6.1: s= must list "email" or "*" for mail. */
+	if (!dkim_pubkey_allows_email(pub))
+		testkey_problem(t, "s= does not allow email: no signature can verify");
+}
+
+static const char *testkey_type_name(dkim_keytype type)
+{
+	return type == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
+}
+
+/* Compares the private half, loading it from its file when needed. */
+static void testkey_check_private(const testkey_target *t, const dkim_pubkey *pub)
+{
+	dkim_privkey *loaded = NULL;
+	const dkim_privkey *priv = t->key;
+	dkim_error err = { DKIM_OK, "" };
+
+	if (t->keyfile != NULL) {
+		testkey_check_mode(t, t->keyfile);
+		if (priv == NULL)
+			priv = loaded = dkim_privkey_load_file(t->keyfile, &err);
+		if (priv == NULL) {
+			testkey_problem(t, "private key not usable: %s", err.message);
+			return;
+		}
+	}
+	if (priv == NULL || pub == NULL)
+		return;
+	if (dkim_privkey_type(priv) != dkim_pubkey_type(pub))
+		testkey_problem(t, "key mismatch: the private key is %s, the "
+		                "published key is %s",
+		                testkey_type_name(dkim_privkey_type(priv)),
+		                testkey_type_name(dkim_pubkey_type(pub)));
+	else if (!dkim_pubkey_matches(pub, priv))
+		testkey_problem(t, "key mismatch: the published key is not the "
+		                "public half of %s", t->keyfile ? t->keyfile
+		                                                : "the private key");
+	dkim_privkey_free(loaded);
+}
+
+/* Everything about one target, given its lookup result. */
+static void testkey_check_one(const testkey_target *t, const dkim_key_query *q,
+                              int verbose)
+{
+	const dkim_pubkey *pub = NULL;
+	unsigned before = testkey_problems;
+
+	switch (q->status) {
+	case DKIM_LOOKUP_NOTFOUND:
+		testkey_problem(t, "no key record found%s%s",
+		                q->reason[0] ? ": " : "", q->reason);
+		break;
+	case DKIM_LOOKUP_TEMPFAIL:
+		testkey_problem(t, "DNS lookup failed%s%s",
+		                q->reason[0] ? ": " : "", q->reason);
+		break;
+	case DKIM_LOOKUP_PERMFAIL:
+		testkey_problem(t, "key record does not parse%s%s",
+		                q->reason[0] ? ": " : "", q->reason);
+		break;
+	case DKIM_LOOKUP_FOUND:
+		if (q->key != NULL && dkim_pubkey_revoked(q->key))
+			testkey_problem(t, "key revoked (empty p=)");
+		else if (q->key != NULL)
+			testkey_check_pubkey(t, pub = q->key);
+		break;
+	}
+	/* The key file is checked even when the record is missing: its mode
+	 * and whether it loads are worth knowing either way. */
+	testkey_check_private(t, pub);
+	if (testkey_problems == before && verbose > 0)
+		printf("%s: key OK\n", t->name);
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+static bool testkey_target_init(testkey_target *t, const char *domain,
+                                const char *selector, const char *keyfile,
+                                const dkim_privkey *key)
+{
+	int n;
+
+	memset(t, 0, sizeof(*t));
+	t->domain = domain;
+	t->selector = selector;
+	t->keyfile = keyfile;
+	t->key = key;
+	n = snprintf(t->name, sizeof(t->name), "%s._domainkey.%s", selector, domain);
+	return n > 0 && (size_t)n < sizeof(t->name);
+}
+
+/* Looks every target up at once (the resolver runs them concurrently)
+ * and checks each. */
+static int testkey_run(testkey_target *targets, size_t n,
+                       const dkim_resolver_options *ropts, int verbose)
+{
+	dkim_error err = { DKIM_OK, "" };
+	dkim_resolver *res = dkim_resolver_new(ropts, &err);
+	dkim_key_query *q;
+
+	if (res == NULL) {
+		fprintf(stderr, TESTKEY_PROG ": %s\n", err.message);
+		return 2;
+	}
+	q = calloc(n, sizeof(*q));
+	if (q == NULL) {
+		dkim_resolver_free(res);
+		fprintf(stderr, TESTKEY_PROG ": out of memory\n");
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		q[i].domain = targets[i].domain;
+		q[i].selector = targets[i].selector;
+		if (verbose > 0)
+			printf("%s: checking\n", targets[i].name);
+	}
+	fflush(stdout);
+	dkim_resolver_lookup(res, q, n);
+	for (size_t i = 0; i < n; i++) {
+		testkey_check_one(&targets[i], &q[i], verbose);
+		if (q[i].key != NULL)
+			dkim_pubkey_unref(q[i].key);
+	}
+	free(q);
+	dkim_resolver_free(res);
+	return testkey_problems > 0 ? 1 : 0;
+}
+
+static void testkey_resolver_options(const testkey_opts *o,
+                                     const char *cfg_nameservers,
+                                     unsigned cfg_timeout_s,
+                                     dkim_resolver_options *ropts)
+{
+	dkim_resolver_options_init(ropts);
+	ropts->cache = false;
+	ropts->nameservers = o->nameservers ? o->nameservers : cfg_nameservers;
+	if (o->timeout_s > 0)
+		ropts->timeout_ms = (unsigned)o->timeout_s * 1000u;
+	else if (cfg_timeout_s > 0)
+		ropts->timeout_ms = cfg_timeout_s * 1000u;
+}
+
+int main(int argc, char **argv)
+{
+	testkey_opts o;
+	testkey_target t;
+	dkim_resolver_options ropts;
+	int rc = testkey_parse_args(argc, argv, &o);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	if (o.config_path != NULL || o.domain == NULL) {
+		fprintf(stderr, TESTKEY_PROG ": -x is not supported yet; use -d and -s\n");
+		return 2;
+	}
+	if (!testkey_target_init(&t, o.domain, o.selector, o.keyfile, NULL)) {
+		fprintf(stderr, TESTKEY_PROG ": domain and selector too long\n");
+		return 2;
+	}
+	testkey_resolver_options(&o, NULL, 0, &ropts);
+	return testkey_run(&t, 1, &ropts, o.verbose);
+}
