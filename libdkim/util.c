@@ -194,7 +194,7 @@ dkim_status dkim_base64_decode(const char *in, size_t len, unsigned char **out,
 {
 	char *clean;
 	unsigned char *buf;
-	size_t n, pad;
+	size_t n = 0, pad = 0;
 	dkim_status st;
 	int got;
 
