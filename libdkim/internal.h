@@ -99,14 +99,18 @@ typedef void (*dkim_canon_sink)(void *ctx, const unsigned char *data, size_t len
  * Trailing empty lines (and, relaxed, whitespace runs) are counted, not
  * stored, so memory is constant. Bare LF becomes CRLF.
  */
+#define DKIM_BODYCANON_STAGE 4096
+
 typedef struct {
 	dkim_canon canon;
-	bool last_cr;               /* previous input byte was CR */
-	bool line_has_data;         /* current line has non-deferred content */
-	size_t pending_crlf;        /* empty lines held back */
+	bool last_cr;               /* input ended in a CR whose LF may follow */
+	bool line_has_data;         /* current line has content (not only WSP) */
 	bool pending_wsp;           /* relaxed: a whitespace run held back */
-	bool any_output;            /* something was emitted */
+	uint64_t pending_crlf;      /* empty lines held back */
 	uint64_t length;            /* canonical bytes emitted so far */
+	/* Short pieces are gathered here so the sink sees long spans. */
+	size_t stage_len;
+	unsigned char stage[DKIM_BODYCANON_STAGE];
 } dkim_bodycanon;
 
 void dkim_bodycanon_init(dkim_bodycanon *bc, dkim_canon canon);
