@@ -43,6 +43,8 @@ typedef struct {
 	uint64_t queries_sent;      /* DNS queries actually sent */
 	uint64_t cache_hits;
 	uint64_t cache_misses;
+	uint64_t inflight_waits;    /* misses answered by another thread's query */
+	size_t cache_entries;       /* entries held now */
 } dkim_resolver_stats;
 
 void dkim_resolver_options_init(dkim_resolver_options *opts);
