@@ -143,7 +143,9 @@ static dkim_status key_priv_from_pem(const char *text, size_t len,
 {
 	BIO *bio;
 
-	if (key_contains(text, len, "ENCRYPTED"))
+	/* PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY", or the legacy PEM header. */
+	if (key_contains(text, len, "-----BEGIN ENCRYPTED") ||
+	    key_contains(text, len, "Proc-Type: 4,ENCRYPTED"))
 		return dkim_fail(err, DKIM_ERR_KEY,
 		                 "encrypted private keys are not supported");
 	bio = BIO_new_mem_buf(text, (int)len);
@@ -517,7 +519,7 @@ static dkim_status key_pub_rsa(const unsigned char *der, size_t len,
 		                 (size_t)(der + len - p));
 	if (!EVP_PKEY_is_a(*pkey, "RSA"))
 		return dkim_fail(err, DKIM_ERR_SYNTAX,
-		                 "p= holds a %s key but k=rsa",
+		                 "p= holds a key of type %s, but k=rsa",
 		                 EVP_PKEY_get0_type_name(*pkey) ?
 		                 EVP_PKEY_get0_type_name(*pkey) : "non-RSA");
 	return DKIM_OK;

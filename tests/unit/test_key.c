@@ -389,7 +389,15 @@ Test(privkey, encrypted_pem_refused)
 		"MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhqaD2hAmRLAgICCAAw\n"
 		"-----END ENCRYPTED PRIVATE KEY-----\n";
 
+	static const char legacy[] =
+		"-----BEGIN RSA PRIVATE KEY-----\n"
+		"Proc-Type: 4,ENCRYPTED\n"
+		"DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\n"
+		"AAAA\n"
+		"-----END RSA PRIVATE KEY-----\n";
+
 	load_fails(pem, sizeof(pem) - 1, DKIM_ERR_KEY, "encrypted");
+	load_fails(legacy, sizeof(legacy) - 1, DKIM_ERR_KEY, "encrypted");
 }
 
 Test(privkey, garbage_refused)
@@ -627,7 +635,7 @@ Test(pubkey, key_type_mismatch)
 	char *b64 = spki_b64(ed);
 	char *rec = record_with("v=DKIM1; k=rsa; p=", b64);
 
-	parse_fails(rec, DKIM_ERR_SYNTAX, "ED25519 key but k=rsa");
+	parse_fails(rec, DKIM_ERR_SYNTAX, "key of type ED25519, but k=rsa");
 	free(rec);
 	free(b64);
 	/* An RSA SPKI under k=ed25519 has the wrong length. */
