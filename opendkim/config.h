@@ -24,6 +24,10 @@
  * lists, keys). It is immutable once loaded, so threads share it freely;
  * the milter swaps its current pointer on SIGHUP and each message holds a
  * reference (config_ref / config_unref) until it is done.
+ *
+ * Note: for files in opendkim/, #include "config.h" finds this header;
+ * autoconf's config.h (PACKAGE_VERSION, ...) is #include <config.h>, found
+ * through -I. (the build directory) first.
  */
 #ifndef ODK_CONFIG_H
 #define ODK_CONFIG_H
@@ -191,6 +195,10 @@ typedef struct config {
 	bool log_why;                   /* LogWhy (no) */
 
 	bool require_safe_keys;         /* RequireSafeKeys (yes) */
+
+	/* The configuration files read, main file first (Include order). */
+	char **sources;
+	size_t nsources;
 } config;
 
 /* Overrides from the command line, applied before the checks. */
@@ -235,6 +243,18 @@ void config_unref(config *cfg);
  * MaximumSignaturesToVerify, MinimumKeyBits, ClockDrift.
  */
 void config_dkim_options(const config *cfg, dkim_options *opts);
+
+#define CONFIG_NAME_MAX 256
+
+/*
+ * A SigningTable entry's key name and optional signer identity. OpenDKIM
+ * writes "PATTERN KEYNAME [SIGNER]"; "KEYNAME:SIGNER" (its colon-separated
+ * values) is read too. signer is "" when absent. False when the entry has
+ * no key name, too many values, or a part longer than CONFIG_NAME_MAX-1;
+ * a loaded configuration has none of those.
+ */
+bool config_signing_value(const dataset_entry *e, char keyname[CONFIG_NAME_MAX],
+                          char signer[CONFIG_NAME_MAX]);
 
 /* True when name is an OpenDKIM 2.11 option (any case). */
 bool config_is_opendkim_option(const char *name);

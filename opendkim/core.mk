@@ -1,1 +1,12 @@
-# opendkim: rules go here
+# opendkim core: the pure parts of the daemon (configuration, data sets,
+# host lists, keys, policy), as a library the milter, testkey and the unit
+# tests link.
+noinst_LIBRARIES += opendkim/libodkconf.a
+opendkim_libodkconf_a_SOURCES = \
+	opendkim/config.c opendkim/config.h \
+	opendkim/dataset.c opendkim/dataset.h \
+	opendkim/hostlist.c opendkim/hostlist.h \
+	opendkim/keystore.c opendkim/keystore.h \
+	opendkim/policy.c opendkim/policy.h
+
+ODKCONF_LIBS = opendkim/libodkconf.a

@@ -112,6 +112,13 @@ dataset *dataset_open(const char *spec, const char *where, diag_list *diag);
 dataset *dataset_parse_buffer(const char *name, dataset_kind kind,
                               const char *buf, size_t len, diag_list *diag);
 
+/*
+ * Reads a whole file of at most DATASET_MAX_FILE bytes (also used for
+ * configuration files). The result is malloc'd and NUL-terminated (the NUL
+ * not counted in *len). NULL with a static or strerror() reason in *why.
+ */
+char *dataset_read_file(const char *path, size_t *len, const char **why);
+
 /* Parses the inline list form (text after "csl:"). */
 dataset *dataset_parse_csl(const char *list, diag_list *diag);
 

@@ -1,0 +1,1567 @@
+/*
+ * config.c - opendkim.conf parsing and loading.
+ *
+ * Interface: config.h. Loading runs in three steps:
+ *   1. read:   lines of the file(s) are split into Key and value; Include is
+ *              followed; the last value of each known key is remembered
+ *              with its FILE:LINE (OpenDKIM also lets the last one win);
+ *   2. apply:  each remembered value goes through its option's setter
+ *              (one small function per kind of value), which checks it and
+ *              stores it in the config, opening data sets and host lists;
+ *   3. finish: defaults that depend on other keys, user lookup, signing
+ *              keys, and the cross-checks between KeyTable, SigningTable,
+ *              Domain, Selector and KeyFile.
+ * Every step keeps going after an error so that all of them are reported.
+ *
+ * Errors: "FILE:LINE: ..." messages in a diag_list; a configuration with
+ * any error is freed and NULL returned.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* ---- tables of names ------------------------------------------------------- */
+
+/* opendkim.conf(5) of OpenDKIM 2.11, plus a few older names it accepted. */
+static const char *const config_opendkim_options[] = {
+	"ADSPAction", "ADSPNoSuchDomain", "AddAllSignatureResults",
+	"AllowSHA1Only", "AlwaysAddARHeader", "AuthservID",
+	"AuthservIDWithJobID", "AutoRestart", "AutoRestartCount",
+	"AutoRestartRate", "Background", "BaseDirectory", "BodyLengthDB",
+	"BogusKey", "CaptureUnknownErrors", "Canonicalization",
+	"ChangeRootDirectory", "ClockDrift", "Diagnostics",
+	"DiagnosticDirectory", "DisableCryptoInit", "DNSConnect", "DNSTimeout",
+	"Domain", "DomainKeysCompat", "DontSignMailTo", "EnableCoredumps",
+	"ExemptDomains", "ExternalIgnoreList", "FinalPolicyScript", "FixCRLF",
+	"IdentityHeader", "IdentityHeaderRemove", "IgnoreMalformedMail",
+	"Include", "InternalHosts", "KeepAuthResults", "KeepTemporaryFiles",
+	"KeyFile", "KeyTable", "LDAPAuthMechanism", "LDAPAuthName",
+	"LDAPAuthRealm", "LDAPAuthUser", "LDAPBindPassword", "LDAPBindUser",
+	"LDAPDisableCache", "LDAPKeepaliveIdle", "LDAPKeepaliveInterval",
+	"LDAPKeepaliveProbes", "LDAPSoftStart", "LDAPTimeout", "LDAPUseTLS",
+	"LocalADSP", "LogResults", "LogWhy", "MacroList", "MaximumHeaders",
+	"MaximumSignaturesToVerify", "MaximumSignedBytes", "MilterDebug",
+	"Minimum", "MinimumKeyBits", "Mode", "MTA", "MTACommand",
+	"MultipleSignatures", "MustBeSigned", "Nameservers", "NoHeaderB",
+	"OmitHeaders", "On-BadSignature", "On-Default", "On-DNSError",
+	"On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
+	"On-SignatureError", "OversignHeaders", "PeerList", "PidFile",
+	"POPDBFile", "Quarantine", "QueryCache", "RedirectFailuresTo",
+	"RemoveARAll", "RemoveARFrom", "RemoveOldSignatures", "ReplaceHeaders",
+	"ReplaceRules", "ReportAddress", "ReportBccAddress", "RequestReports",
+	"RequiredHeaders", "RequireSafeKeys", "ResignAll", "ResignMailTo",
+	"ResolverConfiguration", "ResolverTracing", "ScreenPolicyScript",
+	"SelectCanonicalizationHeader", "Selector", "SenderHeaders",
+	"SenderMacro", "SendADSPReports", "SendReports", "SetupPolicyScript",
+	"SignatureAlgorithm", "SignatureTTL", "SignHeaders", "SigningTable",
+	"SMTPURI", "Socket", "SoftStart", "SoftwareHeader", "Statistics",
+	"StatisticsName", "StatisticsPolicyScript", "StatisticsPrefix",
+	"StrictHeaders", "StrictTestMode", "SubDomains", "Syslog",
+	"SyslogFacility", "SyslogName", "SyslogSuccess", "TemporaryDirectory",
+	"TestDNSData", "TestPublicKeys", "TrustAnchorFile",
+	"TrustSignaturesFrom", "UMask", "UnprotectedKey", "UserID",
+	"VBR-Certifiers", "VBR-PurgeFields", "VBR-TrustedCertifiers",
+	"VBR-TrustedCertifiersOnly", "VBR-Type", "WeakSyntaxChecks", "X-Header"
+};
+
+#define CONFIG_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+bool config_is_opendkim_option(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NELEMS(config_opendkim_options); i++)
+		if (strcasecmp(config_opendkim_options[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * OpenDKIM's default SignHeaders: RFC 6376 §5.4.1's list plus the MIME
+ * and identity fields libopendkim also signs.
+ */
+static const char *const config_default_sign[] = {
+	"From", "Sender", "Reply-To", "Subject", "Date", "Message-ID", "To",
+	"Cc", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	"Content-ID", "Content-Description", "Resent-Date", "Resent-From",
+	"Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Message-ID",
+	"In-Reply-To", "References", "List-Id", "List-Help",
+	"List-Unsubscribe", "List-Subscribe", "List-Post", "List-Owner",
+	"List-Archive"
+};
+
+/* opendkim.conf(5) OmitHeaders: RFC 6376 §5.4 "SHOULD NOT" sign. */
+static const char *const config_default_omit[] = {
+	"Return-Path", "Received", "Comments", "Keywords", "Bcc", "Resent-Bcc",
+	"DKIM-Signature"
+};
+
+static const char *const config_default_sender[] = { "From" };
+
+static const struct {
+	const char *name;
+	int value;
+} config_facilities[] = {
+	{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV }, { "cron", LOG_CRON },
+	{ "daemon", LOG_DAEMON }, { "ftp", LOG_FTP }, { "kern", LOG_KERN },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }, { "lpr", LOG_LPR },
+	{ "mail", LOG_MAIL }, { "news", LOG_NEWS }, { "syslog", LOG_SYSLOG },
+	{ "user", LOG_USER }, { "uucp", LOG_UUCP }
+};
+
+/* ---- small values ---------------------------------------------------------- */
+
+static const char *const config_action_names[] = {
+	"accept", "reject", "tempfail", "discard", "quarantine"
+};
+
+const char *config_action_name(config_action act)
+{
+	if ((size_t)act >= CONFIG_NELEMS(config_action_names))
+		return "unknown";
+	return config_action_names[act];
+}
+
+bool config_action_parse(const char *text, config_action *act)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NELEMS(config_action_names); i++) {
+		const char *name = config_action_names[i];
+
+		/* OpenDKIM's abbreviations are the first letters */
+		if (strcasecmp(text, name) == 0 ||
+		    (text[0] != '\0' && text[1] == '\0' &&
+		     tolower((unsigned char)text[0]) == name[0])) {
+			*act = (config_action)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool config_parse_bool(const char *text, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on", "y", "t" };
+	static const char *const no[] = { "no", "false", "0", "off", "n", "f" };
+	size_t i;
+
+	for (i = 0; i < CONFIG_NELEMS(yes); i++) {
+		if (strcasecmp(text, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(text, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A decimal number in [min, max]. */
+static bool config_parse_ulong(const char *text, unsigned long min,
+                               unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)text[0]))
+		return false;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool config_names_has(const config_names *list, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		if (strcasecmp(list->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void config_names_free(config_names *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		free(list->names[i]);
+	free(list->names);
+	list->names = NULL;
+	list->count = 0;
+}
+
+static bool config_names_add(config_names *list, const char *name)
+{
+	char **names;
+
+	if (config_names_has(list, name))
+		return true;
+	names = realloc(list->names, (list->count + 1) * sizeof(*names));
+	if (names == NULL)
+		return false;
+	list->names = names;
+	if ((names[list->count] = strdup(name)) == NULL)
+		return false;
+	list->count++;
+	return true;
+}
+
+static void config_names_remove(config_names *list, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++) {
+		if (strcasecmp(list->names[i], name) == 0) {
+			free(list->names[i]);
+			memmove(&list->names[i], &list->names[i + 1],
+			        (list->count - i - 1) * sizeof(char *));
+			list->count--;
+			return;
+		}
+	}
+}
+
+static bool config_names_set(config_names *list, const char *const *names,
+                             size_t n)
+{
+	size_t i;
+
+	config_names_free(list);
+	for (i = 0; i < n; i++)
+		if (!config_names_add(list, names[i]))
+			return false;
+	return true;
+}
+
+/* RFC 5322 §3.6.8: field-name = 1*ftext, printable US-ASCII except ":". */
+static bool config_valid_field_name(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (; *name != '\0'; name++)
+		if (*name < 33 || *name > 126 || *name == ':')
+			return false;
+	return true;
+}
+
+/* ---- the socket ------------------------------------------------------------ */
+
+void config_socket_free(config_socket *sock)
+{
+	if (sock == NULL)
+		return;
+	free(sock->spec);
+	free(sock->path);
+	free(sock->host);
+	memset(sock, 0, sizeof(*sock));
+}
+
+static bool config_socket_local(const char *path, config_socket *out,
+                                char *why, size_t why_size)
+{
+	struct sockaddr_un sun;
+
+	if (*path == '\0') {
+		snprintf(why, why_size, "no socket path");
+		return false;
+	}
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(why, why_size, "socket path longer than %zu bytes",
+		         sizeof(sun.sun_path) - 1);
+		return false;
+	}
+	out->family = CONFIG_SOCK_LOCAL;
+	out->path = strdup(path);
+	if (out->path == NULL || asprintf(&out->spec, "local:%s", path) < 0) {
+		out->spec = NULL;
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* HOST of inet:PORT@HOST: a host name or a [bracketed] literal address. */
+static bool config_socket_host(const char *host, config_socket *out,
+                               char *why, size_t why_size)
+{
+	unsigned char buf[16];
+	size_t len = strlen(host);
+	int af = out->family == CONFIG_SOCK_INET ? AF_INET : AF_INET6;
+
+	if (host[0] == '[') {
+		if (len < 3 || host[len - 1] != ']') {
+			snprintf(why, why_size, "unbalanced brackets");
+			return false;
+		}
+		out->host = strndup(host + 1, len - 2);
+		if (out->host != NULL && inet_pton(af, out->host, buf) != 1) {
+			snprintf(why, why_size, "'%s' is not an IPv%c address",
+			         out->host, af == AF_INET ? '4' : '6');
+			return false;
+		}
+	} else {
+		if (len == 0 || len > 253 ||
+		    strspn(host, "abcdefghijklmnopqrstuvwxyz"
+		                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") != len) {
+			snprintf(why, why_size, "bad host '%s'", host);
+			return false;
+		}
+		out->host = strdup(host);
+	}
+	if (out->host == NULL) {
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+static bool config_socket_inet(const char *rest, config_socket *out,
+                               char *why, size_t why_size)
+{
+	const char *at = strchr(rest, '@');
+	size_t plen = at ? (size_t)(at - rest) : strlen(rest);
+	char port[8];
+	unsigned long v;
+
+	if (plen == 0 || plen >= sizeof(port)) {
+		snprintf(why, why_size, "missing or bad port");
+		return false;
+	}
+	memcpy(port, rest, plen);
+	port[plen] = '\0';
+	if (!config_parse_ulong(port, 1, 65535, &v)) {
+		snprintf(why, why_size, "port must be a number from 1 to 65535");
+		return false;
+	}
+	out->port = (unsigned)v;
+	if (at != NULL && !config_socket_host(at + 1, out, why, why_size))
+		return false;
+	return true;
+}
+
+bool config_socket_parse(const char *spec, config_socket *out, char *why,
+                         size_t why_size)
+{
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (strncasecmp(spec, "local:", 6) == 0)
+		ok = config_socket_local(spec + 6, out, why, why_size);
+	else if (strncasecmp(spec, "unix:", 5) == 0)
+		ok = config_socket_local(spec + 5, out, why, why_size);
+	else if (spec[0] == '/')
+		ok = config_socket_local(spec, out, why, why_size);
+	else if (strncasecmp(spec, "inet:", 5) == 0) {
+		out->family = CONFIG_SOCK_INET;
+		ok = config_socket_inet(spec + 5, out, why, why_size);
+	} else if (strncasecmp(spec, "inet6:", 6) == 0) {
+		out->family = CONFIG_SOCK_INET6;
+		ok = config_socket_inet(spec + 6, out, why, why_size);
+	} else {
+		snprintf(why, why_size, "expected local:/path, unix:/path, "
+		         "inet:PORT[@HOST] or inet6:PORT[@HOST]");
+		ok = false;
+	}
+	if (ok && out->spec == NULL && (out->spec = strdup(spec)) == NULL) {
+		snprintf(why, why_size, "out of memory");
+		ok = false;
+	}
+	if (!ok)
+		config_socket_free(out);
+	return ok;
+}
+
+/* ---- the object ------------------------------------------------------------ */
+
+config *config_new_defaults(void)
+{
+	config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	atomic_init(&cfg->refs, 1);
+	cfg->sign = cfg->verify = true;
+	cfg->header_canon = cfg->body_canon = DKIM_CANON_SIMPLE;
+	cfg->sign_alg = DKIM_ALG_RSA_SHA256;
+	cfg->min_key_bits = 1024;
+	cfg->max_signatures = 3;
+	cfg->clock_drift = 300;
+	cfg->max_headers = 65536;
+	cfg->on_default = CONFIG_ACT_ACCEPT;
+	cfg->on_bad_signature = CONFIG_ACT_ACCEPT;
+	cfg->on_dns_error = CONFIG_ACT_TEMPFAIL;
+	cfg->on_internal_error = CONFIG_ACT_TEMPFAIL;
+	cfg->on_key_not_found = CONFIG_ACT_ACCEPT;
+	cfg->on_no_signature = CONFIG_ACT_ACCEPT;
+	cfg->on_security = CONFIG_ACT_TEMPFAIL;
+	cfg->on_signature_error = CONFIG_ACT_REJECT;
+	cfg->dns_timeout = 5;
+	cfg->query_cache = true;
+	cfg->syslog = true;
+	cfg->syslog_facility = LOG_MAIL;
+	cfg->require_safe_keys = true;
+	cfg->internal_hosts = hostlist_default_internal();
+	if (cfg->internal_hosts == NULL ||
+	    !config_names_set(&cfg->sender_headers, config_default_sender, 1) ||
+	    !config_names_set(&cfg->sign_headers, config_default_sign,
+	                      CONFIG_NELEMS(config_default_sign)) ||
+	    !config_names_set(&cfg->omit_headers, config_default_omit,
+	                      CONFIG_NELEMS(config_default_omit))) {
+		config_unref(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+config *config_ref(config *cfg)
+{
+	if (cfg != NULL)
+		atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
+static void config_free(config *cfg)
+{
+	size_t i;
+
+	free(cfg->path);
+	config_socket_free(&cfg->socket);
+	dataset_free(cfg->domains);
+	free(cfg->selector);
+	free(cfg->keyfile);
+	dataset_free(cfg->keytable);
+	dataset_free(cfg->signingtable);
+	keystore_free(cfg->keys);
+	config_names_free(&cfg->sender_headers);
+	hostlist_free(cfg->internal_hosts);
+	hostlist_free(cfg->external_ignore);
+	hostlist_free(cfg->peer_list);
+	config_names_free(&cfg->sign_headers);
+	config_names_free(&cfg->oversign_headers);
+	config_names_free(&cfg->omit_headers);
+	free(cfg->authserv_id);
+	hostlist_free(cfg->remove_ar_from);
+	free(cfg->nameservers);
+	free(cfg->pidfile);
+	free(cfg->user);
+	free(cfg->group);
+	for (i = 0; i < cfg->nsources; i++)
+		free(cfg->sources[i]);
+	free(cfg->sources);
+	free(cfg);
+}
+
+void config_unref(config *cfg)
+{
+	if (cfg != NULL && atomic_fetch_sub(&cfg->refs, 1) == 1)
+		config_free(cfg);
+}
+
+void config_dkim_options(const config *cfg, dkim_options *opts)
+{
+	dkim_options_init(opts);
+	opts->max_header_bytes = cfg->max_headers ? cfg->max_headers
+	                                          : (size_t)SIZE_MAX;
+	opts->max_signatures = cfg->max_signatures;
+	opts->min_key_bits = cfg->min_key_bits;
+	opts->clock_drift = cfg->clock_drift;
+}
+
+/* ---- parsing state --------------------------------------------------------- */
+
+typedef enum {
+	CONFIG_SET_OK = 0,
+	CONFIG_SET_BAD,         /* bad value: why says why */
+	CONFIG_SET_REPORTED     /* errors already in the diag list */
+} config_set_result;
+
+struct config_option;
+
+typedef struct {
+	config *cfg;
+	diag_list *diag;
+	unsigned flags;
+	/* the last value of each option and where it was set */
+	char **values;
+	char **wheres;
+	const char **files;     /* parallel to wheres: file name (in sources) */
+	unsigned *lines;
+} config_ctx;
+
+typedef config_set_result (*config_setter)(config_ctx *ctx,
+                                           const struct config_option *opt,
+                                           const char *value, const char *where,
+                                           char *why, size_t why_size);
+
+typedef struct config_option {
+	const char *name;
+	config_setter set;
+	size_t offset;
+} config_option;
+
+#define CONFIG_FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
+
+/* ---- setters: plain values ------------------------------------------------- */
+
+static config_set_result config_set_bool(config_ctx *ctx,
+                                         const config_option *opt,
+                                         const char *value, const char *where,
+                                         char *why, size_t why_size)
+{
+	(void)where;
+	if (config_parse_bool(value, CONFIG_FIELD(ctx->cfg, opt, bool)))
+		return CONFIG_SET_OK;
+	snprintf(why, why_size, "expected yes/no/true/false/1/0");
+	return CONFIG_SET_BAD;
+}
+
+static config_set_result config_set_string(config_ctx *ctx,
+                                           const config_option *opt,
+                                           const char *value,
+                                           const char *where, char *why,
+                                           size_t why_size)
+{
+	char **field = CONFIG_FIELD(ctx->cfg, opt, char *);
+
+	(void)where;
+	free(*field);
+	if ((*field = strdup(value)) != NULL)
+		return CONFIG_SET_OK;
+	snprintf(why, why_size, "out of memory");
+	return CONFIG_SET_BAD;
+}
+
+static config_set_result config_set_action(config_ctx *ctx,
+                                           const config_option *opt,
+                                           const char *value,
+                                           const char *where, char *why,
+                                           size_t why_size)
+{
+	(void)where;
+	if (config_action_parse(value, CONFIG_FIELD(ctx->cfg, opt,
+	                                            config_action)))
+		return CONFIG_SET_OK;
+	snprintf(why, why_size, "expected accept, reject, tempfail, discard "
+	         "or quarantine (or a, r, t, d, q)");
+	return CONFIG_SET_BAD;
+}
+
+/* Numbers with per-option ranges. */
+static config_set_result config_set_number(config_ctx *ctx,
+                                           const config_option *opt,
+                                           const char *value,
+                                           unsigned long min,
+                                           unsigned long max, char *why,
+                                           size_t why_size)
+{
+	unsigned long v;
+
+	if (!config_parse_ulong(value, min, max, &v)) {
+		snprintf(why, why_size, "expected a number from %lu to %lu",
+		         min, max);
+		return CONFIG_SET_BAD;
+	}
+	if (opt->offset == offsetof(config, max_headers))
+		*CONFIG_FIELD(ctx->cfg, opt, size_t) = (size_t)v;
+	else
+		*CONFIG_FIELD(ctx->cfg, opt, unsigned) = (unsigned)v;
+	return CONFIG_SET_OK;
+}
+
+static config_set_result config_set_seconds(config_ctx *ctx,
+                                            const config_option *opt,
+                                            const char *value,
+                                            const char *where, char *why,
+                                            size_t why_size)
+{
+	unsigned long min = opt->offset == offsetof(config, dns_timeout);
+
+	(void)where;
+	return config_set_number(ctx, opt, value, min, 86400, why, why_size);
+}
+
+static config_set_result config_set_count(config_ctx *ctx,
+                                          const config_option *opt,
+                                          const char *value,
+                                          const char *where, char *why,
+                                          size_t why_size)
+{
+	(void)where;
+	if (opt->offset == offsetof(config, max_signatures))
+		return config_set_number(ctx, opt, value, 1, 100, why,
+		                         why_size);
+	if (opt->offset == offsetof(config, max_headers))
+		return config_set_number(ctx, opt, value, 0, 1UL << 30, why,
+		                         why_size);
+	return config_set_number(ctx, opt, value, 0, 16384, why, why_size);
+}
+
+static config_set_result config_set_min_key_bits(config_ctx *ctx,
+                                                 const config_option *opt,
+                                                 const char *value,
+                                                 const char *where, char *why,
+                                                 size_t why_size)
+{
+	config_set_result r = config_set_count(ctx, opt, value, where, why,
+	                                       why_size);
+
+	/* RFC 8301 §3.2: verifiers MUST NOT accept RSA keys under 1024 bits */
+	if (r == CONFIG_SET_OK && ctx->cfg->min_key_bits < 1024) {
+		diag_add(ctx->diag, DIAG_WARNING,
+		         "%s: MinimumKeyBits %s is below 1024; 1024 is used "
+		         "(RFC 8301)", where, value);
+		ctx->cfg->min_key_bits = 1024;
+	}
+	return r;
+}
+
+static config_set_result config_set_mode(config_ctx *ctx,
+                                         const config_option *opt,
+                                         const char *value, const char *where,
+                                         char *why, size_t why_size)
+{
+	const char *p;
+
+	(void)opt;
+	(void)where;
+	if (*value == '\0' || strspn(value, "svSV") != strlen(value)) {
+		snprintf(why, why_size, "expected s, v or sv");
+		return CONFIG_SET_BAD;
+	}
+	ctx->cfg->sign = ctx->cfg->verify = false;
+	for (p = value; *p != '\0'; p++) {
+		if (*p == 's' || *p == 'S')
+			ctx->cfg->sign = true;
+		else
+			ctx->cfg->verify = true;
+	}
+	return CONFIG_SET_OK;
+}
+
+static config_set_result config_set_socket(config_ctx *ctx,
+                                           const config_option *opt,
+                                           const char *value,
+                                           const char *where, char *why,
+                                           size_t why_size)
+{
+	(void)opt;
+	(void)where;
+	config_socket_free(&ctx->cfg->socket);
+	ctx->cfg->has_socket = config_socket_parse(value, &ctx->cfg->socket,
+	                                           why, why_size);
+	return ctx->cfg->has_socket ? CONFIG_SET_OK : CONFIG_SET_BAD;
+}
+
+static bool config_parse_canon(const char *text, size_t len, dkim_canon *out)
+{
+	if (len == 6 && strncasecmp(text, "simple", 6) == 0)
+		*out = DKIM_CANON_SIMPLE;
+	else if (len == 7 && strncasecmp(text, "relaxed", 7) == 0)
+		*out = DKIM_CANON_RELAXED;
+	else
+		return false;
+	return true;
+}
+
+/* "header/body", or one name for the header (body stays simple). */
+static config_set_result config_set_canon(config_ctx *ctx,
+                                          const config_option *opt,
+                                          const char *value,
+                                          const char *where, char *why,
+                                          size_t why_size)
+{
+	const char *slash = strchr(value, '/');
+	size_t hlen = slash ? (size_t)(slash - value) : strlen(value);
+	dkim_canon h, b = DKIM_CANON_SIMPLE;
+
+	(void)opt;
+	(void)where;
+	if (!config_parse_canon(value, hlen, &h) ||
+	    (slash && !config_parse_canon(slash + 1, strlen(slash + 1), &b))) {
+		snprintf(why, why_size, "expected simple or relaxed, as "
+		         "header/body (e.g. relaxed/simple)");
+		return CONFIG_SET_BAD;
+	}
+	ctx->cfg->header_canon = h;
+	ctx->cfg->body_canon = b;
+	return CONFIG_SET_OK;
+}
+
+static config_set_result config_set_alg(config_ctx *ctx,
+                                        const config_option *opt,
+                                        const char *value, const char *where,
+                                        char *why, size_t why_size)
+{
+	dkim_alg alg;
+
+	(void)opt;
+	(void)where;
+	if (strcasecmp(value, "rsa-sha256") == 0)
+		alg = DKIM_ALG_RSA_SHA256;
+	else if (strcasecmp(value, "ed25519-sha256") == 0)
+		alg = DKIM_ALG_ED25519_SHA256;
+	else if (strcasecmp(value, "rsa-sha1") == 0)
+		alg = DKIM_ALG_RSA_SHA1;
+	else {
+		snprintf(why, why_size, "expected rsa-sha256 or ed25519-sha256");
+		return CONFIG_SET_BAD;
+	}
+	if (alg == DKIM_ALG_RSA_SHA1) {
+		snprintf(why, why_size, "rsa-sha1 must not be used to sign "
+		         "(RFC 8301 §3.1); use rsa-sha256");
+		return CONFIG_SET_BAD;
+	}
+	ctx->cfg->sign_alg = alg;
+	return CONFIG_SET_OK;
+}
+
+/* RFC 8601 §2.5: authserv-id is a value (token); we allow host name text. */
+static config_set_result config_set_authserv(config_ctx *ctx,
+                                             const config_option *opt,
+                                             const char *value,
+                                             const char *where, char *why,
+                                             size_t why_size)
+{
+	char host[256];
+
+	if (strcmp(value, "HOSTNAME") == 0) {
+		if (ctx->flags & CONFIG_PARSE_ONLY)
+			snprintf(host, sizeof(host), "localhost");
+		else if (gethostname(host, sizeof(host)) != 0) {
+			snprintf(why, why_size, "gethostname: %s",
+			         strerror(errno));
+			return CONFIG_SET_BAD;
+		}
+		host[sizeof(host) - 1] = '\0';
+		value = host;
+	}
+	if (*value == '\0' ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                  "0123456789.-_") != strlen(value)) {
+		snprintf(why, why_size, "an authserv-id is a host name "
+		         "(letters, digits, '.', '-', '_')");
+		return CONFIG_SET_BAD;
+	}
+	return config_set_string(ctx, opt, value, where, why, why_size);
+}
+
+/* One Nameservers entry: IP, IP@PORT, IPv4:PORT, [IPv6], [IPv6]:PORT. */
+static bool config_valid_nameserver(const char *ns)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char buf[16];
+	const char *port = NULL;
+	size_t alen;
+	unsigned long v;
+
+	if (ns[0] == '[') {
+		const char *close = strchr(ns, ']');
+
+		if (close == NULL)
+			return false;
+		alen = (size_t)(close - ns - 1);
+		ns++;
+		if (close[1] == ':' || close[1] == '@')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return false;
+	} else {
+		const char *at = strchr(ns, '@');
+		const char *colon = strchr(ns, ':');
+
+		if (at == NULL && colon != NULL && strchr(colon + 1, ':') == NULL)
+			at = colon;     /* IPv4:PORT */
+		alen = at ? (size_t)(at - ns) : strlen(ns);
+		port = at ? at + 1 : NULL;
+	}
+	if (alen == 0 || alen >= sizeof(addr))
+		return false;
+	memcpy(addr, ns, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, buf) != 1 &&
+	    inet_pton(AF_INET6, addr, buf) != 1)
+		return false;
+	return port == NULL || config_parse_ulong(port, 1, 65535, &v);
+}
+
+static config_set_result config_set_nameservers(config_ctx *ctx,
+                                                const config_option *opt,
+                                                const char *value,
+                                                const char *where, char *why,
+                                                size_t why_size)
+{
+	char *copy = strdup(value), *save = NULL, *tok;
+	char *joined = calloc(1, strlen(value) + 1);
+
+	if (copy == NULL || joined == NULL) {
+		free(copy);
+		free(joined);
+		snprintf(why, why_size, "out of memory");
+		return CONFIG_SET_BAD;
+	}
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (!config_valid_nameserver(tok)) {
+			snprintf(why, why_size, "'%s' is not IP, IP@PORT or "
+			         "[IPv6]:PORT", tok);
+			break;
+		}
+		if (*joined != '\0')
+			strcat(joined, ",");
+		strcat(joined, tok);
+	}
+	free(copy);
+	if (tok != NULL || *joined == '\0') {
+		if (tok == NULL)
+			snprintf(why, why_size, "no name server");
+		free(joined);
+		return CONFIG_SET_BAD;
+	}
+	(void)where;
+	free(ctx->cfg->nameservers);
+	ctx->cfg->nameservers = joined;
+	(void)opt;
+	return CONFIG_SET_OK;
+}
+
+static config_set_result config_set_umask(config_ctx *ctx,
+                                          const config_option *opt,
+                                          const char *value,
+                                          const char *where, char *why,
+                                          size_t why_size)
+{
+	char *end;
+	unsigned long v;
+
+	(void)opt;
+	(void)where;
+	errno = 0;
+	v = strtoul(value, &end, 8);
+	if (*value == '\0' || *end != '\0' || errno != 0 || v > 0777 ||
+	    strspn(value, "01234567") != strlen(value)) {
+		snprintf(why, why_size, "expected an octal mask such as 007");
+		return CONFIG_SET_BAD;
+	}
+	ctx->cfg->umask = (mode_t)v;
+	ctx->cfg->has_umask = true;
+	return CONFIG_SET_OK;
+}
+
+static config_set_result config_set_facility(config_ctx *ctx,
+                                             const config_option *opt,
+                                             const char *value,
+                                             const char *where, char *why,
+                                             size_t why_size)
+{
+	size_t i;
+
+	(void)opt;
+	(void)where;
+	for (i = 0; i < CONFIG_NELEMS(config_facilities); i++) {
+		if (strcasecmp(value, config_facilities[i].name) == 0 ||
+		    (strncasecmp(value, "log_", 4) == 0 &&
+		     strcasecmp(value + 4, config_facilities[i].name) == 0)) {
+			ctx->cfg->syslog_facility = config_facilities[i].value;
+			return CONFIG_SET_OK;
+		}
+	}
+	snprintf(why, why_size, "unknown syslog facility (mail, daemon, "
+	         "local0..local7, ...)");
+	return CONFIG_SET_BAD;
+}
+
+/* user[:group]; resolved in config_finish_user. */
+static config_set_result config_set_userid(config_ctx *ctx,
+                                           const config_option *opt,
+                                           const char *value,
+                                           const char *where, char *why,
+                                           size_t why_size)
+{
+	const char *colon = strchr(value, ':');
+	size_t ulen = colon ? (size_t)(colon - value) : strlen(value);
+	config *cfg = ctx->cfg;
+
+	(void)opt;
+	(void)where;
+	if (ulen == 0 || (colon && colon[1] == '\0') ||
+	    strpbrk(value, " \t/") != NULL ||
+	    (colon && strchr(colon + 1, ':') != NULL)) {
+		snprintf(why, why_size, "expected user or user:group");
+		return CONFIG_SET_BAD;
+	}
+	free(cfg->user);
+	free(cfg->group);
+	cfg->user = strndup(value, ulen);
+	cfg->group = colon ? strdup(colon + 1) : NULL;
+	if (cfg->user == NULL || (colon && cfg->group == NULL)) {
+		snprintf(why, why_size, "out of memory");
+		return CONFIG_SET_BAD;
+	}
+	cfg->has_user = true;
+	return CONFIG_SET_OK;
+}
+
+/* ---- setters: data sets ---------------------------------------------------- */
+
+/* Would dataset_open read a file (or a back end) for spec? */
+static bool config_spec_reads_file(const char *spec)
+{
+	size_t len = strlen(spec);
+
+	if (strncasecmp(spec, "csl:", 4) == 0)
+		return false;
+	return strchr(spec, ':') != NULL || spec[0] == '/' ||
+	       strncmp(spec, "./", 2) == 0 || strncmp(spec, "../", 3) == 0 ||
+	       (len > 3 && strcmp(spec + len - 3, ".db") == 0);
+}
+
+/*
+ * Opens a data set for an option. NULL either after reporting errors
+ * (*reported set) or, with CONFIG_PARSE_ONLY, when it would read a file.
+ */
+static dataset *config_open_dataset(config_ctx *ctx, const char *value,
+                                    const char *where, bool *reported)
+{
+	size_t errors = ctx->diag->errors;
+	dataset *ds;
+
+	*reported = false;
+	if ((ctx->flags & CONFIG_PARSE_ONLY) && config_spec_reads_file(value))
+		return NULL;
+	ds = dataset_open(value, where, ctx->diag);
+	*reported = ds == NULL && ctx->diag->errors != errors;
+	return ds;
+}
+
+static config_set_result config_set_dataset(config_ctx *ctx,
+                                            const config_option *opt,
+                                            const char *value,
+                                            const char *where, char *why,
+                                            size_t why_size)
+{
+	dataset **field = CONFIG_FIELD(ctx->cfg, opt, dataset *);
+	bool reported;
+	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+
+	(void)why;
+	(void)why_size;
+	dataset_free(*field);
+	*field = ds;
+	return reported ? CONFIG_SET_REPORTED : CONFIG_SET_OK;
+}
+
+static config_set_result config_set_hostlist(config_ctx *ctx,
+                                             const config_option *opt,
+                                             const char *value,
+                                             const char *where, char *why,
+                                             size_t why_size)
+{
+	hostlist **field = CONFIG_FIELD(ctx->cfg, opt, hostlist *);
+	bool reported;
+	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+	hostlist *hl = NULL;
+
+	(void)why;
+	(void)why_size;
+	if (reported)
+		return CONFIG_SET_REPORTED;
+	if (ds != NULL) {
+		hl = hostlist_from_dataset(ds, ctx->diag);
+		dataset_free(ds);
+		if (hl == NULL)
+			return CONFIG_SET_REPORTED;
+	}
+	hostlist_free(*field);
+	*field = hl;
+	return CONFIG_SET_OK;
+}
+
+/* The built-in list a header-name option starts from. */
+static void config_names_default(const config_option *opt,
+                                 const char *const **names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	if (opt->offset == offsetof(config, sign_headers)) {
+		*names = config_default_sign;
+		*n = CONFIG_NELEMS(config_default_sign);
+	} else if (opt->offset == offsetof(config, omit_headers)) {
+		*names = config_default_omit;
+		*n = CONFIG_NELEMS(config_default_omit);
+	} else if (opt->offset == offsetof(config, sender_headers)) {
+		*names = config_default_sender;
+		*n = 1;
+	}
+}
+
+/*
+ * Applies one list element. opendkim.conf(5) OmitHeaders: with "*" in the
+ * list, "+name" adds to and "-name" removes from the default list.
+ */
+static bool config_names_apply(config_names *list, const char *item,
+                               char *why, size_t why_size)
+{
+	const char *name = item + (item[0] == '+' || item[0] == '-');
+
+	if (strcmp(item, "*") == 0)
+		return true;
+	if (!config_valid_field_name(name)) {
+		snprintf(why, why_size, "'%s' is not a header field name", item);
+		return false;
+	}
+	if (item[0] == '-') {
+		config_names_remove(list, name);
+		return true;
+	}
+	if (!config_names_add(list, name)) {
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+static config_set_result config_set_names(config_ctx *ctx,
+                                          const config_option *opt,
+                                          const char *value,
+                                          const char *where, char *why,
+                                          size_t why_size)
+{
+	config_names *list = CONFIG_FIELD(ctx->cfg, opt, config_names);
+	const char *const *defaults;
+	size_t ndefaults, i;
+	bool reported;
+	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+
+	if (ds == NULL)
+		return reported ? CONFIG_SET_REPORTED : CONFIG_SET_OK;
+	config_names_default(opt, &defaults, &ndefaults);
+	if (!dataset_contains(ds, "*"))
+		ndefaults = 0;
+	if (!config_names_set(list, defaults, ndefaults)) {
+		snprintf(why, why_size, "out of memory");
+		dataset_free(ds);
+		return CONFIG_SET_BAD;
+	}
+	for (i = 0; i < ds->count; i++)
+		if (!config_names_apply(list, ds->entries[i].key, why, why_size))
+			break;
+	ndefaults = ds->count;
+	dataset_free(ds);
+	return i == ndefaults ? CONFIG_SET_OK : CONFIG_SET_BAD;
+}
+
+/* ---- the option table ------------------------------------------------------ */
+
+#define CONFIG_OPT(name, set, field) { name, set, offsetof(config, field) }
+
+static const config_option config_options[] = {
+	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar),
+	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
+	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
+	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
+	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),
+	CONFIG_OPT("Domain", config_set_dataset, domains),
+	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
+	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
+	CONFIG_OPT("KeyFile", config_set_string, keyfile),
+	CONFIG_OPT("KeyTable", config_set_dataset, keytable),
+	CONFIG_OPT("LogWhy", config_set_bool, log_why),
+	CONFIG_OPT("MaximumHeaders", config_set_count, max_headers),
+	CONFIG_OPT("MaximumSignaturesToVerify", config_set_count,
+	           max_signatures),
+	CONFIG_OPT("MinimumKeyBits", config_set_min_key_bits, min_key_bits),
+	CONFIG_OPT("Mode", config_set_mode, sign),
+	CONFIG_OPT("MultipleSignatures", config_set_bool, multiple_signatures),
+	CONFIG_OPT("Nameservers", config_set_nameservers, nameservers),
+	CONFIG_OPT("OmitHeaders", config_set_names, omit_headers),
+	CONFIG_OPT("On-BadSignature", config_set_action, on_bad_signature),
+	CONFIG_OPT("On-Default", config_set_action, on_default),
+	CONFIG_OPT("On-DNSError", config_set_action, on_dns_error),
+	CONFIG_OPT("On-InternalError", config_set_action, on_internal_error),
+	CONFIG_OPT("On-KeyNotFound", config_set_action, on_key_not_found),
+	CONFIG_OPT("On-NoSignature", config_set_action, on_no_signature),
+	CONFIG_OPT("On-Security", config_set_action, on_security),
+	CONFIG_OPT("On-SignatureError", config_set_action, on_signature_error),
+	CONFIG_OPT("OversignHeaders", config_set_names, oversign_headers),
+	CONFIG_OPT("PeerList", config_set_hostlist, peer_list),
+	CONFIG_OPT("PidFile", config_set_string, pidfile),
+	CONFIG_OPT("QueryCache", config_set_bool, query_cache),
+	CONFIG_OPT("RemoveARAll", config_set_bool, remove_ar_all),
+	CONFIG_OPT("RemoveARFrom", config_set_hostlist, remove_ar_from),
+	CONFIG_OPT("RequireSafeKeys", config_set_bool, require_safe_keys),
+	CONFIG_OPT("Selector", config_set_string, selector),
+	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers),
+	CONFIG_OPT("SignHeaders", config_set_names, sign_headers),
+	CONFIG_OPT("SignatureAlgorithm", config_set_alg, sign_alg),
+	CONFIG_OPT("SigningTable", config_set_dataset, signingtable),
+	CONFIG_OPT("Socket", config_set_socket, socket),
+	CONFIG_OPT("SoftwareHeader", config_set_bool, software_header),
+	CONFIG_OPT("SubDomains", config_set_bool, subdomains),
+	CONFIG_OPT("Syslog", config_set_bool, syslog),
+	CONFIG_OPT("SyslogFacility", config_set_facility, syslog_facility),
+	CONFIG_OPT("SyslogSuccess", config_set_bool, syslog_success),
+	CONFIG_OPT("UMask", config_set_umask, umask),
+	CONFIG_OPT("UserID", config_set_userid, user),
+};
+
+#define CONFIG_NOPTIONS CONFIG_NELEMS(config_options)
+
+static const config_option *config_find_option(const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		if (strcasecmp(config_options[i].name, name) == 0) {
+			*idx = i;
+			return &config_options[i];
+		}
+	}
+	return NULL;
+}
+
+/* Option index by name; the table is static so this cannot fail. */
+static size_t config_index(const char *name)
+{
+	size_t idx = 0;
+
+	config_find_option(name, &idx);
+	return idx;
+}
+
+/* ---- step 1: reading lines ------------------------------------------------- */
+
+static bool config_is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Adds a file name to cfg->sources; returns the stored copy. */
+static const char *config_add_source(config_ctx *ctx, const char *name)
+{
+	config *cfg = ctx->cfg;
+	char **sources = realloc(cfg->sources,
+	                         (cfg->nsources + 1) * sizeof(char *));
+
+	if (sources == NULL)
+		return NULL;
+	cfg->sources = sources;
+	if ((sources[cfg->nsources] = strdup(name)) == NULL)
+		return NULL;
+	return sources[cfg->nsources++];
+}
+
+/* Remembers the last value of option idx and where it came from. */
+static void config_remember(config_ctx *ctx, size_t idx, const char *value,
+                            size_t vlen, const char *file, unsigned line)
+{
+	char *v = strndup(value, vlen), *w = NULL;
+
+	if (v == NULL || (line == 0 ? (w = strdup(file)) == NULL
+	                            : asprintf(&w, "%s:%u", file, line) < 0)) {
+		free(v);
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: out of memory", file,
+		         line);
+		return;
+	}
+	free(ctx->values[idx]);
+	free(ctx->wheres[idx]);
+	ctx->values[idx] = v;
+	ctx->wheres[idx] = w;
+	ctx->files[idx] = file;
+	ctx->lines[idx] = line;
+}
+
+static void config_read_buffer(config_ctx *ctx, const char *file,
+                               const char *buf, size_t len, int depth);
+
+static void config_include(config_ctx *ctx, const char *path,
+                           const char *file, unsigned line, int depth)
+{
+	const char *why, *stored;
+	size_t len;
+	char *data;
+
+	if (ctx->flags & CONFIG_PARSE_ONLY)
+		return;
+	if (depth >= CONFIG_MAX_INCLUDE) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: Include %s: nested "
+		         "deeper than %d files", file, line, path,
+		         CONFIG_MAX_INCLUDE);
+		return;
+	}
+	data = dataset_read_file(path, &len, &why);
+	if (data == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: Include %s: %s", file,
+		         line, path, why);
+		return;
+	}
+	stored = config_add_source(ctx, path);
+	if (stored == NULL)
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: out of memory", file,
+		         line);
+	else
+		config_read_buffer(ctx, stored, data, len, depth + 1);
+	free(data);
+}
+
+/* One "Key value" line (comment and outer whitespace already removed). */
+static void config_read_line(config_ctx *ctx, const char *file,
+                             unsigned line, const char *text, size_t len,
+                             int depth)
+{
+	size_t klen = 0, vstart;
+	char key[64], *value;
+	size_t idx;
+
+	while (klen < len && !config_is_space((unsigned char)text[klen]))
+		klen++;
+	for (vstart = klen; vstart < len &&
+	     config_is_space((unsigned char)text[vstart]); vstart++)
+		;
+	if (klen >= sizeof(key)) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: unknown option '%.*s'",
+		         file, line, (int)(klen > 80 ? 80 : klen), text);
+		return;
+	}
+	memcpy(key, text, klen);
+	key[klen] = '\0';
+	if (config_find_option(key, &idx) != NULL) {
+		if (vstart == len)
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: no value for %s",
+			         file, line, config_options[idx].name);
+		else
+			config_remember(ctx, idx, text + vstart, len - vstart,
+			                file, line);
+	} else if (strcasecmp(key, "Include") == 0) {
+		value = strndup(text + vstart, len - vstart);
+		if (value != NULL && *value != '\0')
+			config_include(ctx, value, file, line, depth);
+		else
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: no value for "
+			         "Include", file, line);
+		free(value);
+	} else if (config_is_opendkim_option(key)) {
+		diag_add(ctx->diag, DIAG_WARNING, "%s:%u: OpenDKIM option '%s' "
+		         "is not supported and is ignored", file, line, key);
+	} else {
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: unknown option '%s'",
+		         file, line, key);
+	}
+}
+
+static void config_read_buffer(config_ctx *ctx, const char *file,
+                               const char *buf, size_t len, int depth)
+{
+	size_t pos = 0;
+	unsigned line = 0;
+
+	while (pos < len) {
+		const char *text = buf + pos;
+		const char *nl = memchr(text, '\n', len - pos);
+		size_t tlen = nl ? (size_t)(nl - text) : len - pos;
+		const char *hash;
+
+		pos += tlen + (nl != NULL);
+		line++;
+		if (memchr(text, '\0', tlen) != NULL || tlen > CONFIG_MAX_LINE) {
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: %s", file, line,
+			         tlen > CONFIG_MAX_LINE ? "line too long"
+			                                : "NUL byte in line");
+			continue;
+		}
+		if ((hash = memchr(text, '#', tlen)) != NULL)
+			tlen = (size_t)(hash - text);
+		while (tlen > 0 && config_is_space((unsigned char)*text)) {
+			text++;
+			tlen--;
+		}
+		while (tlen > 0 && config_is_space((unsigned char)text[tlen - 1]))
+			tlen--;
+		if (tlen > 0)
+			config_read_line(ctx, file, line, text, tlen, depth);
+	}
+}
+
+/* ---- step 2: applying values ----------------------------------------------- */
+
+static void config_override(config_ctx *ctx, const char *name,
+                            const char *value)
+{
+	size_t idx = config_index(name);
+
+	if (value != NULL)
+		config_remember(ctx, idx, value, strlen(value), "command line",
+		                0);
+}
+
+static void config_apply(config_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		const config_option *opt = &config_options[i];
+		char why[256] = "";
+
+		if (ctx->values[i] == NULL)
+			continue;
+		if (opt->set(ctx, opt, ctx->values[i], ctx->wheres[i], why,
+		             sizeof(why)) == CONFIG_SET_BAD)
+			diag_add(ctx->diag, DIAG_ERROR, "%s: bad value '%s' for "
+			         "%s: %s", ctx->wheres[i], ctx->values[i],
+			         opt->name, why);
+	}
+}
+
+/* ---- step 3: finishing ----------------------------------------------------- */
+
+/* Copies len bytes of src into a CONFIG_NAME_MAX buffer. */
+static bool config_copy_name(char *dst, const char *src, size_t len)
+{
+	if (len >= CONFIG_NAME_MAX)
+		return false;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return true;
+}
+
+bool config_signing_value(const dataset_entry *e, char keyname[CONFIG_NAME_MAX],
+                          char signer[CONFIG_NAME_MAX])
+{
+	const char *first, *colon;
+
+	keyname[0] = signer[0] = '\0';
+	if (e->nfields == 0 || e->nfields > 2)
+		return false;
+	first = e->fields[0];
+	if (e->nfields == 2)
+		return config_copy_name(keyname, first, strlen(first)) &&
+		       config_copy_name(signer, e->fields[1],
+		                        strlen(e->fields[1]));
+	colon = strchr(first, ':');
+	if (colon == NULL)
+		return config_copy_name(keyname, first, strlen(first));
+	return colon != first &&
+	       config_copy_name(keyname, first, (size_t)(colon - first)) &&
+	       config_copy_name(signer, colon + 1, strlen(colon + 1));
+}
+
+/* UserID: look up the user (name or number) and group. */
+static void config_finish_user(config_ctx *ctx)
+{
+	config *cfg = ctx->cfg;
+	size_t idx = config_index("UserID");
+	const char *where = ctx->wheres[idx];
+	struct passwd *pw;
+	struct group *gr;
+
+	if (!cfg->has_user || (ctx->flags & CONFIG_PARSE_ONLY))
+		return;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s: bad value '%s' for UserID: "
+		         "unknown user '%s'", where, ctx->values[idx], cfg->user);
+		return;
+	}
+	cfg->uid = pw->pw_uid;
+	cfg->gid = pw->pw_gid;
+	if (cfg->group == NULL)
+		return;
+	gr = getgrnam(cfg->group);
+	if (gr == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s: bad value '%s' for UserID: "
+		         "unknown group '%s'", where, ctx->values[idx],
+		         cfg->group);
+		return;
+	}
+	cfg->gid = gr->gr_gid;
+}
+
+/* Every SigningTable entry names a key that exists (or "%"). */
+static void config_check_signingtable(config_ctx *ctx)
+{
+	const dataset *st = ctx->cfg->signingtable;
+	size_t i;
+
+	for (i = 0; i < st->count; i++) {
+		const dataset_entry *e = &st->entries[i];
+		char keyname[CONFIG_NAME_MAX], signer[CONFIG_NAME_MAX];
+
+		if (!config_signing_value(e, keyname, signer)) {
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: SigningTable entry "
+			         "'%s' must be PATTERN KEYNAME [SIGNER]", e->file,
+			         e->line, e->key);
+			continue;
+		}
+		if (ctx->cfg->keys != NULL && strcmp(keyname, "%") != 0 &&
+		    keystore_find(ctx->cfg->keys, keyname) == NULL)
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: SigningTable entry "
+			         "'%s': key name '%s' is not in the KeyTable",
+			         e->file, e->line, e->key, keyname);
+	}
+}
+
+static void config_finish_keys(config_ctx *ctx)
+{
+	config *cfg = ctx->cfg;
+	size_t kf = config_index("KeyFile"), st = config_index("SigningTable");
+	keystore_options opts = { cfg->require_safe_keys, cfg->has_user,
+	                          cfg->uid };
+
+	if (cfg->keytable != NULL) {
+		cfg->keys = keystore_load(cfg->keytable, &opts, ctx->diag);
+		if (cfg->keyfile != NULL)
+			diag_add(ctx->diag, DIAG_WARNING, "%s: KeyFile is ignored "
+			         "because KeyTable is set", ctx->wheres[kf]);
+	} else if (cfg->keyfile != NULL && cfg->selector == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s: KeyFile needs a Selector",
+		         ctx->wheres[kf]);
+	} else if (cfg->keyfile != NULL) {
+		if (cfg->domains == NULL)
+			diag_add(ctx->diag, DIAG_WARNING, "%s: KeyFile without "
+			         "Domain: nothing will be signed",
+			         ctx->wheres[kf]);
+		cfg->keys = keystore_single("%", cfg->selector, cfg->keyfile,
+		                            ctx->files[kf], ctx->lines[kf],
+		                            &opts, ctx->diag);
+	}
+	if (cfg->signingtable != NULL && cfg->keytable == NULL)
+		diag_add(ctx->diag, DIAG_ERROR, "%s: SigningTable needs a "
+		         "KeyTable", ctx->wheres[st]);
+	else if (cfg->signingtable != NULL)
+		config_check_signingtable(ctx);
+	else if (cfg->keytable != NULL)
+		diag_add(ctx->diag, DIAG_WARNING, "%s: KeyTable without "
+		         "SigningTable: nothing will be signed",
+		         ctx->wheres[config_index("KeyTable")]);
+}
+
+static void config_finish(config_ctx *ctx)
+{
+	config *cfg = ctx->cfg;
+
+	if (cfg->internal_hosts == NULL &&
+	    (cfg->internal_hosts = hostlist_default_internal()) == NULL)
+		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
+	if (!config_names_has(&cfg->sign_headers, "From") &&
+	    !config_names_add(&cfg->sign_headers, "From"))
+		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
+	config_names_remove(&cfg->omit_headers, "From");
+	config_finish_user(ctx);
+	if (!(ctx->flags & CONFIG_PARSE_ONLY))
+		config_finish_keys(ctx);
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+static void config_ctx_free(config_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		if (ctx->values != NULL)
+			free(ctx->values[i]);
+		if (ctx->wheres != NULL)
+			free(ctx->wheres[i]);
+	}
+	free(ctx->values);
+	free(ctx->wheres);
+	free(ctx->files);
+	free(ctx->lines);
+}
+
+static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->diag = diag;
+	ctx->flags = flags;
+	ctx->cfg = config_new_defaults();
+	ctx->values = calloc(CONFIG_NOPTIONS, sizeof(char *));
+	ctx->wheres = calloc(CONFIG_NOPTIONS, sizeof(char *));
+	ctx->files = calloc(CONFIG_NOPTIONS, sizeof(char *));
+	ctx->lines = calloc(CONFIG_NOPTIONS, sizeof(unsigned));
+	if (ctx->cfg == NULL || ctx->values == NULL || ctx->wheres == NULL ||
+	    ctx->files == NULL || ctx->lines == NULL) {
+		config_unref(ctx->cfg);
+		config_ctx_free(ctx);
+		diag_add(diag, DIAG_ERROR, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+config *config_parse_buffer(const char *name, const char *buf, size_t len,
+                            const config_overrides *ov, unsigned flags,
+                            diag_list *diag)
+{
+	config_ctx ctx;
+	size_t errors = diag->errors;
+	const char *file;
+	config *cfg;
+
+	if (!config_ctx_init(&ctx, diag, flags))
+		return NULL;
+	cfg = ctx.cfg;
+	file = config_add_source(&ctx, name);
+	if (file == NULL || (cfg->path = strdup(name)) == NULL)
+		diag_add(diag, DIAG_ERROR, "%s: out of memory", name);
+	else
+		config_read_buffer(&ctx, file, buf, len, 0);
+	if (ov != NULL) {
+		config_override(&ctx, "Socket", ov->socket);
+		config_override(&ctx, "UserID", ov->user);
+		config_override(&ctx, "PidFile", ov->pidfile);
+	}
+	config_apply(&ctx);
+	config_finish(&ctx);
+	config_ctx_free(&ctx);
+	if (diag->errors != errors) {
+		config_unref(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+config *config_load(const char *path, const config_overrides *ov,
+                    diag_list *diag)
+{
+	const char *why;
+	size_t len;
+	char *data;
+	config *cfg;
+
+	if (path == NULL)
+		path = CONFIG_DEFAULT_PATH;
+	data = dataset_read_file(path, &len, &why);
+	if (data == NULL) {
+		diag_add(diag, DIAG_ERROR, "%s: cannot read configuration: %s",
+		         path, why);
+		return NULL;
+	}
+	cfg = config_parse_buffer(path, data, len, ov, 0, diag);
+	free(data);
+	return cfg;
+}

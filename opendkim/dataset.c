@@ -1,0 +1,527 @@
+/*
+ * dataset.c - OpenDKIM data sets (file:, refile:, csl:, plain paths) and
+ * the diagnostics list of the configuration loaders.
+ *
+ * Interface: dataset.h. A data set is read completely into memory when it
+ * is opened and never changes after; lookups are linear scans in file
+ * order, which is what refile: needs anyway and is fast enough for tables
+ * of a few thousand lines.
+ *
+ * Errors: every problem is added to a diag_list as "FILE:LINE: ..."; the
+ * open/parse functions then return NULL. Nothing is printed.
+ */
+#include "dataset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+static bool diag_grow(diag_list *diag)
+{
+	size_t cap;
+	diag_msg *msgs;
+
+	if (diag->count < diag->cap)
+		return true;
+	cap = diag->cap ? diag->cap * 2 : 8;
+	msgs = realloc(diag->msgs, cap * sizeof(*msgs));
+	if (msgs == NULL)
+		return false;
+	diag->msgs = msgs;
+	diag->cap = cap;
+	return true;
+}
+
+void diag_add(diag_list *diag, diag_severity severity, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	int len;
+
+	if (diag == NULL)
+		return;
+	if (severity == DIAG_ERROR)
+		diag->errors++;
+	else
+		diag->warnings++;
+	va_start(ap, fmt);
+	len = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (len < 0 || !diag_grow(diag)) {
+		if (len >= 0)
+			free(text);
+		diag->oom = true;
+		return;
+	}
+	diag->msgs[diag->count].severity = severity;
+	diag->msgs[diag->count].text = text;
+	diag->count++;
+}
+
+void diag_list_free(diag_list *diag)
+{
+	size_t i;
+
+	if (diag == NULL)
+		return;
+	for (i = 0; i < diag->count; i++)
+		free(diag->msgs[i].text);
+	free(diag->msgs);
+	memset(diag, 0, sizeof(*diag));
+}
+
+/* ---- building a set ------------------------------------------------------- */
+
+static bool dataset_is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int dataset_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static dataset *dataset_new(dataset_kind kind, const char *spec,
+                            const char *file)
+{
+	dataset *ds = calloc(1, sizeof(*ds));
+
+	if (ds == NULL)
+		return NULL;
+	ds->kind = kind;
+	ds->spec = strdup(spec);
+	ds->file = strdup(file);
+	if (ds->spec == NULL || ds->file == NULL) {
+		dataset_free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+static void dataset_entry_free(dataset_entry *e)
+{
+	size_t i;
+
+	free(e->key);
+	free(e->value);
+	for (i = 0; i < e->nfields; i++)
+		free(e->fields[i]);
+	free(e->fields);
+}
+
+void dataset_free(dataset *ds)
+{
+	size_t i;
+
+	if (ds == NULL)
+		return;
+	for (i = 0; i < ds->count; i++)
+		dataset_entry_free(&ds->entries[i]);
+	free(ds->entries);
+	free(ds->spec);
+	free(ds->file);
+	free(ds);
+}
+
+/* Splits value at whitespace into e->fields. */
+static bool dataset_split_fields(dataset_entry *e, const char *file,
+                                 unsigned line, diag_list *diag)
+{
+	const char *p = e->value;
+
+	while (*p != '\0') {
+		const char *start;
+
+		while (dataset_is_space((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && !dataset_is_space((unsigned char)*p))
+			p++;
+		if (e->nfields == DATASET_MAX_FIELDS) {
+			diag_add(diag, DIAG_ERROR, "%s:%u: more than %d values",
+			         file, line, DATASET_MAX_FIELDS);
+			return false;
+		}
+		if (e->fields == NULL)
+			e->fields = calloc(DATASET_MAX_FIELDS, sizeof(char *));
+		if (e->fields == NULL ||
+		    (e->fields[e->nfields] = strndup(start,
+		                                     (size_t)(p - start))) == NULL) {
+			diag_add(diag, DIAG_ERROR, "%s:%u: out of memory",
+			         file, line);
+			return false;
+		}
+		e->nfields++;
+	}
+	return true;
+}
+
+/*
+ * Appends an entry with the given key and value (both copied, value
+ * trimmed by the caller). split: split the value into fields at
+ * whitespace; otherwise the value is the single field.
+ */
+static bool dataset_append(dataset *ds, const char *key, size_t keylen,
+                           const char *value, size_t valuelen, bool split,
+                           unsigned line, diag_list *diag)
+{
+	dataset_entry *e, *entries;
+
+	entries = realloc(ds->entries, (ds->count + 1) * sizeof(*entries));
+	if (entries == NULL)
+		goto nomem;
+	ds->entries = entries;
+	e = &ds->entries[ds->count];
+	memset(e, 0, sizeof(*e));
+	ds->count++;
+	e->file = ds->file;
+	e->line = line;
+	e->key = strndup(key, keylen);
+	e->value = strndup(value, valuelen);
+	if (e->key == NULL || e->value == NULL)
+		goto nomem;
+	if (split)
+		return dataset_split_fields(e, ds->file, line, diag);
+	if (valuelen > 0) {
+		e->fields = calloc(1, sizeof(char *));
+		if (e->fields == NULL || (e->fields[0] = strdup(e->value)) == NULL)
+			goto nomem;
+		e->nfields = 1;
+	}
+	return true;
+nomem:
+	diag_add(diag, DIAG_ERROR, "%s:%u: out of memory", ds->file, line);
+	return false;
+}
+
+/* ---- flat files ----------------------------------------------------------- */
+
+/*
+ * One line (without its line break): comment stripped, key and value
+ * split. Returns false on an error (reported).
+ */
+static bool dataset_parse_line(dataset *ds, const char *line, size_t len,
+                               unsigned lineno, diag_list *diag)
+{
+	const char *hash = memchr(line, '#', len);
+	size_t key_end, val_start;
+
+	if (hash != NULL)
+		len = (size_t)(hash - line);
+	while (len > 0 && dataset_is_space((unsigned char)line[len - 1]))
+		len--;
+	while (len > 0 && dataset_is_space((unsigned char)*line)) {
+		line++;
+		len--;
+	}
+	if (len == 0)
+		return true;
+	for (key_end = 0; key_end < len; key_end++)
+		if (dataset_is_space((unsigned char)line[key_end]))
+			break;
+	for (val_start = key_end; val_start < len; val_start++)
+		if (!dataset_is_space((unsigned char)line[val_start]))
+			break;
+	return dataset_append(ds, line, key_end, line + val_start,
+	                      len - val_start, true, lineno, diag);
+}
+
+dataset *dataset_parse_buffer(const char *name, dataset_kind kind,
+                              const char *buf, size_t len, diag_list *diag)
+{
+	dataset *ds = dataset_new(kind, name, name);
+	size_t pos = 0, errors = diag->errors;
+	unsigned lineno = 0;
+
+	if (ds == NULL) {
+		diag_add(diag, DIAG_ERROR, "%s: out of memory", name);
+		return NULL;
+	}
+	while (pos < len) {
+		const char *line = buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t linelen = nl ? (size_t)(nl - line) : len - pos;
+
+		pos += linelen + (nl != NULL);
+		lineno++;
+		if (memchr(line, '\0', linelen) != NULL) {
+			diag_add(diag, DIAG_ERROR, "%s:%u: NUL byte in line",
+			         name, lineno);
+			continue;
+		}
+		if (linelen > DATASET_MAX_LINE) {
+			diag_add(diag, DIAG_ERROR,
+			         "%s:%u: line longer than %d bytes", name,
+			         lineno, DATASET_MAX_LINE);
+			continue;
+		}
+		dataset_parse_line(ds, line, linelen, lineno, diag);
+	}
+	if (diag->errors != errors) {
+		dataset_free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+char *dataset_read_file(const char *path, size_t *len, const char **why)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t cap = 0, used = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	*why = NULL;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		*why = strerror(errno);
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*why = "is a directory";
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (used == cap) {
+			char *bigger;
+
+			if (cap > DATASET_MAX_FILE) {
+				*why = "file too large";
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 4096;
+			bigger = realloc(data, cap + 1);
+			if (bigger == NULL) {
+				*why = "out of memory";
+				goto fail;
+			}
+			data = bigger;
+		}
+		n = read(fd, data + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*why = strerror(errno);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used > DATASET_MAX_FILE) {
+		*why = "file too large";
+		goto fail;
+	}
+	close(fd);
+	data[used] = '\0';
+	*len = used;
+	return data;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	return NULL;
+}
+
+static dataset *dataset_open_file(const char *spec, const char *path,
+                                  dataset_kind kind, const char *where,
+                                  diag_list *diag)
+{
+	const char *why;
+	size_t len;
+	char *data;
+	dataset *ds;
+
+	if (*path == '\0') {
+		diag_add(diag, DIAG_ERROR, "%s: data set '%s' names no file",
+		         where ? where : spec, spec);
+		return NULL;
+	}
+	data = dataset_read_file(path, &len, &why);
+	if (data == NULL) {
+		diag_add(diag, DIAG_ERROR, "%s: cannot read %s: %s",
+		         where ? where : path, path, why);
+		return NULL;
+	}
+	ds = dataset_parse_buffer(path, kind, data, len, diag);
+	free(data);
+	if (ds != NULL) {
+		char *copy = strdup(spec);
+
+		if (copy == NULL) {
+			dataset_free(ds);
+			diag_add(diag, DIAG_ERROR, "%s: out of memory", path);
+			return NULL;
+		}
+		free(ds->spec);
+		ds->spec = copy;
+	}
+	return ds;
+}
+
+/* ---- inline lists --------------------------------------------------------- */
+
+dataset *dataset_parse_csl(const char *list, diag_list *diag)
+{
+	dataset *ds = dataset_new(DATASET_CSL, list, list);
+	const char *p = list;
+	unsigned index = 0;
+	size_t errors = diag->errors;
+
+	if (ds == NULL) {
+		diag_add(diag, DIAG_ERROR, "out of memory");
+		return NULL;
+	}
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq;
+		size_t klen;
+
+		index++;
+		while (len > 0 && dataset_is_space((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		while (len > 0 && dataset_is_space((unsigned char)p[len - 1]))
+			len--;
+		/* opendkim(8) DATA SETS m): "x=y" is the key x with value y */
+		eq = memchr(p, '=', len);
+		klen = eq ? (size_t)(eq - p) : len;
+		if (len > 0 && !dataset_append(ds, p, klen, eq ? eq + 1 : "",
+		                               eq ? len - klen - 1 : 0, false,
+		                               index, diag))
+			break;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if (diag->errors != errors) {
+		dataset_free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+/* ---- naming --------------------------------------------------------------- */
+
+static bool dataset_has_prefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Back ends OpenDKIM may have been built with and we do not implement. */
+static const char *const dataset_unsupported[] = {
+	"db:", "dsn:", "ldap:", "ldaps:", "ldapi:", "lua:", "memcache:",
+	"erlang:", "mdb:", "repute:", "socket:"
+};
+
+static bool dataset_is_unsupported(const char *spec)
+{
+	size_t i, n = sizeof(dataset_unsupported) / sizeof(*dataset_unsupported);
+	size_t len = strlen(spec);
+
+	for (i = 0; i < n; i++)
+		if (dataset_has_prefix(spec, dataset_unsupported[i]))
+			return true;
+	return len > 3 && strcmp(spec + len - 3, ".db") == 0;
+}
+
+dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
+{
+	if (dataset_has_prefix(spec, "file:"))
+		return dataset_open_file(spec, spec + 5, DATASET_FILE, where,
+		                         diag);
+	if (dataset_has_prefix(spec, "refile:"))
+		return dataset_open_file(spec, spec + 7, DATASET_REFILE, where,
+		                         diag);
+	if (dataset_has_prefix(spec, "csl:"))
+		return dataset_parse_csl(spec + 4, diag);
+	if (dataset_is_unsupported(spec)) {
+		diag_add(diag, DIAG_ERROR,
+		         "%s: data set '%s': this type of data set is not "
+		         "supported (use file:, refile: or csl:)",
+		         where ? where : spec, spec);
+		return NULL;
+	}
+	if (spec[0] == '/' || strncmp(spec, "./", 2) == 0 ||
+	    strncmp(spec, "../", 3) == 0)
+		return dataset_open_file(spec, spec, DATASET_FILE, where, diag);
+	return dataset_parse_csl(spec, diag);
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+/*
+ * Glob with "*" only. Iterative with one backtrack point (the last star):
+ * O(len(pattern) * len(text)) at worst, no recursion.
+ */
+bool dataset_pattern_match(const char *pattern, const char *text)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*text != '\0') {
+		if (*pattern == '*') {
+			star = pattern++;
+			resume = text;
+		} else if (*pattern != '\0' &&
+		           dataset_lower((unsigned char)*pattern) ==
+		           dataset_lower((unsigned char)*text)) {
+			pattern++;
+			text++;
+		} else if (star != NULL) {
+			pattern = star + 1;
+			text = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pattern == '*')
+		pattern++;
+	return *pattern == '\0';
+}
+
+static bool dataset_entry_matches(const dataset *ds, const dataset_entry *e,
+                                  const char *key)
+{
+	if (ds->kind == DATASET_REFILE)
+		return dataset_pattern_match(e->key, key);
+	return strcasecmp(e->key, key) == 0;
+}
+
+const dataset_entry *dataset_next_match(const dataset *ds, const char *key,
+                                        size_t *pos)
+{
+	if (ds == NULL || key == NULL)
+		return NULL;
+	while (*pos < ds->count) {
+		const dataset_entry *e = &ds->entries[(*pos)++];
+
+		if (dataset_entry_matches(ds, e, key))
+			return e;
+	}
+	return NULL;
+}
+
+const dataset_entry *dataset_lookup(const dataset *ds, const char *key)
+{
+	size_t pos = 0;
+
+	return dataset_next_match(ds, key, &pos);
+}
+
+bool dataset_contains(const dataset *ds, const char *key)
+{
+	return dataset_lookup(ds, key) != NULL;
+}

@@ -1,0 +1,435 @@
+/*
+ * policy.c - who gets signed, with which keys, over which header fields.
+ *
+ * Interface: policy.h. Pure functions of the loaded configuration and the
+ * facts the milter gathered (client address and name, authentication,
+ * header fields). The only I/O is reading a per-domain "%" key file named
+ * by the KeyTable, through keystore_entry_key.
+ *
+ * Errors: policy_find_signers and policy_sign_headers return a
+ * dkim_status with a message; the rest cannot fail.
+ */
+#include "policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static dkim_status policy_nomem(dkim_error *err)
+{
+	if (err != NULL) {
+		err->status = DKIM_ERR_NOMEM;
+		snprintf(err->message, sizeof(err->message), "out of memory");
+	}
+	return DKIM_ERR_NOMEM;
+}
+
+/* ---- the client ------------------------------------------------------------ */
+
+bool policy_client_is_peer(const config *cfg, const policy_client *client)
+{
+	return hostlist_match(cfg->peer_list, client->addr, client->hostname);
+}
+
+bool policy_client_is_internal(const config *cfg, const policy_client *client)
+{
+	return client->authenticated ||
+	       hostlist_match(cfg->internal_hosts, client->addr,
+	                      client->hostname);
+}
+
+bool policy_client_is_ignored_external(const config *cfg,
+                                       const policy_client *client)
+{
+	return hostlist_match(cfg->external_ignore, client->addr,
+	                      client->hostname);
+}
+
+/* ---- the sender ------------------------------------------------------------ */
+
+bool policy_sender(const config *cfg, const policy_header *hdrs, size_t n,
+                   policy_sender_addr *out)
+{
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
+	/* opendkim.conf(5) SenderHeaders: the first field found is used */
+	for (i = 0; i < cfg->sender_headers.count; i++) {
+		const char *want = cfg->sender_headers.names[i];
+
+		for (j = 0; j < n; j++) {
+			if (strcasecmp(hdrs[j].name, want) != 0)
+				continue;
+			out->header = hdrs[j].name;
+			return hdrs[j].value != NULL &&
+			       dkim_header_address(hdrs[j].value, out->local,
+			                           sizeof(out->local),
+			                           out->domain,
+			                           sizeof(out->domain)) &&
+			       out->domain[0] != '\0';
+		}
+	}
+	return false;
+}
+
+/* ---- signers --------------------------------------------------------------- */
+
+void policy_signers_free(policy_signers *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->count; i++) {
+		if (s->v[i].key_owned)
+			dkim_privkey_free(s->v[i].key);
+		free(s->v[i].domain);
+		free(s->v[i].selector);
+		free(s->v[i].identity);
+	}
+	free(s->v);
+	s->v = NULL;
+	s->count = 0;
+}
+
+/* text with every "%" replaced by domain (malloc'd). */
+static char *policy_expand(const char *text, const char *domain)
+{
+	size_t n = 0, dlen = strlen(domain);
+	const char *p;
+	char *out, *o;
+
+	for (p = text; *p != '\0'; p++)
+		n += *p == '%';
+	out = malloc(strlen(text) + n * dlen + 1);
+	if (out == NULL)
+		return NULL;
+	for (p = text, o = out; *p != '\0'; p++) {
+		if (*p == '%') {
+			memcpy(o, domain, dlen);
+			o += dlen;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* RFC 6376 §3.5 i=: its domain must be d= or a subdomain of it. */
+static bool policy_identity_within(const char *identity, const char *d)
+{
+	const char *at = strrchr(identity, '@');
+	const char *dom = at ? at + 1 : identity;
+	size_t dl = strlen(dom), l = strlen(d);
+
+	if (strcasecmp(dom, d) == 0)
+		return true;
+	return dl > l && dom[dl - l - 1] == '.' &&
+	       strcasecmp(dom + dl - l, d) == 0;
+}
+
+/* "%"-expanded identity with an "@" (OpenDKIM accepts a bare domain). */
+static char *policy_identity(const char *signer, const char *sender_domain,
+                             const char *d)
+{
+	char *id, *with_at;
+
+	if (signer == NULL || signer[0] == '\0')
+		return NULL;
+	id = policy_expand(signer, sender_domain);
+	if (id == NULL || strchr(id, '@') != NULL)
+		goto check;
+	if (asprintf(&with_at, "@%s", id) < 0)
+		with_at = NULL;
+	free(id);
+	id = with_at;
+check:
+	if (id != NULL && !policy_identity_within(id, d)) {
+		free(id);   /* opendkim.conf(5): dropped when it conflicts */
+		id = NULL;
+	}
+	return id;
+}
+
+static bool policy_has_key(const policy_signers *out, const char *keyname)
+{
+	size_t i;
+
+	for (i = 0; i < out->count; i++)
+		if (strcasecmp(out->v[i].keyname, keyname) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Appends a signer for KeyTable entry e. d_domain replaces a "%" domain
+ * (the sender's domain, or the matched Domain entry).
+ */
+static dkim_status policy_add_signer(const config *cfg,
+                                     const keystore_entry *e,
+                                     const char *d_domain,
+                                     const char *sender_domain,
+                                     const char *signer,
+                                     policy_signers *out, dkim_error *err)
+{
+	policy_signer *v, *s;
+
+	v = realloc(out->v, (out->count + 1) * sizeof(*v));
+	if (v == NULL)
+		goto nomem;
+	out->v = v;
+	s = &v[out->count];
+	memset(s, 0, sizeof(*s));
+	if (!keystore_entry_key(e, sender_domain, &cfg->keys->opts, &s->key,
+	                        &s->key_owned, err))
+		return err->status != DKIM_OK ? err->status : DKIM_ERR_KEY;
+	out->count++;
+	s->keyname = e->name;
+	s->alg = keystore_key_alg(s->key);
+	s->domain = policy_expand(e->domain, d_domain);
+	s->selector = strdup(e->selector);
+	if (s->domain == NULL || s->selector == NULL)
+		goto nomem;
+	s->identity = policy_identity(signer, sender_domain, s->domain);
+	return DKIM_OK;
+nomem:
+	return policy_nomem(err);
+}
+
+/*
+ * Applies one SigningTable entry. *done is set when no further entries
+ * should be looked at (first match without MultipleSignatures).
+ */
+static dkim_status policy_apply_entry(const config *cfg,
+                                      const dataset_entry *de,
+                                      const policy_sender_addr *sender,
+                                      policy_signers *out, bool *done,
+                                      dkim_error *err)
+{
+	char keyname[CONFIG_NAME_MAX], signer[CONFIG_NAME_MAX];
+	const char *name = keyname;
+	const keystore_entry *e;
+
+	if (!config_signing_value(de, keyname, signer))
+		return DKIM_OK;         /* refused at load: cannot happen */
+	if (strcmp(keyname, "%") == 0)
+		name = sender->domain;  /* opendkim.conf(5) SigningTable */
+	e = keystore_find(cfg->keys, name);
+	if (e == NULL || policy_has_key(out, e->name))
+		return DKIM_OK;
+	*done = !cfg->multiple_signatures;
+	return policy_add_signer(cfg, e, sender->domain, sender->domain,
+	                         signer, out, err);
+}
+
+/* Every entry matching key, in file order, until done. */
+static dkim_status policy_lookup(const config *cfg, const char *key,
+                                 const policy_sender_addr *sender,
+                                 policy_signers *out, bool *done,
+                                 dkim_error *err)
+{
+	size_t pos = 0;
+	const dataset_entry *de;
+	dkim_status st = DKIM_OK;
+
+	while (!*done && st == DKIM_OK &&
+	       (de = dataset_next_match(cfg->signingtable, key, &pos)) != NULL)
+		st = policy_apply_entry(cfg, de, sender, out, done, err);
+	return st;
+}
+
+/* Looks up "user@" prefix + rest as one key. */
+static dkim_status policy_lookup2(const config *cfg, const char *prefix,
+                                  const char *rest,
+                                  const policy_sender_addr *sender,
+                                  policy_signers *out, bool *done,
+                                  dkim_error *err)
+{
+	char *key;
+	dkim_status st;
+
+	if (*done)
+		return DKIM_OK;
+	if (asprintf(&key, "%s%s", prefix, rest) < 0)
+		return policy_nomem(err);
+	st = policy_lookup(cfg, key, sender, out, done, err);
+	free(key);
+	return st;
+}
+
+/*
+ * opendkim.conf(5) SigningTable, non-refile order: user@host, host, then
+ * (SubDomains) user@.parent and .parent for each parent, then user@*, *.
+ */
+static dkim_status policy_signingtable(const config *cfg,
+                                       const policy_sender_addr *sender,
+                                       policy_signers *out, dkim_error *err)
+{
+	char user[POLICY_LOCAL_MAX + 1];
+	const char *p;
+	bool done = false;
+	dkim_status st;
+
+	snprintf(user, sizeof(user), "%s@", sender->local);
+	if (cfg->signingtable->kind == DATASET_REFILE)
+		return policy_lookup2(cfg, user, sender->domain, sender, out,
+		                      &done, err);
+	st = policy_lookup2(cfg, user, sender->domain, sender, out, &done, err);
+	if (st == DKIM_OK)
+		st = policy_lookup(cfg, sender->domain, sender, out, &done, err);
+	for (p = strchr(sender->domain, '.');
+	     cfg->subdomains && p != NULL && st == DKIM_OK;
+	     p = strchr(p + 1, '.')) {
+		st = policy_lookup2(cfg, user, p, sender, out, &done, err);
+		if (st == DKIM_OK)
+			st = policy_lookup(cfg, p, sender, out, &done, err);
+	}
+	if (st == DKIM_OK)
+		st = policy_lookup2(cfg, user, "*", sender, out, &done, err);
+	if (st == DKIM_OK)
+		st = policy_lookup(cfg, "*", sender, out, &done, err);
+	return st;
+}
+
+/* Domain + KeyFile: the sender domain (or a parent, with SubDomains). */
+static dkim_status policy_single_key(const config *cfg,
+                                     const policy_sender_addr *sender,
+                                     policy_signers *out, dkim_error *err)
+{
+	const char *d = sender->domain;
+	const keystore_entry *e = keystore_find(cfg->keys, "default");
+
+	while (e != NULL && d != NULL && *d != '\0') {
+		if (dataset_contains(cfg->domains, d))
+			return policy_add_signer(cfg, e, d, sender->domain,
+			                         NULL, out, err);
+		if (!cfg->subdomains)
+			break;
+		d = strchr(d, '.');
+		if (d != NULL)
+			d++;
+	}
+	return DKIM_OK;
+}
+
+dkim_status policy_find_signers(const config *cfg,
+                                const policy_sender_addr *sender,
+                                policy_signers *out, dkim_error *err)
+{
+	out->v = NULL;
+	out->count = 0;
+	if (cfg->keys == NULL || sender->domain[0] == '\0')
+		return DKIM_OK;
+	if (cfg->signingtable != NULL)
+		return policy_signingtable(cfg, sender, out, err);
+	if (cfg->domains != NULL)
+		return policy_single_key(cfg, sender, out, err);
+	return DKIM_OK;
+}
+
+/* ---- the decision ---------------------------------------------------------- */
+
+const char *policy_why_text(policy_why why)
+{
+	switch (why) {
+	case POLICY_WHY_NONE:
+		return "signed";
+	case POLICY_WHY_PEER:
+		return "client is in PeerList";
+	case POLICY_WHY_MODE:
+		return "signing mode not enabled";
+	case POLICY_WHY_NO_SENDER:
+		return "no sender address found";
+	case POLICY_WHY_NOT_OURS:
+		return "sender domain not in SigningTable or Domain";
+	case POLICY_WHY_EXTERNAL:
+		return "client neither internal nor authenticated";
+	case POLICY_WHY_NO_KEYS:
+		return "no signing keys configured";
+	}
+	return "unknown";
+}
+
+void policy_decide(const config *cfg, bool internal, bool have_sender,
+                   size_t nsigners, bool ignored_external,
+                   policy_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!cfg->sign)
+		out->why = POLICY_WHY_MODE;
+	else if (!have_sender)
+		out->why = POLICY_WHY_NO_SENDER;
+	else if (cfg->keys == NULL)
+		out->why = POLICY_WHY_NO_KEYS;
+	else if (nsigners == 0)
+		out->why = POLICY_WHY_NOT_OURS;
+	else if (!internal) {
+		out->why = POLICY_WHY_EXTERNAL;
+		out->log_external = !ignored_external;
+	} else
+		out->sign = true;
+	/* OpenDKIM signs or verifies a message, never both */
+	out->verify = !out->sign && cfg->verify;
+}
+
+/* ---- what to sign ---------------------------------------------------------- */
+
+static bool policy_push(const char ***list, size_t *n, size_t *cap,
+                        const char *name)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		const char **bigger = realloc(*list, ncap * sizeof(char *));
+
+		if (bigger == NULL)
+			return false;
+		*list = bigger;
+		*cap = ncap;
+	}
+	(*list)[(*n)++] = name;
+	return true;
+}
+
+static bool policy_should_sign(const config *cfg, const char *name)
+{
+	/* RFC 6376 §5.4: From MUST be signed, whatever OmitHeaders says */
+	if (strcasecmp(name, "From") == 0)
+		return true;
+	if (config_names_has(&cfg->omit_headers, name))
+		return false;
+	return config_names_has(&cfg->sign_headers, name) ||
+	       config_names_has(&cfg->oversign_headers, name);
+}
+
+dkim_status policy_sign_headers(const config *cfg, const char *const *names,
+                                size_t n, const char ***out, size_t *nout,
+                                dkim_error *err)
+{
+	const char **list = NULL;
+	size_t count = 0, cap = 0, i;
+	bool from = false, ok = true;
+
+	for (i = 0; i < n && ok; i++) {
+		if (!policy_should_sign(cfg, names[i]))
+			continue;
+		from = from || strcasecmp(names[i], "From") == 0;
+		ok = policy_push(&list, &count, &cap, names[i]);
+	}
+	if (ok && !from && !config_names_has(&cfg->oversign_headers, "From"))
+		ok = policy_push(&list, &count, &cap, "From");
+	/* RFC 6376 §8.15: one more instance than present stops additions */
+	for (i = 0; i < cfg->oversign_headers.count && ok; i++)
+		ok = policy_push(&list, &count, &cap,
+		                 cfg->oversign_headers.names[i]);
+	if (!ok) {
+		free(list);
+		*out = NULL;
+		*nout = 0;
+		return policy_nomem(err);
+	}
+	*out = list;
+	*nout = count;
+	return DKIM_OK;
+}
