@@ -2,8 +2,9 @@
  * key.c - private keys, public key records, and the signature primitive.
  *
  * Interface (dkim.h, "private keys" and "public keys"; internal.h, key.c):
- *   dkim_privkey_load / _load_file   PEM (PKCS#1, PKCS#8), base64 of DER,
- *                                    base64 of a raw Ed25519 seed
+ *   dkim_privkey_load / _load_file   PEM (PKCS#1, PKCS#8; also with its line
+ *                                    breaks lost), base64 of DER, base64 of
+ *                                    a raw Ed25519 seed
  *   dkim_pubkey_parse                a key record (RFC 6376 §3.6.1, RFC 8463 §4)
  *   dkim_key_sign_digest             RSA PKCS#1 v1.5 / PureEdDSA of a digest
  *   dkim_key_verify_digest           the inverse
@@ -138,10 +139,36 @@ static int key_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+static dkim_status key_priv_from_base64(const char *text, size_t len,
+                                        EVP_PKEY **pkey, dkim_error *err);
+
+/*
+ * PEM whose line breaks were lost (a key inline on one KeyTable line):
+ * "-----BEGIN <label>-----" base64 "-----END <label>-----". The body is
+ * base64 of DER whatever the label, and base64 decoding skips whitespace.
+ */
+static bool key_priv_from_flat_pem(const char *text, size_t len, EVP_PKEY **pkey)
+{
+	const char *end = text + len, *body, *stop;
+
+	body = memmem(text, len, "-----BEGIN ", 11);
+	if (body == NULL)
+		return false;
+	body = memmem(body + 11, (size_t)(end - body - 11), "-----", 5);
+	if (body == NULL)
+		return false;
+	body += 5;
+	stop = memmem(body, (size_t)(end - body), "-----END ", 9);
+	if (stop == NULL)
+		return false;
+	return key_priv_from_base64(body, (size_t)(stop - body), pkey, NULL) == DKIM_OK;
+}
+
 static dkim_status key_priv_from_pem(const char *text, size_t len,
                                      EVP_PKEY **pkey, dkim_error *err)
 {
 	BIO *bio;
+	dkim_status st;
 
 	/* PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY", or the legacy PEM header. */
 	if (key_contains(text, len, "-----BEGIN ENCRYPTED") ||
@@ -153,11 +180,12 @@ static dkim_status key_priv_from_pem(const char *text, size_t len,
 		return key_ossl_fail(err, DKIM_ERR_NOMEM, "out of memory");
 	*pkey = PEM_read_bio_PrivateKey(bio, NULL, key_no_passphrase, NULL);
 	BIO_free(bio);
-	if (*pkey == NULL)
-		return key_ossl_fail(err, DKIM_ERR_SYNTAX,
-		                     "PEM private key does not parse");
-	ERR_clear_error();
-	return DKIM_OK;
+	if (*pkey != NULL) {
+		ERR_clear_error();
+		return DKIM_OK;
+	}
+	st = key_ossl_fail(err, DKIM_ERR_SYNTAX, "PEM private key does not parse");
+	return key_priv_from_flat_pem(text, len, pkey) ? DKIM_OK : st;
 }
 
 /*

@@ -296,6 +296,56 @@ Test(privkey, base64_with_whitespace_and_line_breaks)
 	EVP_PKEY_free(pkey);
 }
 
+/* PEM with every "\n" replaced by sep ("" deletes them); malloc'd. */
+static char *pem_flattened(EVP_PKEY *pkey, const char *structure,
+                           const char *sep, size_t *outlen)
+{
+	size_t len, i, j = 0;
+	unsigned char *pem = encode_priv(pkey, "PEM", structure, &len);
+	char *flat = malloc(len * (strlen(sep) + 1) + 1);
+
+	cr_assert_not_null(flat);
+	for (i = 0; i < len; i++) {
+		if (pem[i] == '\n') {
+			memcpy(flat + j, sep, strlen(sep));
+			j += strlen(sep);
+		} else {
+			flat[j++] = (char)pem[i];
+		}
+	}
+	flat[j] = '\0';
+	free(pem);
+	*outlen = j;
+	return flat;
+}
+
+/* KeyTables hold inline keys on one line: PEM with its line breaks lost. */
+Test(privkey, pem_without_line_breaks)
+{
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	const char *seps[] = { " ", "" };
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		char *flat = pem_flattened(rsa, "type-specific", seps[i], &len);
+		dkim_privkey *key = load_ok(flat, len);
+
+		cr_assert_eq(dkim_privkey_type(key), DKIM_KEY_RSA);
+		cr_assert_eq(dkim_privkey_bits(key), 1024);
+		dkim_privkey_free(key);
+		free(flat);
+
+		flat = pem_flattened(ed, "PrivateKeyInfo", seps[i], &len);
+		key = load_ok(flat, len);
+		cr_assert_eq(dkim_privkey_type(key), DKIM_KEY_ED25519);
+		dkim_privkey_free(key);
+		free(flat);
+	}
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ed);
+}
+
 Test(privkey, ed25519_raw_seed_and_seed_with_public)
 {
 	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
