@@ -10,12 +10,18 @@ MODE:
   refused    answers every query with RCODE 5 (REFUSED)
   wrongname  NOERROR with a TXT answer owned by another name than asked
   garbage    answers with the query ID followed by random bytes
+  slow       after FAKEDNS_DELAY seconds (default 0.5), a TXT answer
+             holding FAKEDNS_TXT (keep it under ~400 bytes: UDP only)
+
+Every query name received is appended to FAKEDNS_LOG (if set), one a line.
 """
 import os
 import select
 import socket
 import struct
 import sys
+import threading
+import time
 
 RCODES = {"servfail": 2, "refused": 5}
 
@@ -35,7 +41,8 @@ def question_end(query):
 
 def txt_rr(owner_labels, text):
     name = b"".join(bytes([len(l)]) + l for l in owner_labels) + b"\0"
-    rdata = bytes([len(text)]) + text
+    chunks = [text[i:i + 255] for i in range(0, len(text), 255)] or [b""]
+    rdata = b"".join(bytes([len(c)]) + c for c in chunks)
     return name + struct.pack("!HHIH", 16, 1, 300, len(rdata)) + rdata
 
 
@@ -52,16 +59,46 @@ def reply(mode, query):
     flags = 0x8180  # QR, RD, RA
     if mode in RCODES:
         return qid + struct.pack("!HHHHH", flags | RCODES[mode], 1, 0, 0, 0) + question
+    if mode == "slow":
+        labels, pos = [], 12
+        while query[pos] != 0:
+            labels.append(query[pos + 1:pos + 1 + query[pos]])
+            pos += 1 + query[pos]
+        rr = txt_rr(labels, os.environ.get("FAKEDNS_TXT", "").encode())
+        return qid + struct.pack("!HHHHH", flags, 1, 1, 0, 0) + question + rr
     if mode == "wrongname":
         rr = txt_rr([b"other", b"example", b"test"], b"v=DKIM1; p=")
         return qid + struct.pack("!HHHHH", flags, 1, 1, 0, 0) + question + rr
     return None
 
 
+def log_query(query):
+    path = os.environ.get("FAKEDNS_LOG")
+    end = question_end(query)
+    if not path or end is None or end > len(query):
+        return
+    labels, pos = [], 12
+    while query[pos] != 0:
+        labels.append(query[pos + 1:pos + 1 + query[pos]].decode("ascii", "replace"))
+        pos += 1 + query[pos]
+    with open(path, "a") as f:
+        f.write(".".join(labels) + "\n")
+
+
+def answer_later(sock, out, peer):
+    time.sleep(float(os.environ.get("FAKEDNS_DELAY", "0.5")))
+    sock.sendto(out, peer)
+
+
 def serve_udp(sock, mode):
     data, peer = sock.recvfrom(65535)
+    log_query(data)
     out = reply(mode, data)
-    if out is not None:
+    if out is None:
+        return
+    if mode == "slow":
+        threading.Thread(target=answer_later, args=(sock, out, peer), daemon=True).start()
+    else:
         sock.sendto(out, peer)
 
 
@@ -78,6 +115,7 @@ def serve_tcp(conn, mode):
             if not chunk:
                 return
             data += chunk
+        log_query(data)
         out = reply(mode, data)
         if out is not None:
             conn.sendall(struct.pack("!H", len(out)) + out)
@@ -89,7 +127,7 @@ def serve_tcp(conn, mode):
 
 def main():
     mode, portfile = sys.argv[1], sys.argv[2]
-    if mode not in ("silent", "servfail", "refused", "wrongname", "garbage"):
+    if mode not in ("silent", "servfail", "refused", "wrongname", "garbage", "slow"):
         sys.exit("fakedns.py: unknown mode " + mode)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))

@@ -1,1 +1,9 @@
-# tests/dns: rules go here
+# tests/dns: the c-ares key resolver against loopback DNS servers.
+# tests/dns/dns.sh starts dnsmasq and the fake servers, then runs
+# test_resolver (which needs them, so it is not itself in TESTS).
+check_PROGRAMS += tests/dns/test_resolver
+tests_dns_test_resolver_SOURCES = tests/dns/test_resolver.c
+tests_dns_test_resolver_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+TESTS += tests/dns/dns.sh
+EXTRA_DIST += tests/dns/dns.sh tests/dns/fakedns.py tests/lib/dns.sh \
+	libdkim/keycache.h
