@@ -269,4 +269,19 @@ int dkim_sig_identity_relation(const char *identity, const char *domain);
 /* A header field name (RFC 5322 ftext: printable ASCII except ':'). */
 bool dkim_sig_field_name_valid(const char *name, size_t len);
 
+/* ---- msg.c ---------------------------------------------------------------- */
+
+/*
+ * The header hash of §3.7 over the message's fields (after dkim_msg_eoh):
+ * for each of names, the next instance from the bottom (§5.4.2), then
+ * sigfield ("DKIM-Signature:..." with b= empty) without its final CRLF.
+ * What signing and verifying use; exposed for tests. digest must hold
+ * 64 bytes (EVP_MAX_MD_SIZE).
+ */
+dkim_status dkim_msg_header_digest(const dkim_msg *msg, const char *const *names,
+                                   size_t n, dkim_canon canon, const char *sigfield,
+                                   size_t siglen, dkim_hash hash,
+                                   unsigned char *digest, unsigned *dlen,
+                                   dkim_error *err);
+
 #endif /* DKIM_INTERNAL_H */

@@ -1,1 +1,21 @@
-# tests/unit: rules go here
+# tests/unit: the engine (libdkim/sig.c, libdkim/msg.c) and the RFC 8463
+# Appendix A vectors through the whole engine. test_msg and test_rfc8463
+# use the key helper tests/unit/testkeys.c and tests/data/.
+check_PROGRAMS += tests/unit/test_sig tests/unit/test_msg tests/unit/test_rfc8463
+TESTS += tests/unit/test_sig tests/unit/test_msg tests/unit/test_rfc8463
+
+tests_unit_test_sig_SOURCES = tests/unit/test_sig.c
+tests_unit_test_sig_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+
+tests_unit_test_msg_SOURCES = tests/unit/test_msg.c \
+	tests/unit/testkeys.c tests/unit/testkeys.h
+tests_unit_test_msg_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_msg_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+
+tests_unit_test_rfc8463_SOURCES = tests/unit/test_rfc8463.c \
+	tests/unit/testkeys.c tests/unit/testkeys.h
+tests_unit_test_rfc8463_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_rfc8463_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+
+EXTRA_DIST += tests/fuzz/fuzz_sig.c tests/fuzz/fuzz_msg.c \
+	tests/fuzz/corpus/sig tests/fuzz/corpus/msg
