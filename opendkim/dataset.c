@@ -414,6 +414,32 @@ dataset *dataset_parse_csl(const char *list, diag_list *diag)
 	return ds;
 }
 
+/*
+ * An inline list named on a configuration line: its entries' file is that
+ * line ("opendkim.conf:12") and their line the element's position, so a
+ * message reads "opendkim.conf:12:2: ...".
+ */
+static dataset *dataset_open_csl(const char *list, const char *where,
+                                 diag_list *diag)
+{
+	dataset *ds = dataset_parse_csl(list, diag);
+	char *file;
+	size_t i;
+
+	if (ds == NULL || where == NULL)
+		return ds;
+	if ((file = strdup(where)) == NULL) {
+		diag_add(diag, DIAG_ERROR, "%s: out of memory", where);
+		dataset_free(ds);
+		return NULL;
+	}
+	free(ds->file);
+	ds->file = file;
+	for (i = 0; i < ds->count; i++)
+		ds->entries[i].file = file;
+	return ds;
+}
+
 /* ---- naming --------------------------------------------------------------- */
 
 static bool dataset_has_prefix(const char *s, const char *prefix)
@@ -447,7 +473,7 @@ dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
 		return dataset_open_file(spec, spec + 7, DATASET_REFILE, where,
 		                         diag);
 	if (dataset_has_prefix(spec, "csl:"))
-		return dataset_parse_csl(spec + 4, diag);
+		return dataset_open_csl(spec + 4, where, diag);
 	if (dataset_is_unsupported(spec)) {
 		diag_add(diag, DIAG_ERROR,
 		         "%s: data set '%s': this type of data set is not "
@@ -458,7 +484,7 @@ dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
 	if (spec[0] == '/' || strncmp(spec, "./", 2) == 0 ||
 	    strncmp(spec, "../", 3) == 0)
 		return dataset_open_file(spec, spec, DATASET_FILE, where, diag);
-	return dataset_parse_csl(spec, diag);
+	return dataset_open_csl(spec, where, diag);
 }
 
 /* ---- lookups -------------------------------------------------------------- */

@@ -182,6 +182,8 @@ static bool hostlist_valid_name(const char *name)
 			if (label == 0)
 				return false;
 			label = 0;
+		} else if (c == '-' && label == 0) {
+			return false;   /* RFC 952: labels start alphanumeric */
 		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		           (c >= '0' && c <= '9') || c == '-' || c == '_') {
 			if (++label > 63)

@@ -58,7 +58,14 @@ static dkim_privkey *keystore_load_path(const char *path,
                                         dkim_error *err)
 {
 	char why[160];
+	struct stat st;
 
+	if (stat(path, &st) != 0) {
+		err->status = DKIM_ERR_IO;
+		snprintf(err->message, sizeof(err->message),
+		         "cannot read key file %s: %s", path, strerror(errno));
+		return NULL;
+	}
 	if (opts->require_safe && !keystore_file_is_safe(path, opts, why,
 	                                                 sizeof(why))) {
 		err->status = DKIM_ERR_KEY;

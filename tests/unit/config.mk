@@ -1,8 +1,17 @@
 # tests/unit: configuration, data sets, host lists, keys and policy.
 ODKCONF_TEST_LDADD = $(ODKCONF_LIBS) $(DKIM_LIBS) $(CRITERION_LIBS)
 
-check_PROGRAMS += tests/unit/test_dataset
-TESTS += tests/unit/test_dataset
+check_PROGRAMS += tests/unit/test_dataset tests/unit/test_hostlist \
+	tests/unit/test_config
+TESTS += tests/unit/test_dataset tests/unit/test_hostlist \
+	tests/unit/test_config
 
 tests_unit_test_dataset_SOURCES = tests/unit/test_dataset.c
 tests_unit_test_dataset_LDADD = $(ODKCONF_TEST_LDADD)
+tests_unit_test_hostlist_SOURCES = tests/unit/test_hostlist.c
+tests_unit_test_hostlist_LDADD = $(ODKCONF_TEST_LDADD)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c \
+	tests/unit/odk_testutil.c tests/unit/odk_testutil.h
+tests_unit_test_config_LDADD = $(ODKCONF_TEST_LDADD)
+tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DODK_TOP_SRCDIR='"$(abs_top_srcdir)"'

@@ -1,0 +1,537 @@
+/*
+ * test_config.c - opendkim.conf: defaults, every key, booleans, bad values
+ * with FILE:LINE, OpenDKIM options we ignore, unknown keys, Include, the
+ * socket syntax, KeyTable keys (files, inline, "%", missing, unsafe), and
+ * the samples in conf/.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../../opendkim/config.h" /* not autoconf's config.h */
+#include "odk_testutil.h"
+
+static diag_list d;
+
+static void setup(void)
+{
+	memset(&d, 0, sizeof(d));
+}
+
+static void teardown(void)
+{
+	diag_list_free(&d);
+	odk_cleanup();
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static config *parse(const char *text, unsigned flags)
+{
+	return config_parse_buffer("t.conf", text, strlen(text), NULL, flags, &d);
+}
+
+static bool has(const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < d.count; i++)
+		if (strstr(d.msgs[i].text, needle) != NULL)
+			return true;
+	return false;
+}
+
+static void dump(void)
+{
+	size_t i;
+
+	for (i = 0; i < d.count; i++)
+		fprintf(stderr, "diag: %s\n", d.msgs[i].text);
+}
+
+Test(config, defaults)
+{
+	config *cfg = parse("", 0);
+	dkim_options o;
+
+	cr_assert_not_null(cfg);
+	cr_assert(cfg->sign && cfg->verify);
+	cr_assert_eq(cfg->header_canon, DKIM_CANON_SIMPLE);
+	cr_assert_eq(cfg->body_canon, DKIM_CANON_SIMPLE);
+	cr_assert_eq(cfg->sign_alg, DKIM_ALG_RSA_SHA256);
+	cr_assert_eq(cfg->min_key_bits, 1024);
+	cr_assert_eq(cfg->max_signatures, 3);
+	cr_assert_eq(cfg->clock_drift, 300);
+	cr_assert_eq(cfg->dns_timeout, 5);
+	cr_assert_eq(cfg->max_headers, 65536);
+	cr_assert(cfg->require_safe_keys);
+	cr_assert_eq(cfg->on_default, CONFIG_ACT_ACCEPT);
+	cr_assert_eq(cfg->on_bad_signature, CONFIG_ACT_ACCEPT);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_ACCEPT);
+	cr_assert_eq(cfg->on_key_not_found, CONFIG_ACT_ACCEPT);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_internal_error, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_security, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_signature_error, CONFIG_ACT_REJECT);
+	cr_assert(config_names_has(&cfg->omit_headers, "received"));
+	cr_assert(config_names_has(&cfg->omit_headers, "Return-Path"));
+	cr_assert(config_names_has(&cfg->sign_headers, "subject"));
+	cr_assert(config_names_has(&cfg->sign_headers, "List-Unsubscribe"));
+	cr_assert_eq(cfg->oversign_headers.count, 0);
+	cr_assert_str_eq(cfg->sender_headers.names[0], "From");
+	cr_assert(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
+	cr_assert(hostlist_match_ip(cfg->internal_hosts, "::1"));
+	cr_assert_null(cfg->peer_list);
+	cr_assert_null(cfg->authserv_id);
+	cr_assert_not(cfg->has_socket);
+	cr_assert(cfg->syslog);
+	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
+	cr_assert_null(cfg->keys);
+	config_dkim_options(cfg, &o);
+	cr_assert_eq(o.max_signatures, 3);
+	cr_assert_eq(o.max_header_bytes, 65536);
+	cr_assert_eq(d.count, 0);
+	config_unref(cfg);
+}
+
+Test(config, every_key)
+{
+	static const char text[] =
+		"  mode   v   # comment\n"
+		"Socket inet:8891@[127.0.0.1]\n"
+		"Domain example.com,example.net\n"
+		"SubDomains yes\nMultipleSignatures true\n"
+		"SenderHeaders Sender,From\n"
+		"InternalHosts 10.0.0.0/8\n"
+		"ExternalIgnoreList csl:192.0.2.1\n"
+		"PeerList .peer.example\n"
+		"Canonicalization relaxed/relaxed\n"
+		"SignatureAlgorithm ed25519-sha256\n"
+		"SignHeaders From,Subject,To\n"
+		"OversignHeaders From,Subject\n"
+		"OmitHeaders *,+X-Spam,-Bcc\n"
+		"MinimumKeyBits 2048\nMaximumSignaturesToVerify 7\n"
+		"AuthservID mx.example.net\n"
+		"AlwaysAddARHeader 1\nRemoveARAll on\nRemoveARFrom .example.org\n"
+		"SoftwareHeader yes\n"
+		"On-Default r\nOn-BadSignature reject\nOn-DNSError accept\n"
+		"On-InternalError d\nOn-KeyNotFound q\nOn-NoSignature Tempfail\n"
+		"On-Security discard\nOn-SignatureError a\n"
+		"Nameservers 192.0.2.53, 192.0.2.54@5353,[2001:db8::53]:53\n"
+		"DNSTimeout 9\nQueryCache no\nPidFile /run/x.pid\n"
+		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
+		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
+		"MaximumHeaders 1000\nClockDrift 60\n";
+	config *cfg = parse(text, 0);
+
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.count, 0);
+	cr_assert(!cfg->sign && cfg->verify);
+	cr_assert_eq(cfg->socket.family, CONFIG_SOCK_INET);
+	cr_assert_eq(cfg->socket.port, 8891);
+	cr_assert_str_eq(cfg->socket.host, "127.0.0.1");
+	cr_assert(dataset_contains(cfg->domains, "example.net"));
+	cr_assert(cfg->subdomains && cfg->multiple_signatures);
+	cr_assert_str_eq(cfg->sender_headers.names[0], "Sender");
+	cr_assert(hostlist_match_ip(cfg->internal_hosts, "10.1.1.1"));
+	cr_assert_not(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
+	cr_assert(hostlist_match_ip(cfg->external_ignore, "192.0.2.1"));
+	cr_assert(hostlist_match_name(cfg->peer_list, "a.peer.example"));
+	cr_assert_eq(cfg->header_canon, DKIM_CANON_RELAXED);
+	cr_assert_eq(cfg->body_canon, DKIM_CANON_RELAXED);
+	cr_assert_eq(cfg->sign_alg, DKIM_ALG_ED25519_SHA256);
+	cr_assert_eq(cfg->sign_headers.count, 3);
+	cr_assert(config_names_has(&cfg->oversign_headers, "subject"));
+	cr_assert(config_names_has(&cfg->omit_headers, "X-Spam"));
+	cr_assert(config_names_has(&cfg->omit_headers, "Received"));
+	cr_assert_not(config_names_has(&cfg->omit_headers, "Bcc"));
+	cr_assert_eq(cfg->min_key_bits, 2048);
+	cr_assert_eq(cfg->max_signatures, 7);
+	cr_assert_str_eq(cfg->authserv_id, "mx.example.net");
+	cr_assert(cfg->always_add_ar && cfg->remove_ar_all);
+	cr_assert(hostlist_match_name(cfg->remove_ar_from, "mx.example.org"));
+	cr_assert(cfg->software_header);
+	cr_assert_eq(cfg->on_default, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_bad_signature, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_ACCEPT);
+	cr_assert_eq(cfg->on_internal_error, CONFIG_ACT_DISCARD);
+	cr_assert_eq(cfg->on_key_not_found, CONFIG_ACT_QUARANTINE);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_security, CONFIG_ACT_DISCARD);
+	cr_assert_eq(cfg->on_signature_error, CONFIG_ACT_ACCEPT);
+	cr_assert_str_eq(cfg->nameservers,
+	                 "192.0.2.53,192.0.2.54@5353,[2001:db8::53]:53");
+	cr_assert_eq(cfg->dns_timeout, 9);
+	cr_assert_not(cfg->query_cache);
+	cr_assert_str_eq(cfg->pidfile, "/run/x.pid");
+	cr_assert(cfg->has_user);
+	cr_assert_str_eq(cfg->user, "root");
+	cr_assert_str_eq(cfg->group, "root");
+	cr_assert_eq(cfg->uid, 0);
+	cr_assert(cfg->has_umask);
+	cr_assert_eq(cfg->umask, 027);
+	cr_assert_not(cfg->syslog);
+	cr_assert(cfg->syslog_success && cfg->log_why);
+	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
+	cr_assert_not(cfg->require_safe_keys);
+	cr_assert_eq(cfg->max_headers, 1000);
+	cr_assert_eq(cfg->clock_drift, 60);
+	config_unref(cfg);
+}
+
+Test(config, booleans_and_case)
+{
+	static const char *const yes[] = { "yes", "YES", "true", "1", "True" };
+	static const char *const no[] = { "no", "false", "0", "FALSE" };
+	char text[64];
+	size_t i;
+	config *cfg;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "subdomains %s\n", yes[i]);
+		cfg = parse(text, 0);
+		cr_assert(cfg && cfg->subdomains, "%s", yes[i]);
+		config_unref(cfg);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "SYSLOG\t%s", no[i]);
+		cfg = parse(text, 0);
+		cr_assert(cfg && !cfg->syslog, "%s", no[i]);
+		config_unref(cfg);
+	}
+	cr_assert_null(parse("Syslog maybe\n", 0));
+	cr_assert(has("t.conf:1: bad value 'maybe' for Syslog: expected yes/no"));
+}
+
+Test(config, last_value_wins)
+{
+	config *cfg = parse("Mode s\nMode v\n", 0);
+
+	cr_assert(!cfg->sign && cfg->verify);
+	config_unref(cfg);
+}
+
+Test(config, every_error_is_reported_with_line)
+{
+	config *cfg = parse("Mode x\n"
+	                    "Canonicalization relaxed/strange\n"
+	                    "SignatureAlgorithm rsa-sha1\n"
+	                    "On-BadSignature bounce\n"
+	                    "UMask 999\n"
+	                    "MinimumKeyBits lots\n"
+	                    "Socket tcp:25\n"
+	                    "NoSuchOption 1\n"
+	                    "AutoRestart yes\n"
+	                    "Nameservers 192.0.2.1,bogus\n"
+	                    "UserID nosuchuser-xyz\n"
+	                    "SyslogFacility mailx\n"
+	                    "InternalHosts 192.168/16\n"
+	                    "AuthservID bad;id\n"
+	                    "Selector\n"
+	                    "MaximumSignaturesToVerify 0\n"
+	                    "DNSTimeout 0\n", 0);
+
+	cr_assert_null(cfg);
+	dump();
+	cr_assert(has("t.conf:1: bad value 'x' for Mode"));
+	cr_assert(has("t.conf:2: bad value 'relaxed/strange' for Canonicalization"));
+	cr_assert(has("t.conf:3: bad value 'rsa-sha1' for SignatureAlgorithm"));
+	cr_assert(has("t.conf:4: bad value 'bounce' for On-BadSignature"));
+	cr_assert(has("t.conf:5: bad value '999' for UMask"));
+	cr_assert(has("t.conf:6: bad value 'lots' for MinimumKeyBits"));
+	cr_assert(has("t.conf:7: bad value 'tcp:25' for Socket"));
+	cr_assert(has("t.conf:8: unknown option 'NoSuchOption'"));
+	cr_assert(has("t.conf:9: OpenDKIM option 'AutoRestart' is not supported "
+	              "and is ignored"));
+	cr_assert(has("t.conf:10: bad value '192.0.2.1,bogus' for Nameservers"));
+	cr_assert(has("t.conf:11: bad value 'nosuchuser-xyz' for UserID: unknown user"));
+	cr_assert(has("t.conf:12: bad value 'mailx' for SyslogFacility"));
+	cr_assert(has("192.168/16"));
+	cr_assert(has("t.conf:14: bad value 'bad;id' for AuthservID"));
+	cr_assert(has("t.conf:15: no value for Selector"));
+	cr_assert(has("t.conf:16: bad value '0' for MaximumSignaturesToVerify"));
+	cr_assert(has("t.conf:17: bad value '0' for DNSTimeout"));
+	cr_assert_eq(d.errors, 16);
+	cr_assert_eq(d.warnings, 1);
+}
+
+Test(config, opendkim_options_only_warn)
+{
+	config *cfg = parse("TrustAnchorFile /usr/share/dns/root.key\n"
+	                    "background no\nX-Header yes\nSignatureTTL 10\n"
+	                    "BaseDirectory /var\nDiagnostics yes\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.errors, 0);
+	cr_assert_eq(d.warnings, 6);
+	cr_assert(has("t.conf:2: OpenDKIM option 'background' is not supported"));
+	cr_assert(config_is_opendkim_option("RESOLVERCONFIGURATION"));
+	cr_assert_not(config_is_opendkim_option("Frobnicate"));
+	config_unref(cfg);
+}
+
+Test(config, sockets)
+{
+	static const struct {
+		const char *spec;
+		config_socket_family family;
+		unsigned port;
+		const char *host, *path, *milter;
+	} ok[] = {
+		{ "inet:8891", CONFIG_SOCK_INET, 8891, NULL, NULL, "inet:8891" },
+		{ "inet:8891@localhost", CONFIG_SOCK_INET, 8891, "localhost", NULL,
+		  "inet:8891@localhost" },
+		{ "inet:12345@[192.0.2.1]", CONFIG_SOCK_INET, 12345, "192.0.2.1",
+		  NULL, "inet:12345@[192.0.2.1]" },
+		{ "inet6:8891@[::1]", CONFIG_SOCK_INET6, 8891, "::1", NULL,
+		  "inet6:8891@[::1]" },
+		{ "local:/run/o.sock", CONFIG_SOCK_LOCAL, 0, NULL, "/run/o.sock",
+		  "local:/run/o.sock" },
+		{ "unix:/run/o.sock", CONFIG_SOCK_LOCAL, 0, NULL, "/run/o.sock",
+		  "local:/run/o.sock" },
+		{ "/run/o.sock", CONFIG_SOCK_LOCAL, 0, NULL, "/run/o.sock",
+		  "local:/run/o.sock" },
+	};
+	static const char *const bad[] = {
+		"inet:", "inet:0", "inet:65536", "inet:80@", "inet:80@[::1]",
+		"inet6:80@[127.0.0.1]", "inet:80@[1.2.3.4", "local:", "tcp:80",
+		"inet:x80", "inet:80@bad host",
+	};
+	config_socket s;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		cr_assert(config_socket_parse(ok[i].spec, &s, why, sizeof(why)),
+		          "%s: %s", ok[i].spec, why);
+		cr_assert_eq(s.family, ok[i].family);
+		cr_assert_eq(s.port, ok[i].port);
+		if (ok[i].host)
+			cr_assert_str_eq(s.host, ok[i].host);
+		else
+			cr_assert_null(s.host);
+		if (ok[i].path)
+			cr_assert_str_eq(s.path, ok[i].path);
+		cr_assert_str_eq(s.spec, ok[i].milter);
+		config_socket_free(&s);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_assert_not(config_socket_parse(bad[i], &s, why, sizeof(why)),
+		              "%s accepted", bad[i]);
+}
+
+Test(config, overrides)
+{
+	config_overrides ov = { "inet:9999", "root", "/tmp/p.pid" };
+	config *cfg = config_parse_buffer("t.conf", "Socket inet:1\n", 14, &ov,
+	                                  0, &d);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->socket.port, 9999);
+	cr_assert_str_eq(cfg->user, "root");
+	cr_assert_str_eq(cfg->pidfile, "/tmp/p.pid");
+	config_unref(cfg);
+	ov.socket = "bad";
+	cr_assert_null(config_parse_buffer("t.conf", "", 0, &ov, 0, &d));
+	cr_assert(has("command line: bad value 'bad' for Socket"));
+}
+
+Test(config, include_and_depth)
+{
+	char *inc = odk_write("inc.conf", "Mode v\nBogus 1\n", 0644);
+	char *loop, text[256];
+	config *cfg;
+
+	snprintf(text, sizeof(text), "Include %s\nSubDomains yes\n", inc);
+	cfg = parse(text, 0);
+	cr_assert_null(cfg);
+	cr_assert(has("inc.conf:2: unknown option 'Bogus'"));
+	diag_list_free(&d);
+	odk_write("inc.conf", "Mode v\n", 0644);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	cr_assert(!cfg->sign && cfg->subdomains);
+	cr_assert_eq(cfg->nsources, 2);
+	config_unref(cfg);
+	/* a file that includes itself stops at the depth limit */
+	loop = odk_write("loop.conf", "", 0644);
+	snprintf(text, sizeof(text), "Include %s\n", loop);
+	odk_write("loop.conf", text, 0644);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("nested deeper than 5"));
+	cr_assert_null(parse("Include /nonexistent.conf\n", 0));
+	cr_assert(has("t.conf:1: Include /nonexistent.conf:"));
+	free(inc);
+	free(loop);
+}
+
+Test(config, load_from_file)
+{
+	char *path = odk_write("o.conf", "Mode s\n", 0644);
+	config *cfg = config_load(path, NULL, &d);
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg->path, path);
+	cr_assert_eq(config_ref(cfg), cfg);
+	config_unref(cfg);
+	config_unref(cfg);
+	cr_assert_null(config_load("/nonexistent/o.conf", NULL, &d));
+	cr_assert(has("/nonexistent/o.conf: cannot read configuration"));
+	free(path);
+}
+
+Test(config, keytable_files_inline_and_percent)
+{
+	char *rsa = odk_write_key("rsa.private", "RSA", 0600);
+	char *ed = odk_write_key("ed.private", "ED25519", 0600);
+	char *inl = odk_inline_key();
+	char *kt, *st, text[512];
+	size_t len = strlen(inl) + 512;
+	char *kttext = malloc(len);
+	config *cfg;
+	const keystore_entry *e;
+
+	snprintf(kttext, len, "rsa example.com:sel:%s\ned %%:ed:%s\n"
+	         "inl example.org:s2:%s\nper %%:s3:%s/%%.private\n",
+	         rsa, ed, inl, odk_tmpdir());
+	kt = odk_write("KeyTable", kttext, 0644);
+	st = odk_write("SigningTable", "*@example.com rsa\n*@example.com ed\n"
+	               "*@example.org inl user@example.org\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable file:%s\nSigningTable refile:%s\n",
+	         kt, st);
+	cfg = parse(text, 0);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->keys->count, 4);
+	e = keystore_find(cfg->keys, "RSA");
+	cr_assert_str_eq(e->domain, "example.com");
+	cr_assert_str_eq(e->selector, "sel");
+	cr_assert_str_eq(e->path, rsa);
+	cr_assert_eq(dkim_privkey_type(e->key), DKIM_KEY_RSA);
+	e = keystore_find(cfg->keys, "ed");
+	cr_assert_str_eq(e->domain, "%");
+	cr_assert_eq(keystore_key_alg(e->key), DKIM_ALG_ED25519_SHA256);
+	e = keystore_find(cfg->keys, "inl");
+	cr_assert_null(e->path);
+	cr_assert_not_null(e->key);
+	e = keystore_find(cfg->keys, "per");
+	cr_assert_null(e->key);         /* read per message */
+	cr_assert_eq(e->line, 4);
+	config_unref(cfg);
+	free(rsa); free(ed); free(inl); free(kt); free(st); free(kttext);
+}
+
+Test(config, key_errors)
+{
+	char *rsa = odk_write_key("loose.private", "RSA", 0644);
+	char *kt, *st, text[512], kttext[512];
+
+	snprintf(kttext, sizeof(kttext),
+	         "missing example.com:a:/nonexistent/key.private\n"
+	         "loose example.com:b:%s\nshort example.com:c\n"
+	         "garbage example.com:d:bm90IGEga2V5\n", rsa);
+	kt = odk_write("KeyTable", kttext, 0644);
+	st = odk_write("SigningTable", "example.com missing\nexample.net\n"
+	               "example.org nokey\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n", kt, st);
+	cr_assert_null(parse(text, 0));
+	dump();
+	cr_assert(has("KeyTable:1: key 'missing' (/nonexistent/key.private)"));
+	cr_assert(has("KeyTable:2: key 'loose'"));
+	cr_assert(has("not safe (RequireSafeKeys): readable or writable by group "
+	              "or other (mode 0644)"));
+	cr_assert(has("KeyTable:3: key 'short': value must be DOMAIN:SELECTOR:KEY"));
+	cr_assert(has("KeyTable:4: key 'garbage' (inline key)"));
+	cr_assert(has("SigningTable:2: SigningTable entry 'example.net' must be"));
+	/* the keystore failed, so key names are not checked further */
+	diag_list_free(&d);
+	/* unsafe keys are fine when RequireSafeKeys is off */
+	snprintf(kttext, sizeof(kttext), "loose example.com:b:%s\n", rsa);
+	odk_write("KeyTable", kttext, 0644);
+	odk_write("SigningTable", "example.com loose\nexample.org nokey\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n"
+	         "RequireSafeKeys no\n", kt, st);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("SigningTable:2: SigningTable entry 'example.org': key name "
+	              "'nokey' is not in the KeyTable"));
+	cr_assert_eq(d.errors, 1);
+	free(rsa); free(kt); free(st);
+}
+
+Test(config, single_key_form)
+{
+	char *key = odk_write_key("k.private", "RSA", 0600);
+	char text[256];
+	config *cfg;
+
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s\n", key);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->keys->count, 1);
+	cr_assert_str_eq(cfg->keys->entries[0].selector, "s1");
+	cr_assert_str_eq(cfg->keys->entries[0].file, "t.conf");
+	cr_assert_eq(cfg->keys->entries[0].line, 3);
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "Domain example.com\nKeyFile %s\n", key);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("t.conf:2: KeyFile needs a Selector"));
+	cr_assert_null(parse("SigningTable csl:a=b\n", 0));
+	cr_assert(has("t.conf:1: SigningTable needs a KeyTable"));
+	free(key);
+}
+
+Test(config, parse_only_reads_nothing)
+{
+	config *cfg = parse("KeyTable /nonexistent/kt\nInclude /nonexistent\n"
+	                    "InternalHosts /nonexistent/h\nUserID nosuchuser-q\n"
+	                    "PeerList 10.0.0.0/8\n", CONFIG_PARSE_ONLY);
+
+	cr_assert_not_null(cfg);
+	cr_assert_null(cfg->keytable);
+	cr_assert_not_null(cfg->internal_hosts);
+	cr_assert(hostlist_match_ip(cfg->peer_list, "10.0.0.1"));
+	config_unref(cfg);
+}
+
+/* conf/: the samples load cleanly once their /etc paths point here. */
+Test(config, sample_configuration_loads)
+{
+	const char *top = ODK_TOP_SRCDIR;
+	const char *files[] = { "opendkim.conf", "KeyTable", "SigningTable",
+	                        "TrustedHosts" };
+	char cmd[1024], conf[512];
+	size_t i;
+	config *cfg;
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/keys/example.com", odk_tmpdir());
+	cr_assert_eq(system(cmd), 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(cmd, sizeof(cmd), "sed -e 's|/etc/opendkim/|%s/|g' "
+		         "-e 's|^UserID.*|UserID root|' %s/conf/%s > %s/%s",
+		         odk_tmpdir(), top, files[i], odk_tmpdir(), files[i]);
+		rc = system(cmd);
+		cr_assert_eq(rc, 0);
+	}
+	free(odk_write_key("keys/example.com/default.private", "RSA", 0600));
+	free(odk_write_key("keys/example.com/ed25519.private", "ED25519", 0600));
+	snprintf(conf, sizeof(conf), "%s/opendkim.conf", odk_tmpdir());
+	cfg = config_load(conf, NULL, &d);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.count, 0, "the sample must load without warnings");
+	cr_assert_eq(cfg->keys->count, 2);
+	cr_assert_eq(cfg->header_canon, DKIM_CANON_RELAXED);
+	cr_assert_eq(cfg->body_canon, DKIM_CANON_SIMPLE);
+	cr_assert(config_names_has(&cfg->oversign_headers, "From"));
+	cr_assert_eq(cfg->signingtable->kind, DATASET_REFILE);
+	cr_assert(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
+	cr_assert_eq(cfg->socket.family, CONFIG_SOCK_LOCAL);
+	cr_assert_eq(cfg->umask, 007);
+	config_unref(cfg);
+}

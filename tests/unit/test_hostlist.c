@@ -1,0 +1,153 @@
+/*
+ * test_hostlist.c - host lists: IPv4/IPv6 addresses and CIDR blocks, names,
+ * .domain suffixes, "!" exclusions, most specific match, and bad entries
+ * reported with FILE:LINE.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hostlist.h"
+
+static hostlist *load(const char *text)
+{
+	diag_list d = { 0 };
+	hostlist *hl = hostlist_parse_buffer("H", text, strlen(text), &d);
+
+	cr_assert_not_null(hl, "%s", d.count ? d.msgs[0].text : "?");
+	diag_list_free(&d);
+	return hl;
+}
+
+Test(hostlist, defaults_are_loopback)
+{
+	hostlist *hl = hostlist_default_internal();
+
+	cr_assert(hostlist_match_ip(hl, "127.0.0.1"));
+	cr_assert(hostlist_match_ip(hl, "::1"));
+	cr_assert(hostlist_match_ip(hl, "::ffff:127.0.0.1"));
+	cr_assert_not(hostlist_match_ip(hl, "127.0.0.2"));
+	cr_assert_not(hostlist_match_ip(hl, "192.0.2.1"));
+	cr_assert_not(hostlist_match(NULL, NULL, "x"));
+	hostlist_free(hl);
+}
+
+Test(hostlist, ipv4_cidr_and_exclusion)
+{
+	hostlist *hl = load("10.0.0.0/8\n!10.1.0.0/16\n10.1.2.3\n"
+	                    "192.168.1.0/255.255.255.0\n[198.51.100.7]\n");
+
+	cr_assert(hostlist_match_ip(hl, "10.200.0.1"));
+	cr_assert_not(hostlist_match_ip(hl, "10.1.9.9"));
+	cr_assert(hostlist_match_ip(hl, "10.1.2.3"));       /* most specific */
+	cr_assert(hostlist_match_ip(hl, "192.168.1.77"));
+	cr_assert_not(hostlist_match_ip(hl, "192.168.2.1"));
+	cr_assert(hostlist_match_ip(hl, "198.51.100.7"));
+	cr_assert(hostlist_match_ip(hl, "[198.51.100.7]"));
+	cr_assert(hostlist_match_ip(hl, "::ffff:10.0.0.1"));
+	cr_assert_not(hostlist_match_ip(hl, "11.0.0.1"));
+	cr_assert_eq(hostlist_count(hl), 5);
+	hostlist_free(hl);
+}
+
+Test(hostlist, ipv6)
+{
+	hostlist *hl = load("2001:db8::/32\n!2001:db8:bad::/48\n"
+	                    "[2001:db8:bad::25]\nfe80::1\n");
+
+	cr_assert(hostlist_match_ip(hl, "2001:db8:1::1"));
+	cr_assert(hostlist_match_ip(hl, "2001:DB8::1"));
+	cr_assert_not(hostlist_match_ip(hl, "2001:db8:bad::1"));
+	cr_assert(hostlist_match_ip(hl, "2001:db8:bad::25"));
+	cr_assert(hostlist_match_ip(hl, "fe80::1"));
+	cr_assert_not(hostlist_match_ip(hl, "fe80::2"));
+	cr_assert_not(hostlist_match_ip(hl, "192.0.2.1"));
+	hostlist_free(hl);
+}
+
+Test(hostlist, names_and_suffixes)
+{
+	hostlist *hl = load(".example.com\n!.bad.example.com\n"
+	                    "ok.bad.example.com\nMail.Other.NET.\n");
+
+	cr_assert(hostlist_match_name(hl, "a.example.com"));
+	cr_assert(hostlist_match_name(hl, "A.B.EXAMPLE.COM"));
+	cr_assert_not(hostlist_match_name(hl, "example.com"));
+	cr_assert_not(hostlist_match_name(hl, "x.bad.example.com"));
+	cr_assert(hostlist_match_name(hl, "ok.bad.example.com"));
+	cr_assert(hostlist_match_name(hl, "mail.other.net"));
+	cr_assert(hostlist_match_name(hl, "mail.other.net."));
+	cr_assert_not(hostlist_match_name(hl, "other.net"));
+	cr_assert_not(hostlist_match_name(hl, "[192.0.2.1]"));
+	cr_assert_not(hostlist_match_name(hl, "xexample.com"));
+	hostlist_free(hl);
+}
+
+Test(hostlist, name_decides_before_address)
+{
+	hostlist *hl = load("10.0.0.0/8\n!evil.example.com\n");
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.5", &sin.sin_addr);
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin, "good.example.com"));
+	cr_assert_not(hostlist_match(hl, (struct sockaddr *)&sin,
+	                             "evil.example.com"));
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin, "[10.0.0.5]"));
+	cr_assert(hostlist_match(hl, NULL, "[10.0.0.5]"));
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin, NULL));
+	hostlist_free(hl);
+}
+
+Test(hostlist, sockaddr_v6_mapped)
+{
+	hostlist *hl = load("192.0.2.0/24\n");
+	struct sockaddr_in6 sin6;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin6, NULL));
+	inet_pton(AF_INET6, "2001:db8::9", &sin6.sin6_addr);
+	cr_assert_not(hostlist_match(hl, (struct sockaddr *)&sin6, NULL));
+	hostlist_free(hl);
+}
+
+Test(hostlist, bad_entries_have_file_and_line)
+{
+	static const char *const bad[] = {
+		"192.168/16", "10.0.0.0/33", "2001:db8::/129", "300.1.1.1",
+		"[10.0.0.1", "ba$d", "a..b", "1.2.3.4/", "x/24",
+		"10.0.0.0/255.0.255.0", "2001:zz::1", "!", "-", "foo@bar",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char text[64];
+		diag_list d = { 0 };
+
+		snprintf(text, sizeof(text), "127.0.0.1\n%s\n", bad[i]);
+		cr_assert_null(hostlist_parse_buffer("hosts", text, strlen(text),
+		                                     &d), "%s accepted", bad[i]);
+		cr_assert_geq(d.count, 1);
+		cr_assert(strncmp(d.msgs[0].text, "hosts:2: bad host list entry",
+		                  28) == 0, "%s", d.msgs[0].text);
+		diag_list_free(&d);
+	}
+}
+
+Test(hostlist, csl_spec)
+{
+	diag_list d = { 0 };
+	hostlist *hl = hostlist_open("csl:127.0.0.1, ::1, 10.0.0.0/8", NULL, &d);
+
+	cr_assert_not_null(hl);
+	cr_assert(hostlist_match_ip(hl, "10.9.9.9"));
+	hostlist_free(hl);
+	cr_assert_null(hostlist_open("127.0.0.1,192.168/16", "c:4", &d));
+	cr_assert_eq(d.errors, 1);
+	diag_list_free(&d);
+}
