@@ -5,5 +5,6 @@ check_PROGRAMS += tests/dns/test_resolver
 tests_dns_test_resolver_SOURCES = tests/dns/test_resolver.c
 tests_dns_test_resolver_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/dns/dns.sh
-EXTRA_DIST += tests/dns/dns.sh tests/dns/fakedns.py tests/lib/dns.sh \
+EXTRA_DIST += tests/dns/dns.sh tests/dns/fakedns.py tests/dns/answer_seeds.py \
+	tests/lib/dns.sh \
 	libdkim/keycache.h
