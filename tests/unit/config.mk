@@ -15,3 +15,9 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c \
 tests_unit_test_config_LDADD = $(ODKCONF_TEST_LDADD)
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DODK_TOP_SRCDIR='"$(abs_top_srcdir)"'
+
+check_PROGRAMS += tests/unit/test_policy
+TESTS += tests/unit/test_policy
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
+	tests/unit/odk_testutil.c tests/unit/odk_testutil.h
+tests_unit_test_policy_LDADD = $(ODKCONF_TEST_LDADD)

@@ -1,0 +1,333 @@
+/*
+ * test_policy.c - the signing decisions: client trust, sender selection,
+ * SigningTable lookup order with and without SubDomains and
+ * MultipleSignatures, refile order, the single-key form, "%" keys, i=, and
+ * the h= list.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "odk_testutil.h"
+
+static diag_list d;
+static char *keyA, *keyB, *keyE;
+
+static void setup(void)
+{
+	memset(&d, 0, sizeof(d));
+	keyA = odk_write_key("a.private", "RSA", 0600);
+	keyB = odk_write_key("b.private", "RSA", 0600);
+	keyE = odk_write_key("example.org.private", "ED25519", 0600);
+}
+
+static void teardown(void)
+{
+	diag_list_free(&d);
+	free(keyA);
+	free(keyB);
+	free(keyE);
+	odk_cleanup();
+}
+
+TestSuite(policy, .init = setup, .fini = teardown);
+
+/* A configuration with KeyTable keys A, B, E (ed25519), PER (%-file) and
+ * the given SigningTable (spec prefix: "" or "refile:") and extra lines. */
+static config *load(const char *prefix, const char *signingtable,
+                    const char *extra)
+{
+	char kt[1024], text[1024], *ktpath, *stpath;
+	config *cfg;
+	size_t i;
+
+	snprintf(kt, sizeof(kt), "A example.com:a:%s\nB %%:b:%s\n"
+	         "E example.org:e:%s\nPER %%:p:%s/%%.private\n",
+	         keyA, keyB, keyE, odk_tmpdir());
+	ktpath = odk_write("KeyTable", kt, 0644);
+	stpath = odk_write("SigningTable", signingtable, 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s%s\n%s",
+	         ktpath, prefix, stpath, extra);
+	cfg = config_parse_buffer("t.conf", text, strlen(text), NULL, 0, &d);
+	for (i = 0; i < d.count; i++)
+		fprintf(stderr, "diag: %s\n", d.msgs[i].text);
+	cr_assert_not_null(cfg);
+	free(ktpath);
+	free(stpath);
+	return cfg;
+}
+
+static policy_sender_addr sender(const char *local, const char *domain)
+{
+	policy_sender_addr s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.local, sizeof(s.local), "%s", local);
+	snprintf(s.domain, sizeof(s.domain), "%s", domain);
+	return s;
+}
+
+/* Key names of the signers for local@domain, joined with ",". */
+static char *names(const config *cfg, const char *local, const char *domain)
+{
+	static char buf[256];
+	policy_sender_addr s = sender(local, domain);
+	policy_signers out;
+	dkim_error err;
+	size_t i;
+
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK,
+	             "%s", err.message);
+	buf[0] = '\0';
+	for (i = 0; i < out.count; i++) {
+		strcat(buf, i ? "," : "");
+		strcat(buf, out.v[i].keyname);
+	}
+	policy_signers_free(&out);
+	return buf;
+}
+
+Test(policy, exact_table_order)
+{
+	config *cfg = load("", "*  B\nuser@*  A\n.example.com  E\n"
+	                       "example.com  A\nboss@example.com  E\n", "");
+
+	cr_assert_str_eq(names(cfg, "boss", "example.com"), "E");
+	cr_assert_str_eq(names(cfg, "joe", "example.com"), "A");
+	/* without SubDomains, parents are not tried: user@* then * */
+	cr_assert_str_eq(names(cfg, "user", "a.example.com"), "A");
+	cr_assert_str_eq(names(cfg, "joe", "a.example.com"), "B");
+	config_unref(cfg);
+}
+
+Test(policy, subdomains_and_multiple)
+{
+	config *cfg = load("", "*  B\n.example.com  E\nuser@.example.com  A\n",
+	                   "SubDomains yes\n");
+
+	/* user@.example.com comes before .example.com */
+	cr_assert_str_eq(names(cfg, "user", "a.b.example.com"), "A");
+	cr_assert_str_eq(names(cfg, "joe", "a.b.example.com"), "E");
+	cr_assert_str_eq(names(cfg, "joe", "example.net"), "B");
+	config_unref(cfg);
+	cfg = load("", "*  B\n.example.com  E\nuser@.example.com  A\n",
+	           "SubDomains yes\nMultipleSignatures yes\n");
+	cr_assert_str_eq(names(cfg, "user", "a.example.com"), "A,E,B");
+	config_unref(cfg);
+}
+
+Test(policy, refile_in_file_order)
+{
+	config *cfg = load("refile:", "*@example.com  A\n*@*.example.com  E\n"
+	                              "*  B\n", "");
+
+	cr_assert_str_eq(names(cfg, "x", "example.com"), "A");
+	cr_assert_str_eq(names(cfg, "x", "sub.example.com"), "E");
+	cr_assert_str_eq(names(cfg, "x", "other.net"), "B");
+	config_unref(cfg);
+	cfg = load("refile:", "*@example.com  A\n*@example.com  E\n*  B\n"
+	                      "*@example.com  A\n", "MultipleSignatures yes\n");
+	cr_assert_str_eq(names(cfg, "x", "example.com"), "A,E,B");
+	config_unref(cfg);
+}
+
+Test(policy, signer_fields)
+{
+	config *cfg = load("", "example.com  A  sales@example.com\n"
+	                       "example.org  E  @evil.net\n"
+	                       "example.net  B:%\n", "");
+	policy_sender_addr s = sender("joe", "example.com");
+	policy_signers out;
+	dkim_error err;
+
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_eq(out.count, 1);
+	cr_assert_str_eq(out.v[0].domain, "example.com");
+	cr_assert_str_eq(out.v[0].selector, "a");
+	cr_assert_str_eq(out.v[0].identity, "sales@example.com");
+	cr_assert_eq(out.v[0].alg, DKIM_ALG_RSA_SHA256);
+	policy_signers_free(&out);
+	/* an identity outside d= is dropped */
+	s = sender("joe", "example.org");
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_null(out.v[0].identity);
+	cr_assert_eq(out.v[0].alg, DKIM_ALG_ED25519_SHA256);
+	policy_signers_free(&out);
+	/* "%" domain and "KEY:SIGNER" with "%" */
+	s = sender("joe", "example.net");
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_str_eq(out.v[0].domain, "example.net");
+	cr_assert_str_eq(out.v[0].identity, "@example.net");
+	policy_signers_free(&out);
+	config_unref(cfg);
+}
+
+Test(policy, percent_key_name_and_file)
+{
+	config *cfg = load("", "example.org  %\nexample.biz  PER\n", "");
+	policy_sender_addr s = sender("joe", "example.org");
+	policy_signers out;
+	dkim_error err;
+
+	/* key name "%" = the key named after the sender domain: none here */
+	cr_assert_str_eq(names(cfg, "joe", "example.org"), "");
+	config_unref(cfg);
+	cfg = load("", "example.org  PER\nexample.biz  PER\n", "");
+	/* PER reads TMP/example.org.private for example.org */
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK,
+	             "%s", err.message);
+	cr_assert_eq(out.count, 1);
+	cr_assert(out.v[0].key_owned);
+	cr_assert_str_eq(out.v[0].domain, "example.org");
+	cr_assert_eq(out.v[0].alg, DKIM_ALG_ED25519_SHA256);
+	policy_signers_free(&out);
+	s = sender("joe", "example.biz");
+	cr_assert_neq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert(strstr(err.message, "example.biz.private") != NULL, "%s",
+	          err.message);
+	policy_signers_free(&out);
+	config_unref(cfg);
+}
+
+Test(policy, single_key_domains)
+{
+	char text[256];
+	config *cfg;
+	policy_sender_addr s = sender("joe", "mail.example.com");
+	policy_signers out;
+	dkim_error err;
+
+	snprintf(text, sizeof(text), "Domain example.com,example.net\n"
+	         "Selector sel\nKeyFile %s\n", keyA);
+	cfg = config_parse_buffer("t.conf", text, strlen(text), NULL, 0, &d);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_eq(out.count, 0);
+	s = sender("joe", "example.net");
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_eq(out.count, 1);
+	cr_assert_str_eq(out.v[0].domain, "example.net");
+	cr_assert_str_eq(out.v[0].selector, "sel");
+	policy_signers_free(&out);
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "Domain example.com\nSubDomains yes\n"
+	         "Selector sel\nKeyFile %s\n", keyA);
+	cfg = config_parse_buffer("t.conf", text, strlen(text), NULL, 0, &d);
+	s = sender("joe", "mail.example.com");
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_eq(out.count, 1);
+	cr_assert_str_eq(out.v[0].domain, "example.com");
+	policy_signers_free(&out);
+	config_unref(cfg);
+}
+
+Test(policy, sender_headers)
+{
+	config *cfg = load("", "* A\n", "SenderHeaders Sender,From\n");
+	policy_header h[] = {
+		{ "From", "Joe <joe@From.example>" },
+		{ "Sender", "list-bounces@Lists.Example" },
+	};
+	policy_sender_addr s;
+
+	cr_assert(policy_sender(cfg, h, 2, &s));
+	cr_assert_str_eq(s.domain, "lists.example");
+	cr_assert_str_eq(s.local, "list-bounces");
+	cr_assert(policy_sender(cfg, h, 1, &s));
+	cr_assert_str_eq(s.domain, "from.example");
+	cr_assert_str_eq(s.header, "From");
+	cr_assert_not(policy_sender(cfg, h + 1, 0, &s));
+	h[0].value = "undisclosed";
+	cr_assert_not(policy_sender(cfg, h, 1, &s));
+	config_unref(cfg);
+}
+
+Test(policy, clients_and_decision)
+{
+	config *cfg = load("", "* A\n", "InternalHosts 10.0.0.0/8\n"
+	                   "PeerList 192.0.2.1\nExternalIgnoreList .ok.example\n");
+	struct sockaddr_in sin;
+	policy_client c = { (struct sockaddr *)&sin, NULL, false };
+	policy_decision dec;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.2.3.4", &sin.sin_addr);
+	cr_assert(policy_client_is_internal(cfg, &c));
+	cr_assert_not(policy_client_is_peer(cfg, &c));
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	cr_assert(policy_client_is_peer(cfg, &c));
+	cr_assert_not(policy_client_is_internal(cfg, &c));
+	c.authenticated = true;
+	cr_assert(policy_client_is_internal(cfg, &c));
+	c.hostname = "mx.ok.example";
+	cr_assert(policy_client_is_ignored_external(cfg, &c));
+
+	policy_decide(cfg, true, true, 1, false, &dec);
+	cr_assert(dec.sign && !dec.verify);
+	policy_decide(cfg, false, true, 1, false, &dec);
+	cr_assert(!dec.sign && dec.verify && dec.log_external);
+	cr_assert_eq(dec.why, POLICY_WHY_EXTERNAL);
+	policy_decide(cfg, false, true, 1, true, &dec);
+	cr_assert_not(dec.log_external);
+	policy_decide(cfg, true, true, 0, false, &dec);
+	cr_assert_eq(dec.why, POLICY_WHY_NOT_OURS);
+	cr_assert(dec.verify);
+	policy_decide(cfg, true, false, 0, false, &dec);
+	cr_assert_eq(dec.why, POLICY_WHY_NO_SENDER);
+	cr_assert_str_eq(policy_why_text(POLICY_WHY_NO_SENDER),
+	                 "no sender address found");
+	config_unref(cfg);
+	cfg = config_new_defaults();
+	cfg->sign = false;
+	policy_decide(cfg, true, true, 1, false, &dec);
+	cr_assert_eq(dec.why, POLICY_WHY_MODE);
+	cfg->sign = true;
+	policy_decide(cfg, true, true, 0, false, &dec);
+	cr_assert_eq(dec.why, POLICY_WHY_NO_KEYS);
+	config_unref(cfg);
+}
+
+static char *hlist(const config *cfg, const char *const *hdrs, size_t n)
+{
+	static char buf[512];
+	const char **out;
+	size_t nout, i;
+	dkim_error err;
+
+	cr_assert_eq(policy_sign_headers(cfg, hdrs, n, &out, &nout, &err),
+	             DKIM_OK);
+	buf[0] = '\0';
+	for (i = 0; i < nout; i++) {
+		strcat(buf, i ? ":" : "");
+		strcat(buf, out[i]);
+	}
+	free(out);
+	return buf;
+}
+
+Test(policy, header_list)
+{
+	static const char *const hdrs[] = {
+		"Received", "From", "To", "Subject", "X-Mailer", "Received",
+		"Date", "Bcc", "subject"
+	};
+	config *cfg = config_new_defaults();
+
+	cr_assert_str_eq(hlist(cfg, hdrs, 9), "From:To:Subject:Date:subject");
+	config_unref(cfg);
+	cfg = load("", "* A\n", "OversignHeaders From,Reply-To\n"
+	           "SignHeaders *,+X-Mailer\nOmitHeaders *,+To\n");
+	cr_assert_str_eq(hlist(cfg, hdrs, 9),
+	                 "From:Subject:X-Mailer:Date:subject:From:Reply-To");
+	/* From is signed even when absent (RFC 6376 §5.4) */
+	cr_assert_str_eq(hlist(cfg, hdrs + 2, 2), "Subject:From:Reply-To");
+	config_unref(cfg);
+	cfg = load("", "* A\n", "SignHeaders Subject\nOmitHeaders From\n");
+	cr_assert_str_eq(hlist(cfg, hdrs, 4), "From:Subject");
+	config_unref(cfg);
+}
