@@ -47,19 +47,21 @@ void dkim_splitter_free(dkim_splitter *sp)
 }
 
 /* The error for an oversized field names its start, so it can be found. */
-static dkim_status dkim_splitter_too_long(dkim_splitter *sp, dkim_error *err)
+static dkim_status dkim_splitter_too_long(dkim_splitter *sp, const char *more,
+                                          size_t more_len, dkim_error *err)
 {
-	size_t show = sp->field.len, i;
+	const char *start = sp->field.len > 0 ? sp->field.data : more;
+	size_t show = sp->field.len > 0 ? sp->field.len : more_len, i;
 
 	if (show > 40)
 		show = 40;
 	for (i = 0; i < show; i++)
-		if (sp->field.data[i] == '\r' || sp->field.data[i] == '\n')
+		if (start[i] == '\r' || start[i] == '\n')
 			break;
 	sp->state = DKIM_SPLIT_DONE;
 	return dkim_fail(err, DKIM_ERR_LIMIT,
 	                 "header field longer than %zu bytes (begins \"%.*s\")",
-	                 sp->max_field_bytes, (int)i, sp->field.data);
+	                 sp->max_field_bytes, (int)i, start);
 }
 
 /* Adds raw bytes of the current field, within the limit. */
@@ -70,7 +72,7 @@ static dkim_status dkim_splitter_append(dkim_splitter *sp, const void *data,
 	size_t max = sp->max_field_bytes > SIZE_MAX - 2 ? SIZE_MAX : sp->max_field_bytes + 2;
 
 	if (len > max || sp->field.len > max - len) {
-		return dkim_splitter_too_long(sp, err);
+		return dkim_splitter_too_long(sp, (const char *)data, len, err);
 	}
 	if (dkim_buf_append(&sp->field, data, len) != DKIM_OK) {
 		sp->state = DKIM_SPLIT_DONE;
@@ -93,7 +95,7 @@ static dkim_status dkim_splitter_emit(dkim_splitter *sp, dkim_error *err)
 			len--;
 	}
 	if (len > sp->max_field_bytes)
-		return dkim_splitter_too_long(sp, err);
+		return dkim_splitter_too_long(sp, NULL, 0, err);
 	if (sp->on_field != NULL)
 		st = sp->on_field(sp->ctx, sp->field.data, len, err);
 	dkim_buf_reset(&sp->field);
@@ -357,6 +359,8 @@ static bool dkim_addr_put_tok(dkim_addr_out *out, const dkim_tok *tok)
 static bool dkim_addr_words(const char **p, const char *end, dkim_addr_out *out,
                             bool domain, dkim_tok *stop)
 {
+	bool first = true, dot = false;
+
 	for (;;) {
 		dkim_tok tok = dkim_addr_next(p, end);
 
@@ -367,8 +371,13 @@ static bool dkim_addr_words(const char **p, const char *end, dkim_addr_out *out,
 		if (tok.type == DKIM_TOK_ERROR ||
 		    tok.type == (domain ? DKIM_TOK_QUOTED : DKIM_TOK_LITERAL))
 			return false;
+		/* Words join only at a dot: "a . b" is "a.b", "a b" is no address. */
+		if (!first && !dot && tok.start[0] != '.')
+			return false;
 		if (!dkim_addr_put_tok(out, &tok))
 			return false;
+		first = false;
+		dot = tok.start[tok.len - 1] == '.';
 	}
 }
 

@@ -1,0 +1,751 @@
+/*
+ * milter.c - the milter callbacks: gather (connect, envelope, headers),
+ * decide (policy.c), act (libdkim), report (authres.c, the log).
+ *
+ * Interface: milter.h. libmilter calls the mlfi_* functions below on its
+ * worker threads; each SMTP connection has a milter_conn (smfi_setpriv),
+ * each message a milter_msg inside it.
+ *
+ * Protocol choices (mlfi_negotiate): header values arrive raw, with the
+ * space after the colon (SMFIP_HDR_LEADSPC), so that "simple"
+ * canonicalization sees the field as sent, and values we insert are used
+ * verbatim. Headers and body chunks are not answered one by one
+ * (SMFIP_NR_HDR, SMFIP_NR_BODY) when the MTA allows it: a round trip per
+ * header costs more than everything else we do with it; anything that
+ * goes wrong there is acted upon at the next answered step.
+ *
+ * Errors: a failure in a callback ends in the configured On-* action with
+ * an SMTP reply saying why, and one log line; never in a crash or a
+ * silent accept.
+ */
+#include "milter.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "authres.h"
+#include "dkim_resolver.h"
+#include "log.h"
+#include "policy.h"
+
+#define MILTER_AR_NAME "Authentication-Results"
+#define MILTER_QID_MAX 64
+#define MILTER_HOSTNAME_MAX 256
+
+/* ---- the runtime: configuration + resolver, swapped on reload ----------- */
+
+typedef struct {
+	atomic_uint refs;
+	config *cfg;
+	dkim_resolver *resolver;
+} milter_runtime;
+
+static pthread_mutex_t milter_rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static milter_runtime *milter_rt_current;
+static atomic_uint milter_in_flight;
+
+static void milter_rt_put(milter_runtime *rt)
+{
+	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
+		return;
+	dkim_resolver_free(rt->resolver);
+	config_unref(rt->cfg);
+	free(rt);
+}
+
+/* The current runtime with a reference for the caller (NULL before start). */
+static milter_runtime *milter_rt_get(void)
+{
+	pthread_mutex_lock(&milter_rt_lock);
+	milter_runtime *rt = milter_rt_current;
+	if (rt != NULL)
+		atomic_fetch_add(&rt->refs, 1);
+	pthread_mutex_unlock(&milter_rt_lock);
+	return rt;
+}
+
+static dkim_resolver *milter_resolver_new(const config *cfg, dkim_error *err)
+{
+	dkim_resolver_options ro;
+	dkim_resolver_options_init(&ro);
+	ro.nameservers = cfg->nameservers;
+	ro.timeout_ms = cfg->dns_timeout * 1000u;
+	ro.cache = cfg->query_cache;
+	return dkim_resolver_new(&ro, err);
+}
+
+bool milter_set_config(config *cfg, dkim_error *err)
+{
+	milter_runtime *rt = calloc(1, sizeof(*rt));
+	if (rt == NULL) {
+		dkim_error e = { DKIM_ERR_NOMEM, "out of memory" };
+		if (err != NULL)
+			*err = e;
+		return false;
+	}
+	rt->resolver = milter_resolver_new(cfg, err);
+	if (rt->resolver == NULL) {
+		free(rt);
+		return false;
+	}
+	atomic_init(&rt->refs, 1);
+	rt->cfg = cfg;
+	pthread_mutex_lock(&milter_rt_lock);
+	milter_runtime *old = milter_rt_current;
+	milter_rt_current = rt;
+	pthread_mutex_unlock(&milter_rt_lock);
+	milter_rt_put(old);   /* freed now, or by its last message */
+	return true;
+}
+
+void milter_shutdown(void)
+{
+	pthread_mutex_lock(&milter_rt_lock);
+	milter_runtime *old = milter_rt_current;
+	milter_rt_current = NULL;
+	pthread_mutex_unlock(&milter_rt_lock);
+	milter_rt_put(old);
+}
+
+unsigned milter_messages_in_flight(void)
+{
+	return atomic_load(&milter_in_flight);
+}
+
+/* ---- per connection and per message state ---------------------------------- */
+
+typedef struct {
+	milter_runtime *rt;             /* the rules this message started with */
+	char qid[MILTER_QID_MAX];
+	bool authenticated;
+	policy_header *hdrs;            /* name/value copies, in order */
+	size_t nhdrs, cap;
+	size_t header_bytes;
+	bool too_big;                   /* over MaximumHeaders */
+	size_t *ar_remove;              /* A-R indexes (1-based, ascending) */
+	size_t nremove;
+	size_t nar;                     /* A-R fields seen */
+	policy_decision decision;
+	policy_signers signers;
+	dkim_msg *dkim;
+	bool failed;                    /* an engine error: On-InternalError */
+	dkim_error err;
+} milter_msg;
+
+typedef struct {
+	bool leadspc;                   /* SMFIP_HDR_LEADSPC negotiated */
+	bool nr_hdr, nr_body;           /* no replies for headers / body */
+	struct sockaddr_storage addr;
+	bool has_addr;
+	char hostname[MILTER_HOSTNAME_MAX];
+	char authserv_id[MILTER_HOSTNAME_MAX];
+	milter_msg *msg;
+} milter_conn;
+
+static milter_conn *milter_conn_get(SMFICTX *ctx)
+{
+	milter_conn *conn = smfi_getpriv(ctx);
+	if (conn == NULL) {
+		conn = calloc(1, sizeof(*conn));
+		if (conn != NULL && smfi_setpriv(ctx, conn) != MI_SUCCESS) {
+			free(conn);
+			conn = NULL;
+		}
+	}
+	return conn;
+}
+
+static void milter_msg_free(milter_msg *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		free((char *)m->hdrs[i].name);
+		free((char *)m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	free(m->ar_remove);
+	policy_signers_free(&m->signers);
+	dkim_msg_free(m->dkim);
+	milter_rt_put(m->rt);
+	free(m);
+	atomic_fetch_sub(&milter_in_flight, 1);
+}
+
+static void milter_conn_end_message(milter_conn *conn)
+{
+	if (conn != NULL) {
+		milter_msg_free(conn->msg);
+		conn->msg = NULL;
+	}
+}
+
+/* The queue id (macro i), fetched again until the MTA has one. */
+static const char *milter_qid(SMFICTX *ctx, milter_msg *m)
+{
+	if (m->qid[0] == '\0') {
+		const char *i = smfi_getsymval(ctx, "i");
+		if (i != NULL)
+			snprintf(m->qid, sizeof(m->qid), "%s", i);
+	}
+	return m->qid[0] != '\0' ? m->qid : "NOQUEUE";
+}
+
+/* ---- actions and replies ------------------------------------------------------ */
+
+/* Why an On-* action is taken: selects the setting and the SMTP reply. */
+typedef enum {
+	MILTER_CAUSE_BAD_SIGNATURE,
+	MILTER_CAUSE_NO_SIGNATURE,
+	MILTER_CAUSE_KEY_NOT_FOUND,
+	MILTER_CAUSE_DNS_ERROR,
+	MILTER_CAUSE_SIGNATURE_ERROR,
+	MILTER_CAUSE_INTERNAL,
+	MILTER_CAUSE_SECURITY,
+	MILTER_CAUSE_DEFAULT
+} milter_cause;
+
+typedef struct {
+	const char *reject_x, *tempfail_x;  /* RFC 3463 enhanced codes */
+	const char *text;
+} milter_reply_text;
+
+/* RFC 7372 §3.1: X.7.20 "no passing DKIM signature found". */
+static const milter_reply_text milter_replies[] = {
+	[MILTER_CAUSE_BAD_SIGNATURE] = { "5.7.20", "4.7.20", "DKIM signature verification failed" },
+	[MILTER_CAUSE_NO_SIGNATURE] = { "5.7.20", "4.7.20", "no DKIM signature" },
+	[MILTER_CAUSE_KEY_NOT_FOUND] = { "5.7.20", "4.7.20", "no key for DKIM signature" },
+	[MILTER_CAUSE_DNS_ERROR] = { "5.7.20", "4.4.3", "DKIM key lookup failed, try again later" },
+	[MILTER_CAUSE_SIGNATURE_ERROR] = { "5.7.20", "4.7.20", "malformed DKIM signature" },
+	[MILTER_CAUSE_INTERNAL] = { "5.3.0", "4.3.0", "internal error in the DKIM filter" },
+	[MILTER_CAUSE_SECURITY] = { "5.3.4", "4.3.4", "message header too large" },
+	[MILTER_CAUSE_DEFAULT] = { "5.7.1", "4.7.1", "rejected by the DKIM filter" },
+};
+
+static config_action milter_setting(const config *cfg, milter_cause cause)
+{
+	switch (cause) {
+	case MILTER_CAUSE_BAD_SIGNATURE: return cfg->on_bad_signature;
+	case MILTER_CAUSE_NO_SIGNATURE: return cfg->on_no_signature;
+	case MILTER_CAUSE_KEY_NOT_FOUND: return cfg->on_key_not_found;
+	case MILTER_CAUSE_DNS_ERROR: return cfg->on_dns_error;
+	case MILTER_CAUSE_SIGNATURE_ERROR: return cfg->on_signature_error;
+	case MILTER_CAUSE_INTERNAL: return cfg->on_internal_error;
+	case MILTER_CAUSE_SECURITY: return cfg->on_security;
+	case MILTER_CAUSE_DEFAULT: break;
+	}
+	return cfg->on_default;
+}
+
+/* Carries out action for cause: the SMTP reply, quarantine, the status. */
+static sfsistat milter_act(SMFICTX *ctx, config_action action, milter_cause cause)
+{
+	const milter_reply_text *r = &milter_replies[cause];
+	switch (action) {
+	case CONFIG_ACT_REJECT:
+		smfi_setreply(ctx, "550", (char *)r->reject_x, (char *)r->text);
+		return SMFIS_REJECT;
+	case CONFIG_ACT_TEMPFAIL:
+		smfi_setreply(ctx, "451", (char *)r->tempfail_x, (char *)r->text);
+		return SMFIS_TEMPFAIL;
+	case CONFIG_ACT_DISCARD:
+		return SMFIS_DISCARD;
+	case CONFIG_ACT_QUARANTINE:
+		smfi_quarantine(ctx, (char *)r->text);
+		return SMFIS_ACCEPT;
+	case CONFIG_ACT_ACCEPT:
+		break;
+	}
+	return SMFIS_ACCEPT;
+}
+
+/* An error outside verification results: log it, act on it, end the message. */
+static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, milter_cause cause,
+                            const char *why)
+{
+	milter_msg *m = conn->msg;
+	const config *cfg = m->rt->cfg;
+	config_action action = milter_setting(cfg, cause);
+	log_msg(LOG_ERR, "%s: %s: action=%s", milter_qid(ctx, m), why,
+	        config_action_name(action));
+	sfsistat st = milter_act(ctx, action, cause);
+	milter_conn_end_message(conn);
+	return st;
+}
+
+/* ---- negotiation and connection ------------------------------------------------- */
+
+static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                               unsigned long f2, unsigned long f3,
+                               unsigned long *pf0, unsigned long *pf1,
+                               unsigned long *pf2, unsigned long *pf3)
+{
+	(void)f2;
+	(void)f3;
+	milter_conn *conn = milter_conn_get(ctx);
+	if (conn == NULL)
+		return SMFIS_TEMPFAIL;
+	/* Steps we have no use for: the MTA need not send them. */
+	unsigned long skip = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & (skip | want);
+	*pf2 = 0;
+	*pf3 = 0;
+	conn->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	conn->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	conn->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	return SMFIS_CONTINUE;
+}
+
+static void milter_conn_set_client(milter_conn *conn, const char *hostname,
+                                   const struct sockaddr *addr)
+{
+	snprintf(conn->hostname, sizeof(conn->hostname), "%s",
+	         hostname != NULL ? hostname : "");
+	conn->has_addr = false;
+	if (addr != NULL && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
+		size_t len = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+		                                        : sizeof(struct sockaddr_in6);
+		memcpy(&conn->addr, addr, len);
+		conn->has_addr = true;
+	}
+}
+
+static policy_client milter_client(const milter_conn *conn, bool authenticated)
+{
+	policy_client c = {
+		.addr = conn->has_addr ? (const struct sockaddr *)&conn->addr : NULL,
+		.hostname = conn->hostname[0] != '\0' ? conn->hostname : NULL,
+		.authenticated = authenticated,
+	};
+	return c;
+}
+
+/* AuthservID, else the MTA's name (macro j), else our host name. */
+static void milter_conn_set_authserv_id(SMFICTX *ctx, milter_conn *conn,
+                                        const config *cfg)
+{
+	const char *id = cfg->authserv_id;
+	if (id == NULL)
+		id = smfi_getsymval(ctx, "j");
+	if (id != NULL) {
+		snprintf(conn->authserv_id, sizeof(conn->authserv_id), "%s", id);
+	} else if (gethostname(conn->authserv_id, sizeof(conn->authserv_id)) != 0) {
+		snprintf(conn->authserv_id, sizeof(conn->authserv_id), "localhost");
+	}
+	conn->authserv_id[sizeof(conn->authserv_id) - 1] = '\0';
+}
+
+static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	milter_runtime *rt = milter_rt_get();
+	if (conn == NULL || rt == NULL) {
+		milter_rt_put(rt);
+		return SMFIS_TEMPFAIL;
+	}
+	milter_conn_set_client(conn, hostname, addr);
+	milter_conn_set_authserv_id(ctx, conn, rt->cfg);
+	policy_client client = milter_client(conn, false);
+	bool peer = policy_client_is_peer(rt->cfg, &client);
+	milter_rt_put(rt);
+	if (peer) {
+		log_msg(LOG_DEBUG, "%s: in PeerList, not processed", conn->hostname);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* ---- envelope and headers ----------------------------------------------------- */
+
+static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	(void)argv;
+	milter_conn *conn = milter_conn_get(ctx);
+	if (conn == NULL)
+		return SMFIS_TEMPFAIL;
+	milter_conn_end_message(conn);
+	milter_msg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	atomic_fetch_add(&milter_in_flight, 1);
+	m->rt = milter_rt_get();
+	conn->msg = m;
+	if (m->rt == NULL) {
+		milter_conn_end_message(conn);
+		return SMFIS_TEMPFAIL;
+	}
+	const char *auth_type = smfi_getsymval(ctx, "{auth_type}");
+	const char *auth_authen = smfi_getsymval(ctx, "{auth_authen}");
+	m->authenticated = (auth_type != NULL && auth_type[0] != '\0') ||
+	                   (auth_authen != NULL && auth_authen[0] != '\0');
+	(void)milter_qid(ctx, m);
+	return SMFIS_CONTINUE;
+}
+
+/* Should this Authentication-Results field go (RFC 8601 §5: ours, forged)? */
+static bool milter_ar_forged(const config *cfg, const milter_conn *conn,
+                             const char *value)
+{
+	if (cfg->remove_ar_all || authres_is_ours(value, conn->authserv_id))
+		return true;
+	char id[AUTHRES_ID_MAX];
+	return cfg->remove_ar_from != NULL &&
+	       authres_authserv_id(value, id, sizeof(id)) &&
+	       hostlist_match_name(cfg->remove_ar_from, id);
+}
+
+static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *value)
+{
+	m->nar++;
+	if (!m->rt->cfg->verify || !milter_ar_forged(m->rt->cfg, conn, value))
+		return true;
+	size_t *v = realloc(m->ar_remove, (m->nremove + 1) * sizeof(*v));
+	if (v == NULL)
+		return false;
+	m->ar_remove = v;
+	m->ar_remove[m->nremove++] = m->nar;
+	return true;
+}
+
+/* Keeps a copy of the field; its value as sent, with the space after the
+ * colon (put back when the MTA strips it). */
+static bool milter_store_header(milter_msg *m, const milter_conn *conn,
+                                const char *name, const char *value)
+{
+	if (m->nhdrs == m->cap) {
+		size_t cap = m->cap > 0 ? m->cap * 2 : 32;
+		policy_header *h = realloc(m->hdrs, cap * sizeof(*h));
+		if (h == NULL)
+			return false;
+		m->hdrs = h;
+		m->cap = cap;
+	}
+	char *n = strdup(name), *v = NULL;
+	if (n != NULL && asprintf(&v, "%s%s", conn->leadspc ? "" : " ", value) < 0)
+		v = NULL;
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return false;
+	}
+	m->hdrs[m->nhdrs].name = n;
+	m->hdrs[m->nhdrs].value = v;
+	m->nhdrs++;
+	return true;
+}
+
+static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	sfsistat reply = conn != NULL && conn->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	milter_msg *m = conn != NULL ? conn->msg : NULL;
+	if (m == NULL || m->too_big || m->failed)
+		return reply;
+	size_t max = m->rt->cfg->max_headers;
+	m->header_bytes += strlen(name) + strlen(value) + 3;   /* ": " CRLF */
+	if (max > 0 && m->header_bytes > max) {
+		m->too_big = true;   /* acted upon at end of headers */
+		return reply;
+	}
+	bool ok = milter_store_header(m, conn, name, value);
+	if (ok && strcasecmp(name, MILTER_AR_NAME) == 0)
+		ok = milter_note_ar(m, conn, m->hdrs[m->nhdrs - 1].value);
+	if (!ok) {
+		m->failed = true;
+		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
+	}
+	return reply;
+}
+
+/* ---- end of headers: the decision -------------------------------------------- */
+
+/* Who signs: SigningTable / Domain matches for the sender. */
+static bool milter_find_signers(milter_msg *m, bool *have_sender)
+{
+	policy_sender_addr sender;
+	*have_sender = policy_sender(m->rt->cfg, m->hdrs, m->nhdrs, &sender);
+	if (!*have_sender || !m->rt->cfg->sign)
+		return true;
+	return policy_find_signers(m->rt->cfg, &sender, &m->signers, &m->err) == DKIM_OK;
+}
+
+static void milter_decide(milter_msg *m, const milter_conn *conn, bool have_sender)
+{
+	const config *cfg = m->rt->cfg;
+	policy_client client = milter_client(conn, m->authenticated);
+	bool internal = policy_client_is_internal(cfg, &client);
+	bool ignored = policy_client_is_ignored_external(cfg, &client);
+	policy_decide(cfg, internal, have_sender, m->signers.count, ignored, &m->decision);
+}
+
+/* The h= list for this message and each signer's request to the engine. */
+static dkim_status milter_add_signers(milter_msg *m)
+{
+	const config *cfg = m->rt->cfg;
+	const char **names = malloc((m->nhdrs + 1) * sizeof(*names)), **h = NULL;
+	size_t nh = 0;
+	if (names == NULL)
+		return dkim_fail_nomem(&m->err);
+	for (size_t i = 0; i < m->nhdrs; i++)
+		names[i] = m->hdrs[i].name;
+	dkim_status st = policy_sign_headers(cfg, names, m->nhdrs, &h, &nh, &m->err);
+	for (size_t i = 0; st == DKIM_OK && i < m->signers.count; i++) {
+		const policy_signer *s = &m->signers.v[i];
+		dkim_sign_params p = {
+			.key = s->key, .alg = s->alg, .domain = s->domain,
+			.selector = s->selector, .identity = s->identity,
+			.header_canon = cfg->header_canon, .body_canon = cfg->body_canon,
+			.headers = h, .nheaders = nh, .timestamp = true,
+		};
+		if (dkim_msg_add_signer(m->dkim, &p, &m->err) < 0)
+			st = m->err.status;
+	}
+	free(h);
+	free(names);
+	return st;
+}
+
+/* Creates the engine's message, feeds it the header block. */
+static dkim_status milter_start_dkim(milter_msg *m)
+{
+	dkim_options opts;
+	config_dkim_options(m->rt->cfg, &opts);
+	m->dkim = dkim_msg_new(&opts, &m->err);
+	if (m->dkim == NULL)
+		return m->err.status;
+	dkim_status st = DKIM_OK;
+	if (m->decision.sign)
+		st = milter_add_signers(m);
+	if (st == DKIM_OK && m->decision.verify)
+		st = dkim_msg_verify(m->dkim, dkim_resolver_lookup, m->rt->resolver, &m->err);
+	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
+		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
+	if (st == DKIM_OK)
+		st = dkim_msg_eoh(m->dkim, &m->err);
+	return st;
+}
+
+static void milter_log_skip(SMFICTX *ctx, milter_msg *m)
+{
+	if (m->decision.log_external)
+		log_msg(LOG_NOTICE, "%s: external host %s tried to send as a signing domain",
+		        milter_qid(ctx, m), "(client)");
+	if (m->rt->cfg->log_why)
+		log_msg(LOG_INFO, "%s: not signed or verified: %s", milter_qid(ctx, m),
+		        policy_why_text(m->decision.why));
+}
+
+static sfsistat mlfi_eoh(SMFICTX *ctx)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	milter_msg *m = conn != NULL ? conn->msg : NULL;
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	if (m->too_big)
+		return milter_fail(ctx, conn, MILTER_CAUSE_SECURITY, "header block over MaximumHeaders");
+	bool have_sender = false;
+	if (m->failed || !milter_find_signers(m, &have_sender))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
+	milter_decide(m, conn, have_sender);
+	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
+		milter_log_skip(ctx, m);
+		milter_conn_end_message(conn);
+		return SMFIS_ACCEPT;
+	}
+	if (milter_start_dkim(m) != DKIM_OK)
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
+	return SMFIS_CONTINUE;
+}
+
+/* ---- body ----------------------------------------------------------------------- */
+
+static sfsistat mlfi_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	sfsistat reply = conn != NULL && conn->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	milter_msg *m = conn != NULL ? conn->msg : NULL;
+	if (m == NULL || m->failed || m->dkim == NULL)
+		return reply;
+	if (dkim_msg_body(m->dkim, data, len, &m->err) != DKIM_OK)
+		m->failed = true;   /* acted upon at end of message */
+	return reply;
+}
+
+/* ---- end of message: act and report ------------------------------------------ */
+
+/* The value we insert: verbatim when the MTA keeps leading space, else the
+ * MTA adds the space itself. */
+static bool milter_insert(SMFICTX *ctx, const milter_conn *conn, const char *name,
+                          const char *value)
+{
+	char *v = NULL;
+	if (asprintf(&v, "%s%s", conn->leadspc ? " " : "", value) < 0)
+		return false;
+	bool ok = smfi_insheader(ctx, 0, (char *)name, v) == MI_SUCCESS;
+	free(v);
+	return ok;
+}
+
+/* DKIM-Signature fields at the top, the first signer's topmost. */
+static bool milter_add_signatures(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	for (size_t i = m->signers.count; i-- > 0;) {
+		const char *sig = dkim_msg_signature(m->dkim, (int)i, "\n");
+		if (sig == NULL || !milter_insert(ctx, conn, "DKIM-Signature", sig))
+			return false;
+		log_msg(LOG_INFO, "%s: DKIM-Signature field added (s=%s, d=%s)",
+		        milter_qid(ctx, m), m->signers.v[i].selector, m->signers.v[i].domain);
+	}
+	return true;
+}
+
+/*
+ * Removes the Authentication-Results fields that claim our authserv-id.
+ * From the highest index down: each deletion renumbers the fields after it
+ * in the MTA (CVE-2022-48521 was deleting in ascending order).
+ */
+static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
+{
+	for (size_t i = m->nremove; i-- > 0;) {
+		if (smfi_chgheader(ctx, MILTER_AR_NAME, (int)m->ar_remove[i], NULL) != MI_SUCCESS)
+			return false;
+	}
+	if (m->nremove > 0)
+		log_msg(LOG_INFO, "%s: removed %zu Authentication-Results field(s) claiming to be ours",
+		        milter_qid(ctx, m), m->nremove);
+	return true;
+}
+
+/* Which result decides the action: any pass wins; otherwise the first. */
+static milter_cause milter_verdict_cause(const dkim_msg *dkim, size_t *decisive)
+{
+	size_t n = dkim_msg_result_count(dkim);
+	*decisive = 0;
+	if (n == 0)
+		return MILTER_CAUSE_NO_SIGNATURE;
+	for (size_t i = 0; i < n; i++) {
+		if (dkim_msg_result(dkim, i)->result == DKIM_RESULT_PASS) {
+			*decisive = i;
+			return MILTER_CAUSE_DEFAULT;
+		}
+	}
+	const dkim_sig_result *r = dkim_msg_result(dkim, 0);
+	switch (r->result) {
+	case DKIM_RESULT_FAIL: return MILTER_CAUSE_BAD_SIGNATURE;
+	case DKIM_RESULT_TEMPERROR: return MILTER_CAUSE_DNS_ERROR;
+	case DKIM_RESULT_PERMERROR:
+		return r->key_bits == 0 && r->reason != NULL && strstr(r->reason, "no key") != NULL
+		       ? MILTER_CAUSE_KEY_NOT_FOUND : MILTER_CAUSE_SIGNATURE_ERROR;
+	default: return MILTER_CAUSE_DEFAULT;
+	}
+}
+
+static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	size_t n = dkim_msg_result_count(m->dkim);
+	if (n == 0 && !m->rt->cfg->always_add_ar)
+		return true;
+	const dkim_sig_result **list = calloc(n + 1, sizeof(*list));
+	if (list == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		list[i] = dkim_msg_result(m->dkim, i);
+	char *value = authres_format(conn->authserv_id, list, n, "\n\t");
+	free(list);
+	bool ok = value != NULL && milter_insert(ctx, conn, MILTER_AR_NAME, value);
+	free(value);
+	return ok;
+}
+
+static void milter_log_verdict(SMFICTX *ctx, milter_msg *m, size_t decisive,
+                               config_action action)
+{
+	const dkim_sig_result *r = dkim_msg_result(m->dkim, decisive);
+	bool quiet = r != NULL && r->result == DKIM_RESULT_PASS && action == CONFIG_ACT_ACCEPT &&
+	             !m->rt->cfg->syslog_success;
+	if (quiet && !log_is_verbose())
+		return;
+	log_msg(LOG_INFO, "%s: action=%s domain=%s selector=%s result=%s%s%s",
+	        milter_qid(ctx, m), config_action_name(action),
+	        r != NULL && r->domain != NULL ? r->domain : "-",
+	        r != NULL && r->selector != NULL ? r->selector : "-",
+	        r != NULL ? dkim_result_name(r->result) : "none",
+	        r != NULL && r->reason != NULL && r->reason[0] != '\0' ? " reason=" : "",
+	        r != NULL && r->reason != NULL ? r->reason : "");
+}
+
+static sfsistat milter_eom_verify(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	if (!milter_remove_forged_ar(ctx, m))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot remove forged Authentication-Results");
+	if (!m->decision.verify)
+		return SMFIS_ACCEPT;
+	if (!milter_add_ar(ctx, conn))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add Authentication-Results");
+	size_t decisive;
+	milter_cause cause = milter_verdict_cause(m->dkim, &decisive);
+	config_action action = milter_setting(m->rt->cfg, cause);
+	milter_log_verdict(ctx, m, decisive, action);
+	return milter_act(ctx, action, cause);
+}
+
+static sfsistat mlfi_eom(SMFICTX *ctx)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	milter_msg *m = conn != NULL ? conn->msg : NULL;
+	if (m == NULL)
+		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
+	(void)milter_qid(ctx, m);
+	if (m->failed || m->dkim == NULL || dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL,
+		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
+	if (m->decision.sign && !milter_add_signatures(ctx, conn))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Signature");
+	sfsistat st = milter_eom_verify(ctx, conn);
+	milter_conn_end_message(conn);
+	return st;
+}
+
+/* ---- the end ---------------------------------------------------------------------- */
+
+static sfsistat mlfi_abort(SMFICTX *ctx)
+{
+	milter_conn_end_message(smfi_getpriv(ctx));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat mlfi_close(SMFICTX *ctx)
+{
+	milter_conn *conn = smfi_getpriv(ctx);
+	milter_conn_end_message(conn);
+	free(conn);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_desc = {
+	.xxfi_name = "opendkim",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_header = mlfi_header,
+	.xxfi_eoh = mlfi_eoh,
+	.xxfi_body = mlfi_body,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
