@@ -47,6 +47,10 @@ def main():
         "servfail": answer(dns.rcode.SERVFAIL),
         "revoked": answer(answers=[txt(QNAME, "v=DKIM1; p=")]),
         "other_name": answer(answers=[txt("other.example.com.", ED)]),
+        "cname_loop": answer(answers=[
+            dns.rrset.from_text(QNAME, 100, "IN", "CNAME", "a.example.com."),
+            dns.rrset.from_text("a.example.com.", 100, "IN", "CNAME", QNAME)]),
+        "lone_other": answer(answers=[txt(QNAME, "google-site-verification=abc")]),
     }
     os.makedirs(out, exist_ok=True)
     for name, wire in seeds.items():

@@ -8,3 +8,9 @@ TESTS += tests/dns/dns.sh
 EXTRA_DIST += tests/dns/dns.sh tests/dns/fakedns.py tests/dns/answer_seeds.py \
 	tests/lib/dns.sh \
 	libdkim/keycache.h
+
+# dkim_resolver_answer on stored answers (the fuzzer's seeds): no network.
+check_PROGRAMS += tests/dns/test_answer
+tests_dns_test_answer_SOURCES = tests/dns/test_answer.c
+tests_dns_test_answer_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+TESTS += tests/dns/test_answer
