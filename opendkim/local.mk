@@ -1,1 +1,9 @@
-# opendkim: rules go here
+# opendkim: the milter daemon (libmilter side, process, reporting).
+sbin_PROGRAMS += opendkim/opendkim
+opendkim_opendkim_SOURCES = \
+	opendkim/main.c \
+	opendkim/milter.c opendkim/milter.h \
+	opendkim/authres.c opendkim/authres.h \
+	opendkim/log.c opendkim/log.h
+opendkim_opendkim_CPPFLAGS = $(AM_CPPFLAGS) -DDKIMD_VERSION='"$(PACKAGE_VERSION)"'
+opendkim_opendkim_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)

@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -493,8 +494,11 @@ static dkim_status milter_add_signers(milter_msg *m)
 	const config *cfg = m->rt->cfg;
 	const char **names = malloc((m->nhdrs + 1) * sizeof(*names)), **h = NULL;
 	size_t nh = 0;
-	if (names == NULL)
-		return dkim_fail_nomem(&m->err);
+	if (names == NULL) {
+		m->err.status = DKIM_ERR_NOMEM;
+		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
+		return DKIM_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < m->nhdrs; i++)
 		names[i] = m->hdrs[i].name;
 	dkim_status st = policy_sign_headers(cfg, names, m->nhdrs, &h, &nh, &m->err);
@@ -534,11 +538,11 @@ static dkim_status milter_start_dkim(milter_msg *m)
 	return st;
 }
 
-static void milter_log_skip(SMFICTX *ctx, milter_msg *m)
+static void milter_log_skip(SMFICTX *ctx, const milter_conn *conn, milter_msg *m)
 {
 	if (m->decision.log_external)
 		log_msg(LOG_NOTICE, "%s: external host %s tried to send as a signing domain",
-		        milter_qid(ctx, m), "(client)");
+		        milter_qid(ctx, m), conn->hostname);
 	if (m->rt->cfg->log_why)
 		log_msg(LOG_INFO, "%s: not signed or verified: %s", milter_qid(ctx, m),
 		        policy_why_text(m->decision.why));
@@ -557,7 +561,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
 	milter_decide(m, conn, have_sender);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
-		milter_log_skip(ctx, m);
+		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
@@ -603,8 +607,6 @@ static bool milter_add_signatures(SMFICTX *ctx, milter_conn *conn)
 		const char *sig = dkim_msg_signature(m->dkim, (int)i, "\n");
 		if (sig == NULL || !milter_insert(ctx, conn, "DKIM-Signature", sig))
 			return false;
-		log_msg(LOG_INFO, "%s: DKIM-Signature field added (s=%s, d=%s)",
-		        milter_qid(ctx, m), m->signers.v[i].selector, m->signers.v[i].domain);
 	}
 	return true;
 }
@@ -620,9 +622,6 @@ static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
 		if (smfi_chgheader(ctx, MILTER_AR_NAME, (int)m->ar_remove[i], NULL) != MI_SUCCESS)
 			return false;
 	}
-	if (m->nremove > 0)
-		log_msg(LOG_INFO, "%s: removed %zu Authentication-Results field(s) claiming to be ours",
-		        milter_qid(ctx, m), m->nremove);
 	return true;
 }
 
@@ -668,36 +667,74 @@ static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 	return ok;
 }
 
-static void milter_log_verdict(SMFICTX *ctx, milter_msg *m, size_t decisive,
-                               config_action action)
+/* ---- the log line ------------------------------------------------------------- */
+
+/* Appends to a bounded line; truncates, never overruns. */
+static void milter_line_add(char *line, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void milter_line_add(char *line, size_t size, const char *fmt, ...)
 {
-	const dkim_sig_result *r = dkim_msg_result(m->dkim, decisive);
-	bool quiet = r != NULL && r->result == DKIM_RESULT_PASS && action == CONFIG_ACT_ACCEPT &&
-	             !m->rt->cfg->syslog_success;
-	if (quiet && !log_is_verbose())
+	size_t used = strlen(line);
+	if (used + 1 >= size)
 		return;
-	log_msg(LOG_INFO, "%s: action=%s domain=%s selector=%s result=%s%s%s",
-	        milter_qid(ctx, m), config_action_name(action),
-	        r != NULL && r->domain != NULL ? r->domain : "-",
-	        r != NULL && r->selector != NULL ? r->selector : "-",
-	        r != NULL ? dkim_result_name(r->result) : "none",
-	        r != NULL && r->reason != NULL && r->reason[0] != '\0' ? " reason=" : "",
-	        r != NULL && r->reason != NULL ? r->reason : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + used, size - used, fmt, ap);
+	va_end(ap);
 }
 
-static sfsistat milter_eom_verify(SMFICTX *ctx, milter_conn *conn)
+/*
+ * The one line per message: queue id, action, what was signed or the
+ * verification result that decided, and forged fields removed. Successes
+ * are logged only with SyslogSuccess (or -v), as in OpenDKIM.
+ */
+static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg *m,
+                               config_action action, const dkim_sig_result *r)
+{
+	bool success = action == CONFIG_ACT_ACCEPT &&
+	               (m->decision.sign || (r != NULL && r->result == DKIM_RESULT_PASS));
+	if (success && !m->rt->cfg->syslog_success && !log_is_verbose())
+		return;
+	char line[1024];
+	snprintf(line, sizeof(line), "%s: action=%s", milter_qid(ctx, m), config_action_name(action));
+	for (size_t i = 0; m->decision.sign && i < m->signers.count; i++)
+		milter_line_add(line, sizeof(line), " signed domain=%s selector=%s",
+		                m->signers.v[i].domain, m->signers.v[i].selector);
+	if (m->decision.verify)
+		milter_line_add(line, sizeof(line), " domain=%s selector=%s result=%s",
+		                r != NULL && r->domain != NULL ? r->domain : "-",
+		                r != NULL && r->selector != NULL ? r->selector : "-",
+		                r != NULL ? dkim_result_name(r->result) : "none");
+	if (r != NULL && r->reason != NULL && r->reason[0] != '\0')
+		milter_line_add(line, sizeof(line), " reason=\"%s\"", r->reason);
+	if (m->nremove > 0)
+		milter_line_add(line, sizeof(line), " removed=%zu forged Authentication-Results", m->nremove);
+	if (m->decision.log_external)
+		milter_line_add(line, sizeof(line), " (external host %s sent as a signing domain)",
+		                conn->hostname);
+	log_msg(success ? LOG_INFO : LOG_NOTICE, "%s", line);
+}
+
+/* ---- end of message ------------------------------------------------------------ */
+
+static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
+	if (m->decision.sign && !milter_add_signatures(ctx, conn))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Signature");
 	if (!milter_remove_forged_ar(ctx, m))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot remove forged Authentication-Results");
-	if (!m->decision.verify)
-		return SMFIS_ACCEPT;
-	if (!milter_add_ar(ctx, conn))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL,
+		                   "cannot remove forged Authentication-Results");
+	if (m->decision.verify && !milter_add_ar(ctx, conn))
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add Authentication-Results");
-	size_t decisive;
-	milter_cause cause = milter_verdict_cause(m->dkim, &decisive);
-	config_action action = milter_setting(m->rt->cfg, cause);
-	milter_log_verdict(ctx, m, decisive, action);
+	size_t decisive = 0;
+	milter_cause cause = MILTER_CAUSE_DEFAULT;
+	if (m->decision.verify)
+		cause = milter_verdict_cause(m->dkim, &decisive);
+	config_action action = m->decision.verify ? milter_setting(m->rt->cfg, cause)
+	                                          : CONFIG_ACT_ACCEPT;
+	milter_log_message(ctx, conn, m, action,
+	                   m->decision.verify ? dkim_msg_result(m->dkim, decisive) : NULL);
 	return milter_act(ctx, action, cause);
 }
 
@@ -711,9 +748,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if (m->failed || m->dkim == NULL || dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL,
 		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
-	if (m->decision.sign && !milter_add_signatures(ctx, conn))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Signature");
-	sfsistat st = milter_eom_verify(ctx, conn);
+	sfsistat st = milter_eom_act(ctx, conn);
 	milter_conn_end_message(conn);
 	return st;
 }

@@ -6,3 +6,13 @@ tests_milter_test_authres_SOURCES = tests/milter/test_authres.c \
 	opendkim/authres.c opendkim/authres.h
 tests_milter_test_authres_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/milter/test_authres
+
+# A milter protocol client playing the MTA (as Postfix does).
+check_PROGRAMS += tests/milter/miltclient
+tests_milter_miltclient_SOURCES = tests/milter/miltclient.c
+
+EXTRA_DIST += tests/milter/lib.sh tests/milter/dkimverify.py
+
+# Black-box tests of the daemon through the milter protocol.
+TESTS += tests/milter/sign.sh
+EXTRA_DIST += tests/milter/sign.sh

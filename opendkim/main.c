@@ -1,0 +1,490 @@
+/*
+ * main.c - the opendkim daemon: command line, configuration check, offline
+ * verification, and the process around the milter (daemon mode, PID file,
+ * socket, privileges, signals).
+ *
+ * Flags (as OpenDKIM's): -x CONFIG, -f (foreground), -p SOCKET, -n (check
+ * the configuration and exit), -t FILE... (verify stored messages), -u
+ * USER, -P PIDFILE, -v (more logging), -V (version), --help.
+ *
+ * Signals: SIGHUP and SIGUSR1 reload the configuration (a configuration
+ * with errors is refused and the running one stays); SIGTERM and SIGINT
+ * stop accepting connections, let messages in flight finish, and exit.
+ *
+ * Exit status: 0 on success, 1 on configuration or start-up errors
+ * (each printed as "FILE:LINE: problem"), 2 on a usage error; -t: 0 when
+ * every message has a passing signature, 1 otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <ares.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dkim_resolver.h"
+#include "log.h"
+#include "milter.h"
+
+#ifndef DKIMD_VERSION
+#define DKIMD_VERSION "unknown"
+#endif
+
+#define MAIN_DRAIN_SECONDS 30        /* how long SIGTERM waits for messages */
+#define MAIN_MAX_MESSAGE (64u << 20) /* -t: largest stored message read */
+
+typedef struct {
+	const char *config_path;
+	config_overrides ov;
+	bool foreground, check, test, verbose;
+	char **files;
+	int nfiles;
+} main_options;
+
+/* ---- command line ----------------------------------------------------------- */
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: opendkim [options]\n"
+	        "  -x CONFIG   configuration file (default %s)\n"
+	        "  -f          stay in the foreground (log to standard error too)\n"
+	        "  -p SOCKET   milter socket (overrides Socket): local:/path, inet:PORT@HOST\n"
+	        "  -n          check the configuration and its tables, then exit\n"
+	        "  -t FILE...  verify stored messages and print each signature's result\n"
+	        "  -u USER[:GROUP]  run as this user (overrides UserID)\n"
+	        "  -P PIDFILE  write the process id there (overrides PidFile)\n"
+	        "  -v          more logging\n"
+	        "  -V          print the version and build features, then exit\n"
+	        "  --help      this text\n", CONFIG_DEFAULT_PATH);
+}
+
+static void main_version(void)
+{
+	unsigned major = 0, minor = 0, patch = 0;
+	smfi_version(&major, &minor, &patch);
+	printf("opendkim (dkimd) %s\n", DKIMD_VERSION);
+	printf("  OpenSSL: %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("  c-ares: %s\n", ares_version(NULL));
+	printf("  libmilter: %u.%u.%u\n", major, minor, patch);
+	printf("  signing algorithms: rsa-sha256 ed25519-sha256\n");
+	printf("  data sets: file: refile: csl:\n");
+}
+
+static int main_parse(main_options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	memset(o, 0, sizeof(*o));
+	int c;
+	while ((c = getopt_long(argc, argv, "x:fp:ntu:P:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'x': o->config_path = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'p': o->ov.socket = optarg; break;
+		case 'n': o->check = true; break;
+		case 't': o->test = true; break;   /* the files are the operands */
+		case 'u': o->ov.user = optarg; break;
+		case 'P': o->ov.pidfile = optarg; break;
+		case 'v': o->verbose = true; break;
+		case 'V': main_version(); exit(0);
+		case 'h': main_usage(stdout); exit(0);
+		default: main_usage(stderr); return 2;
+		}
+	}
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+	if ((o->test && o->nfiles == 0) || (!o->test && o->nfiles > 0)) {
+		main_usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static void main_print_diag(const diag_list *d, bool to_log)
+{
+	for (size_t i = 0; i < d->count; i++) {
+		if (to_log)
+			log_msg(d->msgs[i].severity == DIAG_ERROR ? LOG_ERR : LOG_WARNING,
+			        "%s", d->msgs[i].text);
+		else
+			fprintf(stderr, "%s\n", d->msgs[i].text);
+	}
+	if (d->oom)
+		fprintf(stderr, "opendkim: out of memory while reporting problems\n");
+}
+
+static config *main_load(const main_options *o, bool to_log)
+{
+	diag_list d = {0};
+	config *cfg = config_load(o->config_path, &o->ov, &d);
+	main_print_diag(&d, to_log);
+	if (cfg == NULL && d.errors == 0 && !to_log)
+		fprintf(stderr, "opendkim: cannot load the configuration\n");
+	diag_list_free(&d);
+	return cfg;
+}
+
+static int main_check(const main_options *o)
+{
+	config *cfg = main_load(o, false);
+	if (cfg == NULL)
+		return 1;
+	config_unref(cfg);
+	return 0;
+}
+
+/* ---- -t: offline verification -------------------------------------------------- */
+
+static char *main_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *data = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap > 0 ? cap * 2 : 65536;
+			char *p = cap <= MAIN_MAX_MESSAGE ? realloc(data, cap) : NULL;
+			if (p == NULL)
+				break;
+			data = p;
+		}
+		size_t n = fread(data + *len, 1, cap - *len, f);
+		*len += n;
+		if (n == 0) {
+			bool ok = !ferror(f);
+			fclose(f);
+			if (ok)
+				return data;
+			free(data);
+			return NULL;
+		}
+	}
+	fclose(f);
+	free(data);
+	errno = EFBIG;
+	return NULL;
+}
+
+static void main_print_result(const char *file, const dkim_sig_result *r)
+{
+	char bits[32] = "";
+	if (r->key_bits > 0)
+		snprintf(bits, sizeof(bits), ", %u-bit key", r->key_bits);
+	printf("%s: verification (s=%s d=%s%s) %s%s%s\n", file,
+	       r->selector != NULL ? r->selector : "?", r->domain != NULL ? r->domain : "?",
+	       bits, r->result == DKIM_RESULT_PASS ? "succeeded" : dkim_result_name(r->result),
+	       r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
+	       r->reason != NULL ? r->reason : "");
+}
+
+/* Verifies one stored message; true when a signature passes. */
+static bool main_test_file(const config *cfg, dkim_resolver *res, const char *path)
+{
+	size_t len;
+	char *data = main_read_file(path, &len);
+	if (data == NULL) {
+		printf("%s: cannot read: %s\n", path, strerror(errno));
+		return false;
+	}
+	dkim_options opts;
+	config_dkim_options(cfg, &opts);
+	dkim_error err = { 0 };
+	dkim_msg *msg = dkim_msg_new(&opts, &err);
+	bool pass = false;
+	if (msg == NULL || dkim_msg_verify(msg, dkim_resolver_lookup, res, &err) != DKIM_OK ||
+	    dkim_msg_feed_raw(msg, data, len, &err) != DKIM_OK || dkim_msg_eom(msg, &err) != DKIM_OK) {
+		printf("%s: error: %s\n", path, err.message);
+	} else if (dkim_msg_result_count(msg) == 0) {
+		printf("%s: message not signed\n", path);
+	} else {
+		for (size_t i = 0; i < dkim_msg_result_count(msg); i++) {
+			const dkim_sig_result *r = dkim_msg_result(msg, i);
+			main_print_result(path, r);
+			pass = pass || r->result == DKIM_RESULT_PASS;
+		}
+	}
+	dkim_msg_free(msg);
+	free(data);
+	return pass;
+}
+
+static int main_test(const main_options *o)
+{
+	/* Without -x and without the default file, the defaults will do. */
+	config *cfg = o->config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) != 0
+	              ? config_new_defaults() : main_load(o, false);
+	if (cfg == NULL)
+		return 1;
+	dkim_resolver_options ro;
+	dkim_resolver_options_init(&ro);
+	ro.nameservers = cfg->nameservers;
+	ro.timeout_ms = cfg->dns_timeout * 1000u;
+	dkim_error err = { 0 };
+	dkim_resolver *res = dkim_resolver_new(&ro, &err);
+	if (res == NULL) {
+		fprintf(stderr, "opendkim: %s\n", err.message);
+		config_unref(cfg);
+		return 1;
+	}
+	bool all = true;
+	for (int i = 0; i < o->nfiles; i++)
+		all = main_test_file(cfg, res, o->files[i]) && all;
+	dkim_resolver_free(res);
+	config_unref(cfg);
+	return all ? 0 : 1;
+}
+
+/* ---- signals ------------------------------------------------------------------- */
+
+/*
+ * libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT and
+ * stops the milter on any of them. OpenDKIM deployments send SIGHUP (and
+ * SIGUSR1) to reload, so libmilter must not see SIGHUP: this definition
+ * takes precedence over the C library's for libmilter, and waits for the
+ * same set minus SIGHUP. Our own reload thread waits for SIGHUP/SIGUSR1.
+ */
+int sigwait(const sigset_t *restrict set, int *restrict sig)
+{
+	sigset_t without_hup = *set;
+	sigdelset(&without_hup, SIGHUP);
+	for (;;) {
+		int s = sigwaitinfo(&without_hup, NULL);
+		if (s >= 0) {
+			*sig = s;
+			return 0;
+		}
+		if (errno != EINTR)
+			return errno;
+	}
+}
+
+static main_options main_opts;
+
+static void main_reload(void)
+{
+	log_msg(LOG_INFO, "reloading configuration");
+	config *cfg = main_load(&main_opts, true);
+	if (cfg == NULL) {
+		log_msg(LOG_ERR, "configuration has errors: reload refused, keeping the running one");
+		return;
+	}
+	dkim_error err = { 0 };
+	if (!milter_set_config(cfg, &err)) {
+		log_msg(LOG_ERR, "reload refused: %s", err.message);
+		config_unref(cfg);
+		return;
+	}
+	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
+	log_msg(LOG_INFO, "configuration reloaded");
+}
+
+static void *main_reload_thread(void *arg)
+{
+	(void)arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwaitinfo(&set, NULL) > 0)
+			main_reload();
+	}
+	return NULL;
+}
+
+static bool main_start_reloader(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	/* Blocked before any thread exists, so every thread inherits it; TERM
+	 * and INT too, which libmilter's own signal thread waits for. */
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return false;
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, main_reload_thread, NULL) != 0)
+		return false;
+	pthread_detach(tid);
+	return true;
+}
+
+/* ---- the process ------------------------------------------------------------------- */
+
+static bool main_daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return false;
+	pid = fork();   /* no longer a session leader: never gets a terminal */
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	int fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return false;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return chdir("/") == 0;
+}
+
+static bool main_write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		log_msg(LOG_ERR, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) == 0;
+}
+
+/*
+ * libmilter writes each reply packet with its own write(); with Nagle's
+ * algorithm on, the second small write of a reply waits for the MTA's
+ * delayed ACK (~40 ms). libmilter does not expose its listening socket, so
+ * find it among our descriptors (the only listening TCP socket we have at
+ * this point) and set TCP_NODELAY: Linux copies it to accepted sockets.
+ */
+static void main_set_nodelay(void)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+		int listening = 0, domain = 0, one = 1;
+		socklen_t len = sizeof(listening);
+		if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+			continue;
+		len = sizeof(domain);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+		    (domain != AF_INET && domain != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+			log_msg(LOG_WARNING, "cannot set TCP_NODELAY: %s", strerror(errno));
+	}
+}
+
+static bool main_open_socket(const config *cfg)
+{
+	if (smfi_setconn(cfg->socket.spec) != MI_SUCCESS ||
+	    smfi_register(milter_desc) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot use socket %s", cfg->socket.spec);
+		return false;
+	}
+	/* true: a stale UNIX socket left by a previous run is removed. */
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot open socket %s", cfg->socket.spec);
+		return false;
+	}
+	main_set_nodelay();
+	if (cfg->socket.family == CONFIG_SOCK_LOCAL && cfg->has_user &&
+	    chown(cfg->socket.path, cfg->uid, cfg->gid) != 0) {
+		log_msg(LOG_ERR, "chown %s: %s", cfg->socket.path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool main_drop_privileges(const config *cfg)
+{
+	if (!cfg->has_user || (getuid() == cfg->uid && getgid() == cfg->gid))
+		return true;
+	if (setgroups(1, &cfg->gid) != 0 || setgid(cfg->gid) != 0 || setuid(cfg->uid) != 0) {
+		log_msg(LOG_ERR, "cannot become user %s: %s", cfg->user, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* After SIGTERM: let messages in flight end, for a while. */
+static void main_drain(void)
+{
+	for (int i = 0; i < MAIN_DRAIN_SECONDS * 10 && milter_messages_in_flight() > 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static bool main_prepare(config *cfg)
+{
+	if (!cfg->has_socket) {
+		log_msg(LOG_ERR, "no Socket configured (set Socket or use -p)");
+		return false;
+	}
+	if (!main_opts.foreground && !main_daemonize()) {
+		log_msg(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
+		return false;
+	}
+	if (cfg->has_umask)
+		umask(cfg->umask);
+	if (cfg->pidfile != NULL && !main_write_pidfile(cfg->pidfile))
+		return false;
+	return main_open_socket(cfg) && main_start_reloader() && main_drop_privileges(cfg);
+}
+
+static int main_run(void)
+{
+	log_setup("opendkim", false, LOG_MAIL, true);
+	config *cfg = main_load(&main_opts, false);
+	if (cfg == NULL)
+		return 1;
+	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
+	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
+	dkim_error err = { 0 };
+	if (!main_prepare(cfg) || !milter_set_config(cfg, &err)) {
+		if (err.message[0] != '\0')
+			log_msg(LOG_ERR, "%s", err.message);
+		config_unref(cfg);
+		free(pidfile);
+		return 1;
+	}
+	log_msg(LOG_INFO, "opendkim (dkimd) %s starting", DKIMD_VERSION);
+	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+	main_drain();
+	log_msg(LOG_INFO, "terminating");
+	milter_shutdown();
+	if (pidfile != NULL)
+		unlink(pidfile);
+	free(pidfile);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = main_parse(&main_opts, argc, argv);
+	if (rc != 0)
+		return rc;
+	log_set_verbose(main_opts.verbose);
+	if (main_opts.check)
+		return main_check(&main_opts);
+	if (main_opts.test)
+		return main_test(&main_opts);
+	return main_run();
+}

@@ -1,0 +1,39 @@
+/*
+ * milter.h - the libmilter side of the daemon: callbacks, the current
+ * configuration, and statistics for the process.
+ *
+ * The running configuration and its DNS resolver form one reference-counted
+ * "runtime". A message takes a reference when it starts and keeps it until
+ * it ends, so a reload (milter_set_config) never changes the rules under a
+ * message in flight; the old runtime is freed by whoever drops the last
+ * reference.
+ *
+ * Errors: milter_set_config returns false with a message when the resolver
+ * cannot be created; the current runtime is then unchanged.
+ */
+#ifndef OPENDKIM_MILTER_H
+#define OPENDKIM_MILTER_H
+
+#include <stdbool.h>
+
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "dkim.h"
+
+/* The libmilter registration (name, flags, callbacks). */
+extern struct smfiDesc milter_desc;
+
+/*
+ * Makes cfg (whose reference the runtime takes over on success) the
+ * configuration for messages that start from now on.
+ */
+bool milter_set_config(config *cfg, dkim_error *err);
+
+/* Drops the current runtime (at exit, after the last message). */
+void milter_shutdown(void);
+
+/* Messages between MAIL and end of message / abort, now. */
+unsigned milter_messages_in_flight(void);
+
+#endif /* OPENDKIM_MILTER_H */

@@ -1,0 +1,165 @@
+# tests/milter/lib.sh - running the opendkim daemon for black-box tests
+# (POSIX sh; source it after setting top_srcdir and top_builddir).
+#
+#     . "$top_srcdir/tests/milter/lib.sh"   # makes $T (temp dir), EXIT trap
+#     mt_keygen sel rsa 2048 example.com     # key + record in $T/records
+#     dns_start "$T/records"
+#     mt_config > "$T/opendkim.conf"          # a base config on $MT_PORT...
+#     mt_start "$T/opendkim.conf"             # MT_PID, MT_SOCKET, MT_LOG
+#     mt_send OUT.eml MESSAGE [miltclient options]   # result in OUT.eml.result
+#     mt_stop
+#
+# Every helper fails the test (exit 1) with a message when something is
+# wrong; mt_check/mt_grep report what was expected.
+
+MT_PYTHON=${MT_PYTHON:-/usr/bin/python3}
+MT_DAEMON=$top_builddir/opendkim/opendkim
+MT_CLIENT=$top_builddir/tests/milter/miltclient
+MT_VERIFY=$top_srcdir/tests/milter/dkimverify.py
+MT_PIDS=""
+
+. "$top_srcdir/tests/lib/dns.sh"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/miltertest.XXXXXX") || exit 1
+mkdir "$T/keys" && chmod 700 "$T/keys"
+: > "$T/records"
+
+mt_cleanup() {
+	for _p in $MT_PIDS; do
+		kill "$_p" 2> /dev/null
+	done
+	for _p in $MT_PIDS; do
+		wait "$_p" 2> /dev/null
+	done
+	MT_PIDS=""
+	dns_cleanup
+	if [ -n "${MT_KEEP:-}" ]; then
+		echo "kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+}
+trap mt_cleanup EXIT
+
+mt_fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${MT_LOG:-}" ] && [ -f "$MT_LOG" ]; then
+		echo "--- daemon log (last lines) ---" >&2
+		tail -n 30 "$MT_LOG" >&2
+	fi
+	exit 1
+}
+
+mt_ok() {
+	echo "ok: $*"
+}
+
+# Prints a free TCP port on 127.0.0.1.
+mt_free_port() {
+	"$MT_PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# mt_keygen SELECTOR rsa|ed25519 [BITS] DOMAIN: key in $T/keys/SELECTOR.private,
+# its record appended to $T/records.
+mt_keygen() {
+	_rec=$(dns_keygen "$T/keys" "$1" "$2" "$3") || mt_fail "keygen $1"
+	echo "txt $1._domainkey.$4 $_rec" >> "$T/records"
+}
+
+# Prints a base configuration: signs example.com with $T/keys/sel.private,
+# verifies everything else, DNS on the current dnsmasq.
+mt_config() {
+	cat <<EOF
+Socket			inet:${MT_PORT:=$(mt_free_port)}@127.0.0.1
+Syslog			no
+SyslogSuccess		yes
+LogWhy			yes
+Mode			sv
+Domain			example.com
+Selector		sel
+KeyFile			$T/keys/sel.private
+Canonicalization	relaxed/simple
+AuthservID		mx.example.net
+AlwaysAddARHeader	yes
+Nameservers		127.0.0.1@${DNS_PORT:-53}
+DNSTimeout		2
+EOF
+}
+
+# mt_start CONFIG [extra flags]: runs the daemon in the foreground; waits
+# until it listens. Sets MT_PID, MT_LOG, MT_SOCKET.
+mt_start() {
+	MT_STARTS=$((${MT_STARTS:-0} + 1))
+	MT_LOG=$T/daemon.$MT_STARTS.log
+	MT_SOCKET=$(awk '$1 == "Socket" { print $2 }' "$1")
+	_conf=$1
+	shift
+	"$MT_DAEMON" -f -x "$_conf" "$@" >> "$MT_LOG" 2>&1 &
+	MT_PID=$!
+	MT_PIDS="$MT_PIDS $MT_PID"
+	_i=0
+	while ! grep -q 'starting' "$MT_LOG" 2> /dev/null; do
+		kill -0 "$MT_PID" 2> /dev/null || mt_fail "daemon exited at start"
+		[ $_i -lt 200 ] || mt_fail "daemon did not start"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+mt_stop() {
+	[ -n "${MT_PID:-}" ] || return 0
+	kill -TERM "$MT_PID" 2> /dev/null
+	wait "$MT_PID" 2> /dev/null
+	MT_PID=""
+}
+
+# mt_send OUT MESSAGE [options]: runs the client; the resulting message in
+# OUT, the "result:" lines in OUT.result.
+mt_send() {
+	_out=$1
+	_msg=$2
+	shift 2
+	"$MT_CLIENT" -t 20 -o "$_out" "$@" "$MT_SOCKET" "$_msg" 2> "$_out.result" ||
+		{ cat "$_out.result" >&2; mt_fail "miltclient failed for $_msg"; }
+}
+
+# mt_grep FILE PATTERN WHAT: PATTERN (grep -E) must be in FILE.
+mt_grep() {
+	grep -Eq -- "$2" "$1" || { echo "--- $1 ---" >&2; cat "$1" >&2; mt_fail "$3: no '$2'"; }
+}
+
+# mt_nogrep FILE PATTERN WHAT: PATTERN must not be in FILE.
+mt_nogrep() {
+	! grep -Eq -- "$2" "$1" || { echo "--- $1 ---" >&2; cat "$1" >&2; mt_fail "$3: unexpected '$2'"; }
+}
+
+# mt_verify FILE: every DKIM-Signature of FILE verifies with dkimpy.
+mt_verify() {
+	"$MT_VERIFY" "$T/records" "$1" > "$1.dkimpy" ||
+		{ cat "$1.dkimpy" "$1" >&2; mt_fail "dkimpy does not verify $1"; }
+}
+
+# mt_message FILE [FROM]: writes a small test message.
+mt_message() {
+	cat > "$1" <<EOF
+From: Alice <alice@${2:-example.com}>
+To: Bob <bob@example.net>
+Subject: test message
+ with a folded subject
+Date: Sun, 22 Nov 2026 00:00:00 +0000
+Message-ID: <$(basename "$1")@example.com>
+MIME-Version: 1.0
+Content-Type: text/plain
+
+Hello Bob,
+
+this is a test message.
+  Indented line with trailing spaces   
+
+-- 
+Alice
+EOF
+}

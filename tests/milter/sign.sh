@@ -1,0 +1,96 @@
+#!/bin/sh
+# Signing through the milter protocol: an internal client's message gets a
+# DKIM-Signature at the top that dkimpy verifies; an authenticated external
+# client too; an unauthenticated external one is verified instead; with a
+# KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
+# both verify; a header block over MaximumHeaders gets a clear reply.
+. "$top_srcdir/tests/milter/lib.sh"
+
+mt_keygen sel rsa 2048 example.com
+mt_keygen edsel ed25519 "" example.com
+mt_keygen rsasel rsa 1024 example.com
+dns_start "$T/records"
+
+# --- single key (Domain, Selector, KeyFile) ---------------------------------
+mt_config > "$T/single.conf"
+mt_start "$T/single.conf"
+mt_message "$T/msg.eml"
+
+mt_send "$T/out1.eml" "$T/msg.eml"
+mt_grep "$T/out1.eml.result" '^result: (accept|continue)$' "internal client"
+head -n 1 "$T/out1.eml" | grep -q '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=example.com; s=sel;' ||
+	mt_fail "DKIM-Signature is not the first field: $(head -n 1 "$T/out1.eml")"
+mt_verify "$T/out1.eml"
+mt_nogrep "$T/out1.eml" '^Authentication-Results:' "signing adds no A-R"
+mt_grep "$MT_LOG" 'action=accept signed domain=example.com selector=sel' "log line"
+mt_ok "internal client signed, dkimpy verifies"
+
+mt_send "$T/out2.eml" "$T/msg.eml" -a 198.51.100.7 -A alice
+mt_verify "$T/out2.eml"
+mt_ok "authenticated external client signed"
+
+mt_send "$T/out3.eml" "$T/msg.eml" -a 198.51.100.7
+mt_nogrep "$T/out3.eml" '^DKIM-Signature:' "external client"
+mt_grep "$T/out3.eml" '^Authentication-Results: mx.example.net;$' "external client verified"
+mt_grep "$T/out3.eml" '^	dkim=none$' "unsigned external message"
+mt_ok "unauthenticated external client is verified, not signed"
+
+mt_message "$T/other.eml" other.example
+mt_send "$T/out4.eml" "$T/other.eml"
+mt_nogrep "$T/out4.eml" '^DKIM-Signature:' "foreign sender domain"
+mt_grep "$MT_LOG" 'not signed or verified|dkim=none|result=none' "LogWhy / verify line"
+mt_ok "sender domain not ours is not signed"
+
+# Several messages over one connection, bodies in small chunks.
+mt_send "$T/out5.eml" "$T/msg.eml" -c 5 -C 7
+[ "$(grep -c '^result: ' "$T/out5.eml.result")" -eq 5 ] || mt_fail "5 results expected"
+mt_verify "$T/out5.eml"
+mt_ok "5 messages on one connection, 7-byte body chunks"
+mt_stop
+
+# --- KeyTable + SigningTable, MultipleSignatures: RSA and Ed25519 -----------
+cat > "$T/keytable" <<EOF
+rsa	example.com:rsasel:$T/keys/rsasel.private
+ed	example.com:edsel:$T/keys/edsel.private
+EOF
+cat > "$T/signingtable" <<EOF
+*@example.com	rsa
+*@example.com	ed
+EOF
+mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile' > "$T/dual.conf"
+cat >> "$T/dual.conf" <<EOF
+KeyTable		$T/keytable
+SigningTable		refile:$T/signingtable
+MultipleSignatures	yes
+OversignHeaders		From
+MaximumHeaders		4096
+EOF
+mt_start "$T/dual.conf"
+mt_send "$T/dual.eml" "$T/msg.eml"
+[ "$(grep -c '^DKIM-Signature:' "$T/dual.eml")" -eq 2 ] || mt_fail "two signatures expected"
+mt_grep "$T/dual.eml" 'a=ed25519-sha256' "ed25519 signature"
+mt_grep "$T/dual.eml" 'a=rsa-sha256' "rsa signature"
+mt_verify "$T/dual.eml"
+tr -d '\n\t' < "$T/dual.eml" > "$T/dual.unfolded"
+mt_grep "$T/dual.unfolded" 'h=From:[^;]*:From;' "From oversigned"
+mt_ok "dual RSA + Ed25519 signatures verify with dkimpy"
+
+# Our own signed message, fed back from outside: both signatures pass.
+mt_send "$T/dualv.eml" "$T/dual.eml" -a 198.51.100.7
+[ "$(grep -c 'dkim=pass' "$T/dualv.eml")" -eq 2 ] || { cat "$T/dualv.eml"; mt_fail "two dkim=pass expected"; }
+mt_grep "$T/dualv.eml" 'dkim=pass \(256-bit key\) header.d=example.com header.i=@example.com header.a=ed25519-sha256 header.s=edsel header.b=' "ed25519 A-R"
+mt_ok "both signatures verify in the milter"
+
+# A header block over MaximumHeaders (4096 bytes): On-Security (tempfail).
+cp "$T/msg.eml" "$T/big.eml"
+i=0
+while [ $i -lt 100 ]; do
+	sed -i "1i X-Filler-$i: $(printf '%060d' $i)" "$T/big.eml"
+	i=$((i + 1))
+done
+mt_send "$T/bigout.eml" "$T/big.eml"
+mt_grep "$T/bigout.eml.result" '^result: replycode 451 4.3.4 ' "oversized header block"
+kill -0 "$MT_PID" || mt_fail "daemon died"
+mt_ok "oversized header block: 451 4.3.4 reply"
+mt_stop
+exit 0
