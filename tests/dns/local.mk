@@ -14,3 +14,10 @@ check_PROGRAMS += tests/dns/test_answer
 tests_dns_test_answer_SOURCES = tests/dns/test_answer.c
 tests_dns_test_answer_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/dns/test_answer
+
+# End to end: dkimpy-signed messages, keys from dnsmasq through c-ares.
+check_PROGRAMS += tests/dns/verify_dns
+tests_dns_verify_dns_SOURCES = tests/dns/verify_dns.c
+tests_dns_verify_dns_LDADD = $(DKIM_LIBS)
+TESTS += tests/dns/e2e.sh
+EXTRA_DIST += tests/dns/e2e.sh
