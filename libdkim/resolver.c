@@ -744,15 +744,42 @@ static void dkim_dns_pick_result(dkim_dns_pick *pk, dkim_keyresult *out)
 	}
 }
 
+/*
+ * Feeds every TXT record (class IN) owned by target to the pick; the
+ * smallest TTL goes to *ttl. False when a record's strings are malformed.
+ */
+static bool dkim_dns_collect(const dkim_dns_msg *m, const char *target,
+                             dkim_dns_pick *pk, uint32_t *ttl)
+{
+	dkim_buf rec;
+	size_t i;
+	bool ok = true;
+
+	dkim_buf_init(&rec);
+	for (i = 0; i < m->nrrs && ok; i++) {
+		const dkim_dns_rr *rr = &m->rrs[i];
+
+		if (!rr->answer || rr->type != DKIM_DNS_T_TXT ||
+		    rr->rclass != DKIM_DNS_C_IN ||
+		    !dkim_strcaseeq_n(rr->owner, strlen(rr->owner), target))
+			continue;
+		ok = dkim_dns_txt(m, rr, &rec);
+		if (ok) {
+			dkim_dns_consider(pk, rec.data != NULL ? rec.data : "", rec.len);
+			dkim_dns_min_ttl(ttl, rr->ttl);
+		}
+	}
+	dkim_buf_free(&rec);
+	return ok;
+}
+
 /* NOERROR: the TXT records at the end of the CNAME chain decide. */
 static void dkim_dns_decide(const dkim_dns_msg *m, const char *qname,
                             dkim_keyresult *out, uint32_t *ttl)
 {
 	char target[DKIM_DNS_NAME_BUF];
 	dkim_dns_pick pk;
-	dkim_buf rec;
 	unsigned hops;
-	size_t i;
 
 	memset(&pk, 0, sizeof(pk));
 	switch (dkim_dns_follow(m, qname, target, &hops, ttl)) {
@@ -765,31 +792,18 @@ static void dkim_dns_decide(const dkim_dns_msg *m, const char *qname,
 	case DKIM_CHAIN_OK:
 		break;
 	}
-	dkim_buf_init(&rec);
-	for (i = 0; i < m->nrrs; i++) {
-		const dkim_dns_rr *rr = &m->rrs[i];
-
-		if (!rr->answer || rr->type != DKIM_DNS_T_TXT || rr->rclass != DKIM_DNS_C_IN ||
-		    !dkim_strcaseeq_n(rr->owner, strlen(rr->owner), target))
-			continue;
-		if (!dkim_dns_txt(m, rr, &rec)) {
-			dkim_buf_free(&rec);
-			if (pk.key != NULL)
-				dkim_pubkey_unref(pk.key);
-			dkim_result_set(out, DKIM_LOOKUP_TEMPFAIL, "malformed DNS answer (TXT)");
-			return;
-		}
-		dkim_dns_consider(&pk, rec.data != NULL ? rec.data : "", rec.len);
-		dkim_dns_min_ttl(ttl, rr->ttl);
-	}
-	dkim_buf_free(&rec);
-	if (pk.ntxt > 0) {
+	if (!dkim_dns_collect(m, target, &pk, ttl)) {
+		if (pk.key != NULL)
+			dkim_pubkey_unref(pk.key);
+		dkim_result_set(out, DKIM_LOOKUP_TEMPFAIL, "malformed DNS answer (TXT)");
+	} else if (pk.ntxt > 0) {
 		dkim_dns_pick_result(&pk, out);
 	} else if (hops == 0 && !dkim_dns_owns_any(m, target)) {
 		/* Records, but none for the name asked: not an answer to trust. */
 		dkim_result_set(out, DKIM_LOOKUP_TEMPFAIL,
 		                "DNS answer holds no record for the name asked");
 	} else {
+		/* RFC 6376 §6.1.2 step 3: no key record is a permanent failure. */
 		dkim_result_set(out, DKIM_LOOKUP_NOTFOUND, "no key for signature");
 		*ttl = dkim_dns_negative_ttl(m);
 	}

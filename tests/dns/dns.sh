@@ -39,7 +39,7 @@ rsa=$(dns_keygen "$work" rsa rsa 2048)
 ed=$(dns_keygen "$work" ed ed25519)
 rsa_p=${rsa#*p=}
 split=$(dns_split "$rsa" 20 | paste -s -d'|' -)
-note=$(head -c 3600 /dev/urandom | base64 -w0 | tr -d '+/=')
+note=$(head -c 9000 /dev/urandom | base64 -w0 | tr -d '+/=')
 
 cat > "$work/records" <<EOF
 txt rsa._domainkey.example.test $rsa

@@ -209,7 +209,10 @@ Test(keys, cname)
 	dkim_resolver_free(r);
 }
 
-/* Over 512 bytes: truncated over UDP, so c-ares asks again over TCP. */
+/*
+ * About 12 KB (OpenDKIM once overran an 8 KB buffer): truncated over UDP, so
+ * c-ares asks again over TCP.
+ */
 Test(keys, large_record_over_tcp)
 {
 	dkim_resolver *r = make_resolver("DNS_PORT", 3000, true);

@@ -157,8 +157,9 @@ dns_query_count() {
 
 # dns_fake_start MODE: a fake UDP+TCP server on 127.0.0.1. MODE: silent
 # (reads and never answers), servfail, refused, wrongname (a TXT answer for
-# another owner name), garbage (random bytes). Exports DNS_FAKE_PORT,
-# DNS_FAKE_PID.
+# another owner name), garbage (random bytes), slow (answers FAKEDNS_TXT
+# after FAKEDNS_DELAY seconds). With FAKEDNS_LOG set, every query name is
+# appended to that file. Exports DNS_FAKE_PORT, DNS_FAKE_PID.
 dns_fake_start() {
 	_dir=$(mktemp -d "${TMPDIR:-/tmp}/dnsfake.XXXXXX") || dns_die "mktemp failed"
 	DNS_ALL_DIRS="$DNS_ALL_DIRS $_dir"
