@@ -18,7 +18,7 @@
  * below return a dkim_status and fill a dkim_error; only main prints.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include <config.h>
 #endif
 
 #include "record.h"

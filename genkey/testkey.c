@@ -9,6 +9,9 @@
  * Nameservers and DNSTimeout from CONFIG when -x is given, the options
  * above override them), parses it with libdkim, and with -k checks that the
  * published public key is the public half of KEYFILE (RSA and Ed25519).
+ * Without -d/-s it checks every key of the configuration's KeyTable (or
+ * its KeyFile), CONFIG or /etc/opendkim.conf: all records are looked up at
+ * once and each is compared with its loaded private key.
  *
  * Output: one line per key on stdout saying what was found (key type and
  * size, h=, t=y, t=s, s=); one line per problem on stderr:
@@ -22,11 +25,13 @@
  * problem, 2 for a usage or configuration error.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include <config.h>
 #endif
 
 #include "dkim.h"
 #include "dkim_resolver.h"
+/* opendkim's configuration header, not autoconf's <config.h>. */
+#include "../opendkim/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +57,7 @@ typedef struct {
 	const char *keyfile;            /* NULL: no private key to compare */
 	const dkim_privkey *key;        /* already loaded (from a KeyTable) */
 	char name[TESTKEY_NAME_MAX];    /* SEL._domainkey.DOMAIN */
+	char origin[TESTKEY_NAME_MAX];  /* " (key 'K', FILE:LINE)" or "" */
 } testkey_target;
 
 typedef struct {
@@ -73,7 +79,7 @@ static void testkey_problem(const testkey_target *t, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, TESTKEY_PROG ": %s: ", t->name);
+	fprintf(stderr, TESTKEY_PROG ": %s%s: ", t->name, t->origin);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -363,23 +369,124 @@ static void testkey_resolver_options(const testkey_opts *o,
 		ropts->timeout_ms = cfg_timeout_s * 1000u;
 }
 
+/* ---- the configuration ----------------------------------------------------- */
+
+/* Loads CONFIG; its errors (and, with -v, warnings) one per line. */
+static config *testkey_load_config(const char *path, int verbose)
+{
+	diag_list diag = { 0 };
+	config *cfg = config_load(path, NULL, &diag);
+
+	for (size_t i = 0; i < diag.count; i++)
+		if (diag.msgs[i].severity == DIAG_ERROR || verbose > 0)
+			fprintf(stderr, TESTKEY_PROG ": %s%s\n",
+			        diag.msgs[i].severity == DIAG_ERROR ? "" : "warning: ",
+			        diag.msgs[i].text);
+	if (cfg == NULL && diag.errors == 0)
+		fprintf(stderr, TESTKEY_PROG ": %s: cannot load the configuration\n",
+		        path);
+	diag_list_free(&diag);
+	return cfg;
+}
+
+/*
+ * One target for a KeyTable entry. A key path with "%" (per-domain key
+ * files) is loaded for the entry's own domain; *owned tells the caller to
+ * free it. Returns false when the entry cannot be checked.
+ */
+static bool testkey_entry_target(const keystore *ks, const keystore_entry *e,
+                                 testkey_target *t, dkim_privkey **owned)
+{
+	dkim_error err = { DKIM_OK, "" };
+	dkim_privkey *key = NULL;
+	bool own = false;
+
+	*owned = NULL;
+	if (strcmp(e->domain, "%") == 0) {
+		printf("key '%s' (%s:%u): d= is the sender's domain (%%), so no "
+		       "record to check\n", e->name, e->file, e->line);
+		return false;
+	}
+	if (!testkey_target_init(t, e->domain, e->selector,
+	                         e->path && !strchr(e->path, '%') ? e->path : NULL,
+	                         NULL)) {
+		fprintf(stderr, TESTKEY_PROG ": key '%s': name too long\n", e->name);
+		testkey_problems++;
+		return false;
+	}
+	/* Problems name the KeyTable line, which is what the admin edits. */
+	snprintf(t->origin, sizeof(t->origin), " (key '%.128s', %.200s:%u)",
+	         e->name, e->file, e->line);
+	if (!keystore_entry_key(e, e->domain, &ks->opts, &key, &own, &err)) {
+		testkey_problem(t, "key '%s': %s", e->name, err.message);
+		return false;
+	}
+	t->key = key;
+	*owned = own ? key : NULL;
+	return true;
+}
+
+/* Every key of the configuration, looked up together. */
+static int testkey_keytable(const config *cfg, const dkim_resolver_options *ropts,
+                            int verbose)
+{
+	const keystore *ks = cfg->keys;
+	testkey_target *targets;
+	dkim_privkey **owned;
+	size_t n = 0;
+	int rc;
+
+	if (ks == NULL || ks->count == 0) {
+		fprintf(stderr, TESTKEY_PROG ": %s: no KeyTable or KeyFile, no key "
+		        "to check (use -d and -s)\n", cfg->path);
+		return 2;
+	}
+	targets = calloc(ks->count, sizeof(*targets));
+	owned = calloc(ks->count, sizeof(*owned));
+	if (targets == NULL || owned == NULL) {
+		free(targets);
+		free(owned);
+		fprintf(stderr, TESTKEY_PROG ": out of memory\n");
+		return 2;
+	}
+	for (size_t i = 0; i < ks->count; i++)
+		if (testkey_entry_target(ks, &ks->entries[i], &targets[n], &owned[n]))
+			n++;
+	rc = n > 0 ? testkey_run(targets, n, ropts, verbose)
+	           : (testkey_problems > 0 ? 1 : 0);
+	for (size_t i = 0; i < n; i++)
+		dkim_privkey_free(owned[i]);
+	free(owned);
+	free(targets);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	testkey_opts o;
 	testkey_target t;
 	dkim_resolver_options ropts;
+	config *cfg = NULL;
 	int rc = testkey_parse_args(argc, argv, &o);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
-	if (o.config_path != NULL || o.domain == NULL) {
-		fprintf(stderr, TESTKEY_PROG ": -x is not supported yet; use -d and -s\n");
+	/* As OpenDKIM: with no key named, the default configuration's keys. */
+	if (o.config_path == NULL && o.domain == NULL)
+		o.config_path = CONFIG_DEFAULT_PATH;
+	if (o.config_path != NULL &&
+	    (cfg = testkey_load_config(o.config_path, o.verbose)) == NULL)
 		return 2;
-	}
-	if (!testkey_target_init(&t, o.domain, o.selector, o.keyfile, NULL)) {
+	testkey_resolver_options(&o, cfg ? cfg->nameservers : NULL,
+	                         cfg ? cfg->dns_timeout : 0, &ropts);
+	if (o.domain == NULL) {
+		rc = testkey_keytable(cfg, &ropts, o.verbose);
+	} else if (testkey_target_init(&t, o.domain, o.selector, o.keyfile, NULL)) {
+		rc = testkey_run(&t, 1, &ropts, o.verbose);
+	} else {
 		fprintf(stderr, TESTKEY_PROG ": domain and selector too long\n");
-		return 2;
+		rc = 2;
 	}
-	testkey_resolver_options(&o, NULL, 0, &ropts);
-	return testkey_run(&t, 1, &ropts, o.verbose);
+	config_unref(cfg);
+	return rc;
 }

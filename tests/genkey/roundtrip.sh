@@ -100,6 +100,50 @@ else
 	not_ok "testkey: DNS server that does not answer (rc $rc, ${took}s): $(cat "$tmp/out")"
 fi
 
+# ---- testkey -x: Nameservers and DNSTimeout from the configuration, and
+# every key of its KeyTable (genkey --keytable wrote the lines) -------------------
+# expect_testkey_cfg DESC RC PATTERN ARGS...: like expect_testkey, no DNS options.
+expect_testkey_cfg() {
+	desc=$1 want=$2 pat=$3; shift 3
+	"$TESTKEY" "$@" > "$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq "$want" ] && grep -q -- "$pat" "$tmp/out"; then
+		ok "$desc"
+	else
+		not_ok "$desc (rc $rc, want $want /$pat/): $(cat "$tmp/out")"
+	fi
+}
+kt=$tmp/KeyTable
+echo "rsa1._domainkey.$DOM $DOM:rsa1:$k/rsa1.private" > "$kt"
+"$GENKEY" -D "$k" -d $DOM -s ed2 -k ed25519 --keytable >> "$kt"
+echo "txts ed2._domainkey.$DOM $(strings_of "$k/ed2.txt")" >> "$tmp/records"
+printf 'KeyTable %s\nSigningTable refile:%s\nNameservers 127.0.0.1@%s\nDNSTimeout 2\n' \
+	"$kt" "$tmp/SigningTable" "$DNS_PORT" > "$tmp/ok.conf"
+"$GENKEY" -D "$k" -d $DOM -s unused --signingtable > "$tmp/SigningTable"
+sed -i "s/unused._domainkey/rsa1._domainkey/" "$tmp/SigningTable"
+dns_stop
+dns_start "$tmp/records" > /dev/null 2>&1 || { echo "cannot restart dnsmasq"; exit 1; }
+NS=127.0.0.1@$DNS_PORT
+sed -i "s/^Nameservers .*/Nameservers $NS/" "$tmp/ok.conf"
+expect_testkey_cfg "testkey -x: Nameservers from the configuration" 0 \
+	"rsa1._domainkey.$DOM: rsa 2048-bit key" -x "$tmp/ok.conf" -d $DOM -s rsa1 -k "$k/rsa1.private"
+expect_testkey_cfg "testkey -x: every KeyTable key checked (RSA)" 0 \
+	"rsa1._domainkey.$DOM: key OK" -x "$tmp/ok.conf" -v
+grep -q "ed2._domainkey.$DOM: key OK" "$tmp/out" && ok "testkey -x: every KeyTable key checked (Ed25519)" \
+	|| not_ok "testkey -x: every KeyTable key checked (Ed25519): $(cat "$tmp/out")"
+echo "wrong $DOM:ed2:$k/other.private" >> "$kt"
+expect_testkey_cfg "testkey -x: a mismatched KeyTable key names its line" 1 \
+	"ed2._domainkey.$DOM (key 'wrong', $kt:3): key mismatch" -x "$tmp/ok.conf"
+sed "s/^Nameservers .*/Nameservers 127.0.0.1@$DNS_FAKE_PORT/; s/^DNSTimeout .*/DNSTimeout 1/" \
+	"$tmp/ok.conf" > "$tmp/silent.conf"
+start=$(date +%s)
+expect_testkey_cfg "testkey -x: DNSTimeout bounds a silent server" 1 \
+	"rsa1._domainkey.$DOM: DNS lookup failed" -x "$tmp/silent.conf" -d $DOM -s rsa1
+[ $(($(date +%s) - start)) -le 4 ] && ok "testkey -x: ... within DNSTimeout" \
+	|| not_ok "testkey -x: ... within DNSTimeout ($(($(date +%s) - start))s)"
+printf 'KeyTable %s/none\n' "$tmp" > "$tmp/bad.conf"
+expect_testkey_cfg "testkey -x: configuration errors, exit 2" 2 "$tmp/none" -x "$tmp/bad.conf"
+
 # ---- signing and verifying ------------------------------------------------------------
 cat > "$tmp/msg" <<EOF
 From: Alice <alice@$DOM>
