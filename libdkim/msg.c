@@ -191,6 +191,9 @@ static dkim_status msg_check_signer(const dkim_sign_params *p, dkim_error *err)
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad signing domain \"%s\"", p->domain);
 	if (!dkim_sig_domain_valid(p->selector, strlen(p->selector)))
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad selector \"%s\"", p->selector);
+	/* RFC 6376 §3.6.2.1: the key is at s._domainkey.d, a DNS name. */
+	if (strlen(p->selector) + strlen("._domainkey.") + strlen(p->domain) > 253)
+		return dkim_fail(err, DKIM_ERR_INVALID, "s= and d= too long for DNS");
 	if (p->identity != NULL && !msg_identity_ok(p->identity, p->domain))
 		return dkim_fail(err, DKIM_ERR_INVALID, "i= not within d=");
 	for (i = 0; i < p->nheaders; i++) {

@@ -636,8 +636,10 @@ static void fold_number(sig_folder *f, const char *name, uint64_t value)
 static void fold_headers(sig_folder *f, const dkim_sig_fields *fl)
 {
 	size_t i;
+	size_t first = fl->nheaders > 0 ? strlen(fl->headers[0]) : 0;
 
-	if (f->col + 1 + 2 + 1 > SIG_FOLD_COLUMN)
+	/* " h=" and the first name (with its ':' or ';') on one line. */
+	if (f->col + 1 + 2 + first + 1 > SIG_FOLD_COLUMN)
 		fold_break(f);
 	else
 		fold_put(f, " ", 1);
