@@ -3,7 +3,9 @@
  *
  * The answers are the fuzzer's seeds, tests/fuzz/corpus/dnsanswer (made by
  * tests/dns/answer_seeds.py), all to the TXT query for QNAME; some are
- * altered here (header bits, cut short) to reach the error paths.
+ * altered here (header bits, cut short) to reach the error paths. The key
+ * cache is tested on its own at the end (waiter deadline, what is stored,
+ * LRU bound).
  */
 #include "keycache.h"
 
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QNAME "sel._domainkey.example.com"
 
@@ -227,4 +230,84 @@ Test(answer, key_names)
 	memset(long_label, 'a', 64);
 	long_label[64] = '\0';
 	cr_assert_not(dkim_resolver_keyname(long_label, "example.com", name));
+}
+
+/* ---- the key cache on its own ---------------------------------------------------------- */
+
+static dkim_keyresult notfound(void)
+{
+	dkim_keyresult r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = DKIM_LOOKUP_NOTFOUND;
+	snprintf(r.reason, sizeof(r.reason), "no key for signature");
+	return r;
+}
+
+static void own(dkim_keycache *kc, const char *name, dkim_lookup_status st,
+                uint32_t ttl)
+{
+	dkim_keyresult r = notfound(), out;
+	dkim_keyflight *f;
+
+	r.status = st;
+	cr_assert_eq(dkim_keycache_claim(kc, name, &out, &f), DKIM_KEYCACHE_OWNER, "%s", name);
+	dkim_keycache_publish(kc, f, &r, ttl);
+}
+
+Test(keycache, waiter_gives_up_at_its_deadline)
+{
+	dkim_keycache *kc = dkim_keycache_new(10, 3600, 60);
+	dkim_keyflight *owner, *waiter;
+	dkim_keyresult out, r = notfound();
+	struct timespec deadline;
+
+	cr_assert_eq(dkim_keycache_claim(kc, "a._domainkey.x", &out, &owner), DKIM_KEYCACHE_OWNER);
+	cr_assert_eq(dkim_keycache_claim(kc, "A._domainkey.X", &out, &waiter), DKIM_KEYCACHE_WAIT);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_nsec += 100000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	dkim_keycache_wait(kc, waiter, &deadline, &out);
+	cr_assert_eq(out.status, DKIM_LOOKUP_TEMPFAIL);
+	dkim_keycache_publish(kc, owner, &r, 60);
+	cr_assert_eq(dkim_keycache_claim(kc, "a._domainkey.x", &out, &owner), DKIM_KEYCACHE_HIT);
+	cr_assert_eq(out.status, DKIM_LOOKUP_NOTFOUND);
+	dkim_keycache_free(kc);
+}
+
+Test(keycache, tempfail_and_zero_ttl_not_stored)
+{
+	dkim_keycache *kc = dkim_keycache_new(10, 3600, 60);
+	dkim_keycache_stats st;
+
+	own(kc, "t._domainkey.x", DKIM_LOOKUP_TEMPFAIL, 300);
+	own(kc, "z._domainkey.x", DKIM_LOOKUP_NOTFOUND, 0);
+	own(kc, "t._domainkey.x", DKIM_LOOKUP_NOTFOUND, 300);   /* owner again */
+	own(kc, "z._domainkey.x", DKIM_LOOKUP_NOTFOUND, 300);
+	dkim_keycache_stats_get(kc, &st);
+	cr_assert_eq(st.entries, 2);
+	cr_assert_eq(st.hits, 0);
+	dkim_keycache_free(kc);
+}
+
+Test(keycache, bounded_least_recently_used_goes)
+{
+	dkim_keycache *kc = dkim_keycache_new(2, 3600, 60);
+	dkim_keyresult out;
+	dkim_keyflight *f;
+	dkim_keycache_stats st;
+
+	own(kc, "a._domainkey.x", DKIM_LOOKUP_PERMFAIL, 300);
+	own(kc, "b._domainkey.x", DKIM_LOOKUP_PERMFAIL, 300);
+	cr_assert_eq(dkim_keycache_claim(kc, "a._domainkey.x", &out, &f), DKIM_KEYCACHE_HIT);
+	own(kc, "c._domainkey.x", DKIM_LOOKUP_PERMFAIL, 300);   /* evicts b */
+	cr_assert_eq(dkim_keycache_claim(kc, "a._domainkey.x", &out, &f), DKIM_KEYCACHE_HIT);
+	cr_assert_eq(dkim_keycache_claim(kc, "c._domainkey.x", &out, &f), DKIM_KEYCACHE_HIT);
+	own(kc, "b._domainkey.x", DKIM_LOOKUP_PERMFAIL, 300);
+	dkim_keycache_stats_get(kc, &st);
+	cr_assert_eq(st.entries, 2);
+	dkim_keycache_free(kc);
 }

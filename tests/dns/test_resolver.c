@@ -233,6 +233,7 @@ Test(keys, oversized_key_refused)
 
 	assert_status(&q, DKIM_LOOKUP_PERMFAIL);
 	cr_assert_null(q.key);
+	cr_assert(strstr(q.reason, "16384") != NULL, "reason: %s", q.reason);
 	dkim_resolver_free(r);
 }
 
