@@ -894,3 +894,56 @@ Test(msg, unsigned_message)
 	cr_expect_eq(dns.calls, 0);
 	dkim_msg_free(msg);
 }
+
+/* §5.4.2: a name listed once signs the bottom-most instance. */
+Test(msg, bottom_up_selection)
+{
+	static const char *const h[] = { "From", "X-Trace" };
+	static const char text[] =
+		"X-Trace: top\r\nFrom: a@example.com\r\nX-Trace: bottom\r\n\r\nbody\r\n";
+	dkim_sign_params p = params(DKIM_ALG_ED25519_SHA256, DKIM_CANON_SIMPLE,
+	                            DKIM_CANON_SIMPLE);
+	char *signed_text, *top, *bottom;
+	fake_dns dns = dns_with_keys();
+
+	p.headers = h;
+	p.nheaders = 2;
+	signed_text = sign_text(&p, text, NOW);
+	top = strdup(signed_text);
+	memcpy(strstr(top, "X-Trace: top") + 9, "TOP", 3);
+	expect_reason(verify_one(top, NOW, &dns), DKIM_RESULT_PASS, "", top);
+	bottom = strdup(signed_text);
+	memcpy(strstr(bottom, "X-Trace: bottom") + 9, "BOT", 3);
+	expect_reason(verify_one(bottom, NOW, &dns), DKIM_RESULT_FAIL, "signature", bottom);
+	free(top);
+	free(bottom);
+	free(signed_text);
+}
+
+/* Bare LF and CRLF are the same message to the engine. */
+Test(msg, line_ends_do_not_matter)
+{
+	dkim_sign_params p = params(DKIM_ALG_RSA_SHA256, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE);
+	char *lf = strdup(message), *signed_lf, *crlf, *o;
+	const char *i;
+	fake_dns dns = dns_with_keys();
+
+	for (i = message, o = lf; *i; i++)
+		if (*i != '\r')
+			*o++ = *i;
+	*o = '\0';
+	signed_lf = sign_text(&p, lf, NOW);
+	expect_reason(verify_one(signed_lf, NOW, &dns), DKIM_RESULT_PASS, "", signed_lf);
+	/* the same message with CRLF line ends, signature and all */
+	crlf = malloc(2 * strlen(signed_lf) + 1);
+	for (i = signed_lf, o = crlf; *i; i++) {
+		if (*i == '\n' && (i == signed_lf || i[-1] != '\r'))
+			*o++ = '\r';
+		*o++ = *i;
+	}
+	*o = '\0';
+	expect_reason(verify_one(crlf, NOW, &dns), DKIM_RESULT_PASS, "", crlf);
+	free(lf);
+	free(signed_lf);
+	free(crlf);
+}
