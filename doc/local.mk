@@ -1,1 +1,74 @@
-# doc/: man pages, systemd unit, install rules
+# doc/: man pages, the sample configuration, the systemd unit and its
+# sysusers.d/tmpfiles.d snippets, and how they are installed.
+#
+#   $(sbindir)/opendkim ...................... opendkim/local.mk, genkey/local.mk
+#   $(mandir)/man5, man8 ..................... the man pages below
+#   $(sysconfdir)/opendkim.conf .............. conf/opendkim.conf, only when
+#                                              there is none (never overwritten)
+#   $(docdir)/examples ....................... the sample configuration, tables
+#                                              and Postfix lines
+#   $(systemdsystemunitdir)/opendkim.service . configure --with-systemdsystemunitdir
+#   $(sysusersdir)/opendkim.conf, $(tmpfilesdir)/opendkim.conf
+
+dist_man_MANS = doc/opendkim.8 doc/opendkim.conf.5 \
+	doc/opendkim-genkey.8 doc/opendkim-testkey.8
+
+# The sample configuration and tables, for reference (conf/local.mk puts
+# them in the tarball).
+examplesdir = $(docdir)/examples
+examples_DATA = conf/opendkim.conf conf/KeyTable conf/SigningTable \
+	conf/TrustedHosts conf/postfix-main.cf.sample
+
+# systemd. The unit names $(sbindir) and $(sysconfdir), so it is made here
+# with sed rather than by configure (make expands the directories fully).
+sysusersdir = $(prefix)/lib/sysusers.d
+tmpfilesdir = $(prefix)/lib/tmpfiles.d
+EXTRA_DIST += systemd/opendkim.service.in systemd/opendkim.sysusers \
+	systemd/opendkim.tmpfiles
+CLEANFILES += systemd/opendkim.service
+if INSTALL_SYSTEMD
+systemdsystemunit_DATA = systemd/opendkim.service
+endif
+noinst_DATA = systemd/opendkim.service
+
+systemd/opendkim.service: $(srcdir)/systemd/opendkim.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    $(srcdir)/systemd/opendkim.service.in > $@.tmp && mv $@.tmp $@
+
+# The snippets are installed under the name systemd looks for.
+doc_install_snippets:
+	$(MKDIR_P) '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(tmpfilesdir)'
+	$(INSTALL_DATA) $(srcdir)/systemd/opendkim.sysusers \
+		'$(DESTDIR)$(sysusersdir)/opendkim.conf'
+	$(INSTALL_DATA) $(srcdir)/systemd/opendkim.tmpfiles \
+		'$(DESTDIR)$(tmpfilesdir)/opendkim.conf'
+
+# An existing opendkim.conf is the administrator's: it is never replaced.
+doc_install_conf:
+	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)'
+	@if test -f '$(DESTDIR)$(sysconfdir)/opendkim.conf'; then \
+		echo "keeping the existing $(DESTDIR)$(sysconfdir)/opendkim.conf"; \
+	else \
+		echo " $(INSTALL_DATA) conf/opendkim.conf '$(DESTDIR)$(sysconfdir)/opendkim.conf'"; \
+		$(INSTALL_DATA) $(srcdir)/conf/opendkim.conf \
+			'$(DESTDIR)$(sysconfdir)/opendkim.conf'; \
+	fi
+
+if INSTALL_SYSTEMD
+DOC_SNIPPETS = doc_install_snippets
+endif
+install-data-hook: doc_install_conf $(DOC_SNIPPETS)
+
+# Uninstall removes the configuration only when it is still the sample.
+uninstall-hook:
+	rm -f '$(DESTDIR)$(sysusersdir)/opendkim.conf' \
+		'$(DESTDIR)$(tmpfilesdir)/opendkim.conf'
+	@if cmp -s $(srcdir)/conf/opendkim.conf \
+			'$(DESTDIR)$(sysconfdir)/opendkim.conf'; then \
+		echo " rm -f '$(DESTDIR)$(sysconfdir)/opendkim.conf'"; \
+		rm -f '$(DESTDIR)$(sysconfdir)/opendkim.conf'; \
+	fi
+
+.PHONY: doc_install_snippets doc_install_conf
