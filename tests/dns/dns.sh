@@ -67,7 +67,12 @@ echo "txt ttl1._domainkey.example.test $ed" > "$work/short"
 dns_start "$work/short" 1
 DNS_SHORT_PORT=$DNS_PORT
 DNS_SHORT_LOG=$DNS_LOG
-dns_start "$work/records" 300
+if dns_has_ipv6; then
+	DNS_IPV6=1 dns_start "$work/records" 300
+	export DNS_HAS_IPV6=1
+else
+	dns_start "$work/records" 300
+fi
 export DNS_SHORT_PORT DNS_SHORT_LOG
 
 for mode in silent servfail refused wrongname garbage; do

@@ -486,6 +486,31 @@ Test(nameservers, every_local_form_answers)
 	}
 }
 
+Test(nameservers, ipv6_forms_answer)
+{
+	const char *port = env("DNS_PORT");
+	const char *const form[][2] = { { "[::1]:", "" }, { "::1@", "" } };
+	dkim_resolver_options o;
+	char servers[64];
+	size_t i;
+
+	if (getenv("DNS_HAS_IPV6") == NULL)
+		cr_skip_test("no IPv6 loopback on this host");
+	dkim_resolver_options_init(&o);
+	o.timeout_ms = 3000;
+	for (i = 0; i < 2; i++) {
+		dkim_resolver *r;
+		dkim_key_query q;
+
+		snprintf(servers, sizeof(servers), "%s%s%s", form[i][0], port, form[i][1]);
+		r = make_resolver_opts(&o, servers);
+		q = lookup(r, "ed");
+		assert_status(&q, DKIM_LOOKUP_FOUND);
+		drop(&q);
+		dkim_resolver_free(r);
+	}
+}
+
 /* ---- the cache -------------------------------------------------------------------------- */
 
 TestSuite(cache, .timeout = 30);

@@ -24,6 +24,8 @@
 # A name given on several txt/txts lines gets several TXT records. dnsmasq
 # splits TXT strings on commas, so a comma in a TXT value is an error here.
 # Every record is served with TTL seconds (default 300; DNS_TTL overrides).
+# With DNS_IPV6=1, dnsmasq listens on ::1 too (same port); dns_has_ipv6
+# tells whether the host has an IPv6 loopback.
 # Answers over 512 bytes are truncated over UDP and served over TCP.
 #
 # If your script sets its own EXIT trap, call dns_cleanup from it.
@@ -46,6 +48,13 @@ dns_free_port() {
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
+}
+
+# True when a socket can be bound to ::1.
+dns_has_ipv6() {
+	"$DNS_PYTHON" -c 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::1", 0))' 2> /dev/null
 }
 
 # Prints RECORD split into strings of at most N (default 255) bytes, one a
@@ -119,8 +128,10 @@ dns_launch() {
 	# shellcheck disable=SC2046
 	set -- $(cat "$DNS_DIR/options")
 	IFS=$_oldifs
+	_listen=127.0.0.1
+	[ -z "${DNS_IPV6:-}" ] || _listen=127.0.0.1,::1
 	"$DNS_DNSMASQ" --keep-in-foreground --conf-file=/dev/null \
-		--listen-address=127.0.0.1 --bind-interfaces --port="$DNS_PORT" \
+		--listen-address="$_listen" --bind-interfaces --port="$DNS_PORT" \
 		--no-resolv --no-hosts --no-poll --local=/#/ --local-ttl="$_lttl" \
 		--log-queries --log-facility="$DNS_LOG" --pid-file="$DNS_DIR/pid" \
 		--cache-size=0 --user="$(id -un)" --group="$(id -gn)" \
