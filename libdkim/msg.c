@@ -300,6 +300,17 @@ static dkim_status msg_append_crlf(dkim_buf *buf, const char *s, size_t len)
 	return st;
 }
 
+/* The limit error names the field when its name is printable (logs). */
+static dkim_status msg_too_big(const dkim_msg *msg, const char *name, size_t name_len,
+                               dkim_error *err)
+{
+	if (name_len > 0 && name_len <= 64 && dkim_sig_field_name_valid(name, name_len))
+		return dkim_fail(err, DKIM_ERR_LIMIT, "header field %.*s is over %zu bytes",
+		                 (int)name_len, name, msg->opts.max_field_bytes);
+	return dkim_fail(err, DKIM_ERR_LIMIT, "a header field is over %zu bytes",
+	                 msg->opts.max_field_bytes);
+}
+
 /* Takes a normalized field out of buf, after checking every limit. */
 static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err)
 {
@@ -309,9 +320,7 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 	if (name_len == 0)
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "header field without a name");
 	if (buf->len > msg->opts.max_field_bytes)
-		return dkim_fail(err, DKIM_ERR_LIMIT, "header field %.*s is over %zu bytes",
-		                 (int)(name_len > 64 ? 64 : name_len), buf->data,
-		                 msg->opts.max_field_bytes);
+		return msg_too_big(msg, buf->data, name_len, err);
 	if (msg->nfields >= msg->opts.max_fields)
 		return dkim_fail(err, DKIM_ERR_LIMIT, "more than %zu header fields",
 		                 msg->opts.max_fields);
@@ -351,6 +360,9 @@ dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
 		return msg_state_error(err, "dkim_msg_header");
 	if (name == NULL || value == NULL || strchr(name, ':') != NULL)
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad header field name");
+	/* CRLF normalization only grows a field: refuse early, before copying. */
+	if (strlen(name) + 1 + strlen(value) > msg->opts.max_field_bytes)
+		return msg_too_big(msg, name, strlen(name), err);
 	dkim_buf_init(&buf);
 	st = dkim_buf_append_str(&buf, name);
 	if (st == DKIM_OK)
@@ -370,6 +382,8 @@ dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,
 
 	if (msg->state != MSG_HEADERS)
 		return msg_state_error(err, "dkim_msg_header_field");
+	if (len > msg->opts.max_field_bytes)
+		return msg_too_big(msg, field, dkim_field_name_len(field, len), err);
 	dkim_buf_init(&buf);
 	st = msg_append_crlf(&buf, field, len);
 	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : msg_nomem(err);
