@@ -125,8 +125,10 @@ static int hostlist_parse_addr(const char *text, hostlist_entry *e,
 	char *slash, *addr = buf;
 	size_t len = strlen(text);
 
-	if (len >= sizeof(buf))
+	if (len >= sizeof(buf)) {
+		*why = "address too long";
 		return hostlist_looks_numeric(text) || strchr(text, ':') ? -1 : 0;
+	}
 	memcpy(buf, text, len + 1);
 	slash = strchr(buf, '/');
 	if (slash != NULL)
@@ -293,7 +295,8 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 		else
 			diag_add(diag, DIAG_ERROR,
 			         "%s:%u: bad host list entry '%s': %s",
-			         de->file, de->line, de->key, why);
+			         de->file, de->line, de->key,
+			         why ? why : "invalid");
 	}
 	if (diag->errors != errors) {
 		hostlist_free(hl);

@@ -351,7 +351,7 @@ Test(config, include_and_depth)
 	cr_assert_null(cfg);
 	cr_assert(has("inc.conf:2: unknown option 'Bogus'"));
 	diag_list_free(&d);
-	odk_write("inc.conf", "Mode v\n", 0644);
+	free(odk_write("inc.conf", "Mode v\n", 0644));
 	cfg = parse(text, 0);
 	cr_assert_not_null(cfg);
 	cr_assert(!cfg->sign && cfg->subdomains);
@@ -360,7 +360,7 @@ Test(config, include_and_depth)
 	/* a file that includes itself stops at the depth limit */
 	loop = odk_write("loop.conf", "", 0644);
 	snprintf(text, sizeof(text), "Include %s\n", loop);
-	odk_write("loop.conf", text, 0644);
+	free(odk_write("loop.conf", text, 0644));
 	cr_assert_null(parse(text, 0));
 	cr_assert(has("nested deeper than 5"));
 	cr_assert_null(parse("Include /nonexistent.conf\n", 0));
@@ -451,8 +451,9 @@ Test(config, key_errors)
 	diag_list_free(&d);
 	/* unsafe keys are fine when RequireSafeKeys is off */
 	snprintf(kttext, sizeof(kttext), "loose example.com:b:%s\n", rsa);
-	odk_write("KeyTable", kttext, 0644);
-	odk_write("SigningTable", "example.com loose\nexample.org nokey\n", 0644);
+	free(odk_write("KeyTable", kttext, 0644));
+	free(odk_write("SigningTable", "example.com loose\nexample.org nokey\n",
+	                0644));
 	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n"
 	         "RequireSafeKeys no\n", kt, st);
 	cr_assert_null(parse(text, 0));

@@ -1,0 +1,36 @@
+/*
+ * fuzz_hostlist.c - host list entries parsed from memory, then matched
+ * against the first line of the input as a name and as an address.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostlist.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	diag_list diag = { 0 };
+	hostlist *hl = hostlist_parse_buffer("fuzz", (const char *)data, size,
+	                                     &diag);
+	char *first = malloc(size + 1);
+
+	if (first == NULL)
+		abort();
+	memcpy(first, data, size);
+	first[size] = '\0';
+	first[strcspn(first, "\n")] = '\0';
+	if (hl != NULL) {
+		(void)hostlist_match_name(hl, first);
+		(void)hostlist_match_ip(hl, first);
+		(void)hostlist_match(hl, NULL, first);
+		(void)hostlist_match(hl, NULL, first[0] == '!' ? first + 1 : first);
+	}
+	hostlist_free(hl);
+	free(first);
+	diag_list_free(&diag);
+	return 0;
+}
