@@ -203,6 +203,21 @@ Test(address, comments_quotes_folding)
 	addr_ok("J\xc3\xb6rg <j\xc3\xb6rg@example.com>", "j\xc3\xb6rg", "example.com");
 }
 
+Test(address, rfc5322_appendix_a)
+{
+	/* RFC 5322 Appendix A.1 and A.5. */
+	addr_ok("\"Joe Q. Public\" <john.q.public@example.com>", "john.q.public",
+	        "example.com");
+	addr_ok("Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>",
+	        "mary", "x.test");
+	addr_ok("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+	        "pete", "silly.test");
+	addr_ok("A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+	        "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)",
+	        "c", "public.example");
+	addr_ok("John Q. Public <jqp@x.test>", "jqp", "x.test");
+}
+
 Test(address, groups)
 {
 	addr_bad("undisclosed-recipients:;");
