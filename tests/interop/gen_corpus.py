@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""gen_corpus.py - a deterministic corpus of awkward mail messages for the
+interoperability tests (tests/interop/interop.sh).
+
+Interface:
+    gen_corpus.py DIR       writes DIR/NAME.eml for every case and
+                            DIR/manifest.json (name -> signing parameters)
+    import gen_corpus; gen_corpus.cases()
+                            the same cases as a list of Case objects
+
+Each case is a message that a correct signer must sign and a correct
+verifier must verify, whatever the canonicalization: the awkwardness is in
+the bytes (folding, tabs, trailing whitespace, 8-bit, line ends, sizes), not
+in the validity of the message. The one deliberately invalid shape (a
+second From: field added after signing) is produced by the harness as a
+tampering case, not here.
+
+Limits: the engine's defaults are 1000 header fields, 16384 bytes per field
+and 65536 bytes of header block; the largest case stays below them (checked
+by check_limits()).
+
+Errors: an invalid case (over a limit, no From:) raises ValueError.
+"""
+
+import json
+import os
+import re
+import sys
+
+MAX_FIELDS = 1000
+MAX_FIELD_BYTES = 16384
+MAX_HEADER_BYTES = 65536
+
+# Header fields every case signs when present (RFC 6376 §5.4.1 subset).
+BASE_SIGN = ["from", "to", "subject", "date", "message-id"]
+
+
+class Case:
+    """One message: its name, raw bytes and how the harness signs it."""
+
+    def __init__(self, name, headers, body, eol=b"\r\n", sign=None,
+                 final_eol=True, note=""):
+        self.name = name
+        self.eol = eol
+        self.sign = list(sign or BASE_SIGN)
+        self.note = note
+        self.headers = headers
+        self.final_eol = final_eol or not body
+        self.data = self._assemble(headers, body, eol, final_eol)
+
+    @property
+    def milter_exact(self):
+        """True when every field has exactly one space after its colon,
+        then a non-blank: the only shape that survives the milter protocol
+        (which hands over values without their leading space) byte for
+        byte, which simple header canonicalization needs."""
+        return all(re.match(rb"[^:]+: [^ \t\n]", h) for h in self.headers)
+
+    @staticmethod
+    def _assemble(headers, body, eol, final_eol):
+        """headers: list of raw fields (folds written as '\\n'); body: list of
+        lines. Line ends become eol; final_eol=False leaves the body's last
+        line unterminated."""
+        out = b"".join(h.replace(b"\n", eol) + eol for h in headers) + eol
+        if body:
+            out += eol.join(body)
+            if final_eol:
+                out += eol
+        return out
+
+    def manifest(self):
+        return {"sign": self.sign, "note": self.note,
+                "final_eol": self.final_eol, "milter_exact": self.milter_exact,
+                "eol": "crlf" if self.eol == b"\r\n" else "lf"}
+
+
+def _std_headers(subject=b"Interop test"):
+    return [
+        b"From: Interop Sender <sender@example.com>",
+        b"To: Receiver <rcpt@example.org>",
+        b"Subject: " + subject,
+        b"Date: Sat, 21 Nov 2026 12:00:00 +0000",
+        b"Message-ID: <interop-1@example.com>",
+    ]
+
+
+def _body_lines(n=3):
+    return [b"Line %d of the body." % i for i in range(1, n + 1)]
+
+
+def _cases_basic():
+    yield Case("basic_crlf", _std_headers(), _body_lines())
+    yield Case("basic_lf", _std_headers(), _body_lines(), eol=b"\n")
+    yield Case("empty_body", _std_headers(), [],
+               note="header block and blank line only")
+    yield Case("body_single_empty_line", _std_headers(), [b""])
+    yield Case("body_only_blank_lines", _std_headers(), [b""] * 5)
+    yield Case("no_final_crlf", _std_headers(), _body_lines(),
+               final_eol=False)
+    yield Case("no_final_lf", _std_headers(), _body_lines(), eol=b"\n",
+               final_eol=False)
+    yield Case("many_trailing_blank_lines", _std_headers(),
+               _body_lines() + [b""] * 500)
+    yield Case("leading_blank_lines", _std_headers(),
+               [b"", b"", b"text after two blank lines"])
+
+
+def _cases_whitespace():
+    hdr = _std_headers(b"\tTabbed\t\tsubject \t") + [
+        b"X-Trailing: value with trailing spaces   ",
+        b"X-Trailing-Tab: value\t",
+        b"X-Inner:  two  spaces\tand\t\ttabs  inside",
+        b"X-Empty:",
+        b"X-Spaces-Only:    ",
+        b"X-NoSpace:value-right-after-colon",
+    ]
+    sign = BASE_SIGN + ["x-trailing", "x-trailing-tab", "x-inner",
+                        "x-empty", "x-spaces-only", "x-nospace"]
+    yield Case("header_whitespace", hdr, _body_lines(), sign=sign)
+    yield Case("header_whitespace_lf", hdr, _body_lines(), eol=b"\n",
+               sign=sign)
+    body = [b"trailing spaces   ", b"trailing tab\t", b"\tleading tab",
+            b"inner  \t  whitespace", b"   ", b"\t", b" \t \t", b"end"]
+    yield Case("body_whitespace", _std_headers(), body)
+    yield Case("body_whitespace_trailing_ws_lines", _std_headers(),
+               [b"text", b"  ", b"\t", b" \t "],
+               note="whitespace-only lines at the end of the body")
+    yield Case("body_control_chars", _std_headers(),
+               [b"form\x0cfeed", b"vertical\x0btab", b"bell\x07"])
+    yield Case("dots_and_from", _std_headers(),
+               [b".", b"..", b"From the start of a line", b">From"])
+
+
+def _cases_folding():
+    words = b" ".join(b"word%03d" % i for i in range(300))
+    folded = b"Subject: " + b"\n\t".join(
+        words[i:i + 70] for i in range(0, len(words), 70))
+    to = b"To: " + b",\n ".join(b"user%02d@example.org" % i
+                                for i in range(40))
+    hdr = [b"From: Interop Sender <sender@example.com>", to, folded,
+           b"Date: Sat, 21 Nov 2026 12:00:00 +0000",
+           b"X-Folded-Odd: first\n \tsecond  \n\t  third\t",
+           b"X-Folded-Early:\n value on the next line"]
+    sign = BASE_SIGN + ["x-folded-odd", "x-folded-early"]
+    yield Case("folded_headers", hdr, _body_lines(), sign=sign)
+    yield Case("folded_headers_lf", hdr, _body_lines(), eol=b"\n",
+               sign=sign)
+    yield Case("long_unfolded_header",
+               _std_headers() + [b"X-Long: " + b"x" * 5000],
+               _body_lines(), sign=BASE_SIGN + ["x-long"])
+    yield Case("long_body_line", _std_headers(),
+               [b"start", b"y" * 10000, b"z " * 5000, b"end"])
+    yield Case("long_body_line_lf", _std_headers(),
+               [b"q" * 10000], eol=b"\n")
+
+
+def _cases_8bit():
+    utf8 = "Grüße aus Köln ✓ — ünïcödé".encode("utf-8")
+    latin1 = "café déjà vu".encode("latin-1")
+    yield Case("utf8", _std_headers(utf8) + [b"X-Utf8: " + utf8],
+               [utf8, b"plain", utf8 + b"  "],
+               sign=BASE_SIGN + ["x-utf8"])
+    yield Case("latin1", _std_headers(latin1) + [b"X-Latin1:\t" + latin1],
+               [latin1, latin1 + b"\t"], sign=BASE_SIGN + ["x-latin1"])
+    yield Case("utf8_lf", _std_headers(utf8), [utf8] * 3, eol=b"\n")
+
+
+def _cases_repeated():
+    received = [b"Received: from relay%d.example.net by mx.example.org;"
+                b"\n\tSat, 21 Nov 2026 12:00:0%d +0000" % (i, i)
+                for i in range(5)]
+    tags = [b"X-Tag: tag %d" % i for i in range(3)]
+    hdr = received + _std_headers() + tags + [b"Comments: not signed"]
+    yield Case("repeated_headers", hdr, _body_lines(),
+               sign=BASE_SIGN + ["x-tag", "x-tag", "x-tag"],
+               note="five Received (unsigned), three X-Tag all signed")
+    yield Case("repeated_partly_signed", hdr, _body_lines(),
+               sign=BASE_SIGN + ["x-tag"],
+               note="only the bottom X-Tag signed")
+    yield Case("oversigned", _std_headers(), _body_lines(),
+               sign=["from", "from", "to", "to", "subject", "subject",
+                     "date", "message-id", "reply-to", "cc"],
+               note="From/To/Subject oversigned, absent Reply-To/Cc listed")
+    yield Case("header_name_case",
+               [b"FROM: sender@example.com", b"to: rcpt@example.org",
+                b"SuBjEcT: mixed case names", b"MESSAGE-ID: <c@example.com>"],
+               _body_lines())
+
+
+def _cases_many_headers(count=900):
+    hdr = _std_headers()
+    hdr += [b"X-Filler-%04d: value %d" % (i, i) for i in range(count)]
+    sign = BASE_SIGN + ["x-filler-%04d" % i for i in range(0, count, 9)]
+    yield Case("many_headers", hdr, _body_lines(),
+               sign=sign, note="%d header fields" % len(hdr))
+    rep = _std_headers() + [b"X-Same: %d" % i for i in range(count)]
+    yield Case("many_same_name", rep, _body_lines(),
+               sign=BASE_SIGN + ["x-same"] * 50,
+               note="%d X-Same fields, the bottom 50 signed" % count)
+
+
+def cases():
+    """Every case, in a fixed order."""
+    out = []
+    for gen in (_cases_basic, _cases_whitespace, _cases_folding,
+                _cases_8bit, _cases_repeated, _cases_many_headers):
+        out.extend(gen())
+    for c in out:
+        check_limits(c)
+    return out
+
+
+def check_limits(case):
+    """Raises ValueError when a case would exceed the engine's defaults."""
+    if len(case.headers) >= MAX_FIELDS:
+        raise ValueError("%s: %d fields" % (case.name, len(case.headers)))
+    block = 0
+    for h in case.headers:
+        n = len(h) + 2 * (h.count(b"\n") + 1)
+        if n > MAX_FIELD_BYTES:
+            raise ValueError("%s: a field of %d bytes" % (case.name, n))
+        block += n
+    # The signature the harness prepends is under 2 KB.
+    if block + 2048 > MAX_HEADER_BYTES:
+        raise ValueError("%s: header block of %d bytes" % (case.name, block))
+    if "from" not in case.sign:
+        raise ValueError("%s: From not signed" % case.name)
+
+
+def write(directory):
+    os.makedirs(directory, exist_ok=True)
+    manifest = {}
+    for c in cases():
+        with open(os.path.join(directory, c.name + ".eml"), "wb") as f:
+            f.write(c.data)
+        manifest[c.name] = c.manifest()
+    with open(os.path.join(directory, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    return manifest
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: gen_corpus.py DIR\n")
+        return 2
+    n = len(write(argv[1]))
+    print("gen_corpus: %d messages in %s" % (n, argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
