@@ -3,9 +3,9 @@
  * the diagnostics list of the configuration loaders.
  *
  * Interface: dataset.h. A data set is read completely into memory when it
- * is opened and never changes after; lookups are linear scans in file
- * order, which is what refile: needs anyway and is fast enough for tables
- * of a few thousand lines.
+ * is opened and never changes after. Exact keys get a sorted index so that
+ * large SigningTables cost a binary search per lookup; refile: patterns
+ * are scanned in file order, as their semantics require.
  *
  * Errors: every problem is added to a diag_list as "FILE:LINE: ..."; the
  * open/parse functions then return NULL. Nothing is printed.
@@ -126,6 +126,7 @@ void dataset_free(dataset *ds)
 	for (i = 0; i < ds->count; i++)
 		dataset_entry_free(&ds->entries[i]);
 	free(ds->entries);
+	free(ds->sorted);
 	free(ds->spec);
 	free(ds->file);
 	free(ds);
@@ -204,6 +205,36 @@ nomem:
 	return false;
 }
 
+/* Case-insensitive key order; equal keys stay in file order. */
+static int dataset_sort_cmp(const void *a, const void *b)
+{
+	const dataset_entry *ea = *(dataset_entry *const *)a;
+	const dataset_entry *eb = *(dataset_entry *const *)b;
+	int c = strcasecmp(ea->key, eb->key);
+
+	if (c != 0)
+		return c;
+	return ea < eb ? -1 : ea > eb;
+}
+
+/* Builds the exact-lookup index once all entries are in. */
+static bool dataset_index(dataset *ds, diag_list *diag)
+{
+	size_t i;
+
+	if (ds->kind == DATASET_REFILE || ds->count == 0)
+		return true;
+	ds->sorted = malloc(ds->count * sizeof(*ds->sorted));
+	if (ds->sorted == NULL) {
+		diag_add(diag, DIAG_ERROR, "%s: out of memory", ds->file);
+		return false;
+	}
+	for (i = 0; i < ds->count; i++)
+		ds->sorted[i] = &ds->entries[i];
+	qsort(ds->sorted, ds->count, sizeof(*ds->sorted), dataset_sort_cmp);
+	return true;
+}
+
 /* ---- flat files ----------------------------------------------------------- */
 
 /*
@@ -267,71 +298,77 @@ dataset *dataset_parse_buffer(const char *name, dataset_kind kind,
 		}
 		dataset_parse_line(ds, line, linelen, lineno, diag);
 	}
-	if (diag->errors != errors) {
+	if (diag->errors != errors || !dataset_index(ds, diag)) {
 		dataset_free(ds);
 		return NULL;
 	}
 	return ds;
 }
 
-char *dataset_read_file(const char *path, size_t *len, const char **why)
+/*
+ * Reads fd to its end into a malloc'd buffer with one spare byte for a NUL.
+ * Refuses more than DATASET_MAX_FILE bytes.
+ */
+static char *dataset_read_fd(int fd, size_t *len, const char **why)
 {
-	struct stat st;
-	char *data = NULL;
+	char *data = NULL, *bigger;
 	size_t cap = 0, used = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t n;
 
-	*why = NULL;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		*why = strerror(errno);
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		*why = "is a directory";
-		goto fail;
-	}
 	for (;;) {
-		ssize_t n;
-
 		if (used == cap) {
-			char *bigger;
-
-			if (cap > DATASET_MAX_FILE) {
+			if (used > DATASET_MAX_FILE) {
 				*why = "file too large";
-				goto fail;
+				break;
 			}
 			cap = cap ? cap * 2 : 4096;
-			bigger = realloc(data, cap + 1);
-			if (bigger == NULL) {
+			if (cap > DATASET_MAX_FILE + 1u)
+				cap = DATASET_MAX_FILE + 1u;
+			if ((bigger = realloc(data, cap + 1)) == NULL) {
 				*why = "out of memory";
-				goto fail;
+				break;
 			}
 			data = bigger;
 		}
 		n = read(fd, data + used, cap - used);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			*why = strerror(errno);
-			goto fail;
-		}
-		if (n == 0)
+		if (n <= 0) {
+			if (n < 0)
+				*why = strerror(errno);
 			break;
+		}
 		used += (size_t)n;
 	}
-	if (used > DATASET_MAX_FILE) {
+	if (*why == NULL && used > DATASET_MAX_FILE)
 		*why = "file too large";
-		goto fail;
+	if (*why != NULL) {
+		free(data);
+		return NULL;
 	}
-	close(fd);
-	data[used] = '\0';
 	*len = used;
 	return data;
-fail:
+}
+
+char *dataset_read_file(const char *path, size_t *len, const char **why)
+{
+	struct stat st;
+	char *data = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	*why = NULL;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		*why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		*why = "is a directory";
+	else
+		data = dataset_read_fd(fd, len, why);
 	if (fd >= 0)
 		close(fd);
-	free(data);
-	return NULL;
+	if (data == NULL)
+		return NULL;
+	data[*len] = '\0';
+	return data;
 }
 
 static dataset *dataset_open_file(const char *spec, const char *path,
@@ -407,7 +444,7 @@ dataset *dataset_parse_csl(const char *list, diag_list *diag)
 			break;
 		p = end + 1;
 	}
-	if (diag->errors != errors) {
+	if (diag->errors != errors || !dataset_index(ds, diag)) {
 		dataset_free(ds);
 		return NULL;
 	}
@@ -518,12 +555,40 @@ bool dataset_pattern_match(const char *pattern, const char *text)
 	return *pattern == '\0';
 }
 
-static bool dataset_entry_matches(const dataset *ds, const dataset_entry *e,
-                                  const char *key)
+/* First position in ds->sorted whose key is not below key. */
+static size_t dataset_lower_bound(const dataset *ds, const char *key)
 {
-	if (ds->kind == DATASET_REFILE)
-		return dataset_pattern_match(e->key, key);
-	return strcasecmp(e->key, key) == 0;
+	size_t lo = 0, hi = ds->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcasecmp(ds->sorted[mid]->key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Exact keys: *pos is 0 before the first call, then 1 + the next position
+ * in ds->sorted to look at.
+ */
+static const dataset_entry *dataset_next_exact(const dataset *ds,
+                                               const char *key, size_t *pos)
+{
+	size_t i;
+
+	if (ds->sorted == NULL)
+		return NULL;
+	i = *pos == 0 ? dataset_lower_bound(ds, key) : *pos - 1;
+	if (i < ds->count && strcasecmp(ds->sorted[i]->key, key) == 0) {
+		*pos = i + 2;
+		return ds->sorted[i];
+	}
+	*pos = ds->count + 1;
+	return NULL;
 }
 
 const dataset_entry *dataset_next_match(const dataset *ds, const char *key,
@@ -531,10 +596,12 @@ const dataset_entry *dataset_next_match(const dataset *ds, const char *key,
 {
 	if (ds == NULL || key == NULL)
 		return NULL;
+	if (ds->kind != DATASET_REFILE)
+		return dataset_next_exact(ds, key, pos);
 	while (*pos < ds->count) {
 		const dataset_entry *e = &ds->entries[(*pos)++];
 
-		if (dataset_entry_matches(ds, e, key))
+		if (dataset_pattern_match(e->key, key))
 			return e;
 	}
 	return NULL;

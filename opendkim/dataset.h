@@ -23,7 +23,8 @@
  * FILE:LINE. Every entry remembers its file and line for later messages.
  *
  * Lookups are case-insensitive (domain names and header names are; OpenDKIM
- * opens its tables case-insensitively too).
+ * opens its tables case-insensitively too). Exact lookups use a sorted
+ * index (O(log n)); refile: patterns are tried one by one in file order.
  *
  * A loaded data set is immutable: it can be read by many threads at once.
  *
@@ -94,6 +95,8 @@ typedef struct dataset {
 	char *file;             /* file name, or the spec for csl */
 	dataset_entry *entries; /* in file order */
 	size_t count;
+	dataset_entry **sorted; /* private: exact keys sorted (ignoring case,
+	                         * then file order) for binary search */
 } dataset;
 
 /*

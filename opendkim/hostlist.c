@@ -114,6 +114,17 @@ static bool hostlist_looks_numeric(const char *s)
 	return strspn(s, "0123456789.") == strlen(s);
 }
 
+/* "[text]" -> "text" in place; NULL when the brackets do not match. */
+static char *hostlist_unbracket(char *text)
+{
+	size_t len = strlen(text);
+
+	if (len < 3 || text[len - 1] != ']')
+		return NULL;
+	text[len - 1] = '\0';
+	return text + 1;
+}
+
 /*
  * An address or CIDR block, optionally [bracketed]. Returns 1 when parsed,
  * 0 when text is not an address (maybe a name), -1 on error (why set).
@@ -133,15 +144,9 @@ static int hostlist_parse_addr(const char *text, hostlist_entry *e,
 	slash = strchr(buf, '/');
 	if (slash != NULL)
 		*slash = '\0';
-	if (addr[0] == '[') {
-		size_t alen = strlen(addr);
-
-		if (alen < 3 || addr[alen - 1] != ']') {
-			*why = "unbalanced brackets";
-			return -1;
-		}
-		addr[alen - 1] = '\0';
-		addr++;
+	if (addr[0] == '[' && (addr = hostlist_unbracket(addr)) == NULL) {
+		*why = "unbalanced brackets";
+		return -1;
 	}
 	if (inet_pton(AF_INET, addr, e->addr) == 1) {
 		e->kind = HOSTLIST_ADDR4;

@@ -205,3 +205,28 @@ Test(dataset, diag_counts)
 	cr_assert_str_eq(d.msgs[1].text, "e x");
 	diag_list_free(&d);
 }
+
+Test(dataset, large_table_exact_lookups)
+{
+	diag_list d = { 0 };
+	size_t n = 5000, i, len = 0;
+	char *text = malloc(n * 40), key[40];
+	dataset *ds;
+
+	for (i = n; i-- > 0;)
+		len += (size_t)sprintf(text + len, "Dom%zu.Example %zu\n", i, i);
+	ds = dataset_parse_buffer("big", DATASET_FILE, text, len, &d);
+	cr_assert_not_null(ds);
+	for (i = 0; i < n; i += 7) {
+		const dataset_entry *e;
+
+		snprintf(key, sizeof(key), "dom%zu.example", i);
+		e = dataset_lookup(ds, key);
+		cr_assert_not_null(e, "%s", key);
+		cr_assert_eq((size_t)atoi(e->value), i);
+	}
+	cr_assert_null(dataset_lookup(ds, "dom5000.example"));
+	cr_assert_null(dataset_lookup(ds, ""));
+	dataset_free(ds);
+	free(text);
+}
