@@ -232,6 +232,33 @@ static keystore *keystore_alloc(size_t n, const keystore_options *opts)
 	return ks;
 }
 
+/*
+ * RequireSafeKeys also covers a KeyTable file holding keys inline: it is
+ * then as secret as a key file.
+ */
+static void keystore_check_table(const dataset *keytable,
+                                 const keystore_options *opts,
+                                 diag_list *diag)
+{
+	char why[160];
+	size_t i;
+
+	if (!opts->require_safe || keytable->kind == DATASET_CSL)
+		return;
+	for (i = 0; i < keytable->count; i++) {
+		const char *c = strchr(keytable->entries[i].value, ':');
+
+		c = c ? strchr(c + 1, ':') : NULL;
+		if (c != NULL && c[1] != '\0' && !keystore_is_path(c + 1))
+			break;
+	}
+	if (i < keytable->count &&
+	    !keystore_file_is_safe(keytable->file, opts, why, sizeof(why)))
+		diag_add(diag, DIAG_ERROR, "%s:%u: KeyTable holds a private key "
+		         "inline but the file is not safe (RequireSafeKeys): %s",
+		         keytable->file, keytable->entries[i].line, why);
+}
+
 keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
                         diag_list *diag)
 {
@@ -255,6 +282,7 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
 		if (!keystore_parse_entry(e, de, opts, diag))
 			keystore_entry_clear(e);
 	}
+	keystore_check_table(keytable, opts, diag);
 	if (diag->errors != errors) {
 		keystore_free(ks);
 		return NULL;

@@ -17,7 +17,8 @@
  * RequireSafeKeys: a key file must be a regular file, not readable or
  * writable by group or other, and owned by root, by the user running the
  * check, or by the UserID the daemon will run as. Otherwise the key is
- * refused with an error naming the file and the reason.
+ * refused with an error naming the file and the reason. A KeyTable file
+ * holding a key inline must pass the same check.
  *
  * Errors at load: "FILE:LINE: ..." (the KeyTable line) with the key path
  * and libdkim's reason, added to a diag_list; loading returns NULL.

@@ -403,6 +403,12 @@ Test(config, keytable_files_inline_and_percent)
 	               "*@example.org inl user@example.org\n", 0644);
 	snprintf(text, sizeof(text), "KeyTable file:%s\nSigningTable refile:%s\n",
 	         kt, st);
+	/* an inline key makes the KeyTable secret too */
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("KeyTable:3: KeyTable holds a private key inline but the "
+	              "file is not safe (RequireSafeKeys): readable"));
+	diag_list_free(&d);
+	free(odk_write("KeyTable", kttext, 0600));
 	cfg = parse(text, 0);
 	dump();
 	cr_assert_not_null(cfg);
@@ -423,6 +429,33 @@ Test(config, keytable_files_inline_and_percent)
 	cr_assert_eq(e->line, 4);
 	config_unref(cfg);
 	free(rsa); free(ed); free(inl); free(kt); free(st); free(kttext);
+}
+
+/* A PEM key pasted on one KeyTable line (line breaks lost). */
+Test(config, keytable_inline_pem)
+{
+	char *path = odk_write_key("p.private", "ED25519", 0600);
+	char pem[1024], line[1200], *p, text[256];
+	FILE *f = fopen(path, "r");
+	size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+	config *cfg;
+
+	fclose(f);
+	pem[n] = '\0';
+	for (p = pem; (p = strchr(p, '\n')) != NULL;)
+		memmove(p, p + 1, strlen(p));
+	snprintf(line, sizeof(line), "k example.com:s:%s\n", pem);
+	free(odk_write("KeyTable", line, 0600));
+	free(odk_write("SigningTable", "example.com k\n", 0644));
+	snprintf(text, sizeof(text), "KeyTable %s/KeyTable\n"
+	         "SigningTable %s/SigningTable\n", odk_tmpdir(), odk_tmpdir());
+	cfg = parse(text, 0);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(dkim_privkey_type(keystore_find(cfg->keys, "k")->key),
+	             DKIM_KEY_ED25519);
+	config_unref(cfg);
+	free(path);
 }
 
 Test(config, key_errors)
