@@ -25,6 +25,7 @@
 #include <ares.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,18 +255,32 @@ static int main_test(const main_options *o)
 /* ---- signals ------------------------------------------------------------------- */
 
 /*
- * libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT and
- * stops the milter on any of them. OpenDKIM deployments send SIGHUP (and
- * SIGUSR1) to reload, so libmilter must not see SIGHUP: this definition
- * takes precedence over the C library's for libmilter, and waits for the
- * same set minus SIGHUP. Our own reload thread waits for SIGHUP/SIGUSR1.
+ * Signals are ours, not libmilter's. libmilter's signal thread sigwait()s
+ * for SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, and
+ * its listener then notices only within 5 seconds. OpenDKIM deployments
+ * send SIGHUP (and SIGUSR1) to reload, and a stop should be prompt. So
+ * this definition, which takes precedence over the C library's for
+ * libmilter, leaves those signals out of libmilter's wait; our signal
+ * thread (main_signal_thread) takes them.
  */
+static void main_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 int sigwait(const sigset_t *restrict set, int *restrict sig)
 {
-	sigset_t without_hup = *set;
-	sigdelset(&without_hup, SIGHUP);
+	sigset_t ours, rest = *set;
+	main_signal_set(&ours);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&ours, s))
+			sigdelset(&rest, s);
 	for (;;) {
-		int s = sigwaitinfo(&without_hup, NULL);
+		int s = sigwaitinfo(&rest, NULL);
 		if (s >= 0) {
 			*sig = s;
 			return 0;
@@ -276,6 +291,7 @@ int sigwait(const sigset_t *restrict set, int *restrict sig)
 }
 
 static main_options main_opts;
+static pthread_t main_thread;
 
 static void main_reload(void)
 {
@@ -295,34 +311,85 @@ static void main_reload(void)
 	log_msg(LOG_INFO, "configuration reloaded");
 }
 
-static void *main_reload_thread(void *arg)
+/* Only interrupts the listener's poll() in the main thread. */
+static void main_wakeup_handler(int sig)
+{
+	(void)sig;
+}
+
+/* After SIGTERM: let messages in flight end, for a while. */
+static void main_drain(void)
+{
+	for (int i = 0; i < MAIN_DRAIN_SECONDS * 10 && milter_messages_in_flight() > 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static atomic_bool main_stop_done;
+
+static void *main_stop_thread(void *arg)
 {
 	(void)arg;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	for (;;) {
-		if (sigwaitinfo(&set, NULL) > 0)
-			main_reload();
-	}
+	smfi_stop();
+	atomic_store(&main_stop_done, true);
 	return NULL;
 }
 
-static bool main_start_reloader(void)
+/*
+ * smfi_stop() marks the milter stopped at once, then waits for the
+ * listener's lock, which the listener holds while it polls (up to 5 s).
+ * So it runs in its own thread while this one interrupts the poll until it
+ * is done; the interrupted listener sees the mark and returns.
+ */
+static void main_stop(void)
+{
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, main_stop_thread, NULL) != 0) {
+		smfi_stop();   /* slower, but stops */
+		return;
+	}
+	while (!atomic_load(&main_stop_done)) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		pthread_kill(main_thread, SIGUSR2);
+	}
+	pthread_join(tid, NULL);
+}
+
+static void *main_signal_thread(void *arg)
+{
+	(void)arg;
+	sigset_t set;
+	main_signal_set(&set);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP || sig == SIGUSR1) {
+			main_reload();
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			milter_begin_shutdown();
+			main_drain();
+			main_stop();
+			return NULL;
+		}
+	}
+}
+
+static bool main_start_signal_thread(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	/* Blocked before any thread exists, so every thread inherits it; TERM
-	 * and INT too, which libmilter's own signal thread waits for. */
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	main_signal_set(&set);
+	/* Blocked before any other thread exists, so every thread inherits it. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return false;
+	struct sigaction sa = { .sa_handler = main_wakeup_handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		return false;
+	main_thread = pthread_self();
 	pthread_t tid;
-	if (pthread_create(&tid, NULL, main_reload_thread, NULL) != 0)
+	if (pthread_create(&tid, NULL, main_signal_thread, NULL) != 0)
 		return false;
 	pthread_detach(tid);
 	return true;
@@ -423,15 +490,6 @@ static bool main_drop_privileges(const config *cfg)
 	return true;
 }
 
-/* After SIGTERM: let messages in flight end, for a while. */
-static void main_drain(void)
-{
-	for (int i = 0; i < MAIN_DRAIN_SECONDS * 10 && milter_messages_in_flight() > 0; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
 static bool main_prepare(config *cfg)
 {
 	if (!cfg->has_socket) {
@@ -446,7 +504,7 @@ static bool main_prepare(config *cfg)
 		umask(cfg->umask);
 	if (cfg->pidfile != NULL && !main_write_pidfile(cfg->pidfile))
 		return false;
-	return main_open_socket(cfg) && main_start_reloader() && main_drop_privileges(cfg);
+	return main_open_socket(cfg) && main_start_signal_thread() && main_drop_privileges(cfg);
 }
 
 static int main_run(void)
@@ -467,7 +525,6 @@ static int main_run(void)
 	}
 	log_msg(LOG_INFO, "opendkim (dkimd) %s starting", DKIMD_VERSION);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
-	main_drain();
 	log_msg(LOG_INFO, "terminating");
 	milter_shutdown();
 	if (pidfile != NULL)

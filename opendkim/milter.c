@@ -51,6 +51,7 @@ typedef struct {
 static pthread_mutex_t milter_rt_lock = PTHREAD_MUTEX_INITIALIZER;
 static milter_runtime *milter_rt_current;
 static atomic_uint milter_in_flight;
+static atomic_bool milter_shutting_down;
 
 static void milter_rt_put(milter_runtime *rt)
 {
@@ -113,6 +114,11 @@ void milter_shutdown(void)
 	milter_rt_current = NULL;
 	pthread_mutex_unlock(&milter_rt_lock);
 	milter_rt_put(old);
+}
+
+void milter_begin_shutdown(void)
+{
+	atomic_store(&milter_shutting_down, true);
 }
 
 unsigned milter_messages_in_flight(void)
@@ -374,6 +380,10 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (conn == NULL)
 		return SMFIS_TEMPFAIL;
 	milter_conn_end_message(conn);
+	if (atomic_load(&milter_shutting_down)) {
+		smfi_setreply(ctx, "451", "4.3.2", "DKIM filter shutting down, try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	milter_msg *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;

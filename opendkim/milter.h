@@ -33,6 +33,9 @@ bool milter_set_config(config *cfg, dkim_error *err);
 /* Drops the current runtime (at exit, after the last message). */
 void milter_shutdown(void);
 
+/* From now on, new messages get a temporary failure (451 4.3.2). */
+void milter_begin_shutdown(void);
+
 /* Messages between MAIL and end of message / abort, now. */
 unsigned milter_messages_in_flight(void);
 

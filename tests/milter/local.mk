@@ -16,3 +16,5 @@ EXTRA_DIST += tests/milter/lib.sh tests/milter/dkimverify.py
 # Black-box tests of the daemon through the milter protocol.
 TESTS += tests/milter/sign.sh
 EXTRA_DIST += tests/milter/sign.sh
+TESTS += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh
+EXTRA_DIST += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh

@@ -20,6 +20,8 @@
  *   -c N      send the message N times over one connection
  *   -C BYTES  body chunk size (default and maximum 65535)
  *   -t SECS   timeout for every reply (default 30)
+ *   -w MS     wait MS milliseconds before the end of each message (to
+ *             have a message in flight while a test signals the milter)
  *   -v        log every packet on stderr
  * For each message, a line "result: ACTION[ TEXT]" goes to stderr: accept,
  * continue (delivered with the changes), reject, tempfail, discard,
@@ -50,6 +52,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfdef.h>
@@ -262,12 +265,13 @@ typedef struct {
 	unsigned long count;
 	size_t chunk;
 	int timeout_ms;
+	unsigned long wait_ms;
 } mc_options;
 
 static void mc_usage(void)
 {
 	fputs("usage: miltclient [-o OUT] [-a ADDR] [-n NAME] [-H HELO] [-f FROM] "
-	      "[-r RCPT]... [-A USER] [-j NAME] [-i QID] [-c N] [-C BYTES] [-t SECS] "
+	      "[-r RCPT]... [-A USER] [-j NAME] [-i QID] [-c N] [-C BYTES] [-t SECS] [-w MS] "
 	      "[-v] SOCKET MESSAGE\n", stderr);
 	exit(2);
 }
@@ -289,7 +293,7 @@ static void mc_options_parse(mc_options *o, int argc, char **argv)
 	                   .qid = "4ABC123DEF", .count = 1,
 	                   .chunk = MILTER_CHUNK_SIZE, .timeout_ms = 30000 };
 	int c;
-	while ((c = getopt(argc, argv, "o:a:n:H:f:r:A:j:i:c:C:t:v")) != -1) {
+	while ((c = getopt(argc, argv, "o:a:n:H:f:r:A:j:i:c:C:t:w:v")) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'a': o->client_addr = optarg; break;
@@ -307,6 +311,7 @@ static void mc_options_parse(mc_options *o, int argc, char **argv)
 		case 'c': o->count = mc_number(optarg, 1, 1000000); break;
 		case 'C': o->chunk = mc_number(optarg, 1, MILTER_CHUNK_SIZE); break;
 		case 't': o->timeout_ms = (int)mc_number(optarg, 1, 3600) * 1000; break;
+		case 'w': o->wait_ms = mc_number(optarg, 0, 600000); break;
 		case 'v': mc_verbose = true; break;
 		default: mc_usage();
 		}
@@ -381,7 +386,11 @@ typedef struct {
 	int timeout_ms;
 	uint32_t actions;   /* what the milter may do */
 	uint32_t proto;     /* steps to skip, replies not sent, ... */
+	mc_buf out;         /* packets not yet written */
 } mc_session;
+
+/* Postfix's stream buffer size: a full buffer is written at once. */
+#define MC_OUT_BUFFER 4096
 
 static void mc_write_all(int fd, const char *p, size_t len)
 {
@@ -396,18 +405,28 @@ static void mc_write_all(int fd, const char *p, size_t len)
 	}
 }
 
-/* One packet, one write (as Postfix flushes each command once). */
+static void mc_flush(mc_session *s)
+{
+	if (s->out.len > 0)
+		mc_write_all(s->fd, s->out.data, s->out.len);
+	s->out.len = 0;
+}
+
+/*
+ * Queues one packet. As Postfix does, packets are buffered and written
+ * when a reply is needed (or the buffer is full): a step's macros, the
+ * step, and headers that get no reply leave in one write.
+ */
 static void mc_send(mc_session *s, char cmd, const void *data, size_t len)
 {
-	mc_buf pkt = {0};
-	mc_buf_u32(&pkt, (uint32_t)len + 1);
-	mc_buf_add(&pkt, &cmd, 1);
+	mc_buf_u32(&s->out, (uint32_t)len + 1);
+	mc_buf_add(&s->out, &cmd, 1);
 	if (len > 0)
-		mc_buf_add(&pkt, data, len);
+		mc_buf_add(&s->out, data, len);
 	if (mc_verbose)
 		fprintf(stderr, "miltclient: > '%c' %zu bytes\n", cmd, len);
-	mc_write_all(s->fd, pkt.data, pkt.len);
-	free(pkt.data);
+	if (s->out.len >= MC_OUT_BUFFER)
+		mc_flush(s);
 }
 
 static void mc_read_all(mc_session *s, void *buf, size_t len)
@@ -433,6 +452,7 @@ static void mc_read_all(mc_session *s, void *buf, size_t len)
 /* Reads one packet; *data is malloc'd and NUL-terminated (len excludes it). */
 static char mc_recv(mc_session *s, char **data, size_t *len)
 {
+	mc_flush(s);
 	uint32_t nlen;
 	mc_read_all(s, &nlen, 4);
 	size_t plen = ntohl(nlen);
@@ -761,6 +781,11 @@ static mc_reply mc_one_message(mc_session *s, const mc_options *o, mc_message *m
 		r = mc_headers(s, m, qid);
 	if (r.code == SMFIR_CONTINUE)
 		r = mc_body(s, m, o->chunk);
+	if (r.code == SMFIR_CONTINUE && o->wait_ms > 0) {
+		mc_flush(s);
+		struct timespec ts = { (time_t)(o->wait_ms / 1000), (long)(o->wait_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
 	if (r.code == SMFIR_CONTINUE)
 		return mc_eom(s, m, qid, quarantine);
 	/* Stopped early: the MTA tells the milter the message is over. */
@@ -795,7 +820,9 @@ int main(int argc, char **argv)
 		free(r.text);
 	}
 	mc_send(&s, SMFIC_QUIT, NULL, 0);
+	mc_flush(&s);
 	close(s.fd);
+	free(s.out.data);
 	FILE *out = o.output != NULL ? fopen(o.output, "w") : stdout;
 	if (out == NULL)
 		mc_die("%s: %s", o.output, strerror(errno));

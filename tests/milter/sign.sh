@@ -46,6 +46,16 @@ mt_send "$T/out5.eml" "$T/msg.eml" -c 5 -C 7
 [ "$(grep -c '^result: ' "$T/out5.eml.result")" -eq 5 ] || mt_fail "5 results expected"
 mt_verify "$T/out5.eml"
 mt_ok "5 messages on one connection, 7-byte body chunks"
+
+# Over TCP, replies must not wait for delayed ACKs (Nagle): 200 messages
+# on one connection take well under a second; with ~40 ms stalls per
+# message they would take 8 s or more.
+start=$(date +%s%N)
+mt_send "$T/out6.eml" "$T/msg.eml" -c 200
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$(grep -c '^result: ' "$T/out6.eml.result")" -eq 200 ] || mt_fail "200 results expected"
+[ "$ms" -lt 4000 ] || mt_fail "200 messages took $ms ms: replies stall (TCP_NODELAY?)"
+mt_ok "200 signed messages on one TCP connection in $ms ms"
 mt_stop
 
 # --- KeyTable + SigningTable, MultipleSignatures: RSA and Ed25519 -----------

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Verifying through the milter protocol: messages signed by the daemon
+# itself (internal client), then fed back from an external client, give
+# dkim=pass; tampered body or header: dkim=fail; revoked key, no key: the
+# right result and On-KeyNotFound; DNS down: On-DNSError (tempfail, 451);
+# On-BadSignature reject: 550.
+. "$top_srcdir/tests/milter/lib.sh"
+
+mt_keygen sel rsa 2048 example.com
+mt_keygen revoked rsa 1024 example.com
+mt_keygen nokey rsa 1024 example.com
+# The revoked key's record has an empty p=; nokey has no record at all.
+sed -i -e 's/^\(txt revoked._domainkey.example.com\) .*/\1 v=DKIM1; k=rsa; p=/' \
+	-e '/^txt nokey\./d' "$T/records"
+dns_start "$T/records"
+
+cat > "$T/keytable" <<EOF
+main	example.com:sel:$T/keys/sel.private
+revoked	example.com:revoked:$T/keys/revoked.private
+nokey	example.com:nokey:$T/keys/nokey.private
+EOF
+cat > "$T/signingtable" <<EOF
+revoked@example.com	revoked
+nokey@example.com	nokey
+*@example.com		main
+EOF
+mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile' > "$T/base.conf"
+cat >> "$T/base.conf" <<EOF
+KeyTable		$T/keytable
+SigningTable		refile:$T/signingtable
+EOF
+mt_start "$T/base.conf"
+EXT="-a 203.0.113.9 -n mail.outside.example"
+
+# Sign three messages (internal client) with the three keys.
+mt_message "$T/plain.eml"
+mt_send "$T/signed.eml" "$T/plain.eml"
+mt_verify "$T/signed.eml"
+sed 's/alice@example.com/revoked@example.com/' "$T/plain.eml" > "$T/rev.eml"
+mt_send "$T/rev-signed.eml" "$T/rev.eml"
+mt_grep "$T/rev-signed.eml" 's=revoked;' "revoked key used"
+sed 's/alice@example.com/nokey@example.com/' "$T/plain.eml" > "$T/nokey.eml"
+mt_send "$T/nokey-signed.eml" "$T/nokey.eml"
+mt_grep "$T/nokey-signed.eml" 's=nokey;' "nokey key used"
+
+# pass
+mt_send "$T/v-pass.eml" "$T/signed.eml" $EXT
+head -n 1 "$T/v-pass.eml" | grep -q '^Authentication-Results: mx.example.net;$' ||
+	mt_fail "A-R not first: $(head -n 1 "$T/v-pass.eml")"
+mt_grep "$T/v-pass.eml" '^	dkim=pass \(2048-bit key\) header.d=example.com header.i=@example.com header.a=rsa-sha256 header.s=sel header.b=[A-Za-z0-9+/"]{8,}$' "pass A-R"
+mt_grep "$T/v-pass.eml.result" '^result: (accept|continue)$' "pass action"
+mt_grep "$MT_LOG" 'action=accept domain=example.com selector=sel result=pass' "pass log line"
+mt_ok "dkim=pass"
+
+# tampered body
+sed 's/this is a test message/this is a forged message/' "$T/signed.eml" > "$T/tbody.eml"
+mt_send "$T/v-tbody.eml" "$T/tbody.eml" $EXT
+mt_grep "$T/v-tbody.eml" '^	dkim=fail reason="body hash did not verify" \(2048-bit key\) header.d=example.com' "body tampered"
+mt_grep "$T/v-tbody.eml.result" '^result: (accept|continue)$' "On-BadSignature accept (default)"
+mt_ok "tampered body: dkim=fail"
+
+# tampered header
+sed 's/^Subject: test message/Subject: Test message/' "$T/signed.eml" > "$T/thdr.eml"
+mt_send "$T/v-thdr.eml" "$T/thdr.eml" $EXT
+mt_grep "$T/v-thdr.eml" '^	dkim=fail reason="signature verification failed" \(2048-bit key\)' "header tampered"
+mt_ok "tampered Subject: dkim=fail"
+
+# revoked key
+mt_send "$T/v-rev.eml" "$T/rev-signed.eml" $EXT
+mt_grep "$T/v-rev.eml" '^	dkim=(permerror|fail) reason="[^"]*revoked[^"]*"' "revoked key"
+mt_ok "revoked key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-rev.eml")"
+
+# no key
+mt_send "$T/v-nokey.eml" "$T/nokey-signed.eml" $EXT
+mt_grep "$T/v-nokey.eml" '^	dkim=permerror reason="[^"]*" header.d=example.com header.i=@example.com header.a=rsa-sha256 header.s=nokey' "no key"
+mt_grep "$T/v-nokey.eml.result" '^result: (accept|continue)$' "On-KeyNotFound accept (default)"
+mt_ok "no key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-nokey.eml")"
+mt_stop
+
+# Stricter actions: On-BadSignature reject, On-KeyNotFound tempfail.
+cp "$T/base.conf" "$T/strict.conf"
+printf 'On-BadSignature\treject\nOn-KeyNotFound\ttempfail\nOn-NoSignature\treject\n' >> "$T/strict.conf"
+mt_start "$T/strict.conf"
+mt_send "$T/s-tbody.eml" "$T/tbody.eml" $EXT
+mt_grep "$T/s-tbody.eml.result" '^result: replycode 550 5.7.20 ' "On-BadSignature reject"
+mt_send "$T/s-nokey.eml" "$T/nokey-signed.eml" $EXT
+mt_grep "$T/s-nokey.eml.result" '^result: replycode 451 4.7.20 ' "On-KeyNotFound tempfail"
+mt_send "$T/s-none.eml" "$T/plain.eml" $EXT
+mt_grep "$T/s-none.eml.result" '^result: replycode 550 5.7.20 ' "On-NoSignature reject"
+mt_send "$T/s-pass.eml" "$T/signed.eml" $EXT
+mt_grep "$T/s-pass.eml.result" '^result: (accept|continue)$' "pass still accepted"
+mt_ok "On-BadSignature reject, On-KeyNotFound tempfail, On-NoSignature reject"
+mt_stop
+
+# DNS down: a server that never answers. Default On-DNSError is tempfail.
+dns_fake_start silent
+sed "s/^Nameservers.*/Nameservers 127.0.0.1@$DNS_FAKE_PORT/; s/^DNSTimeout.*/DNSTimeout 1/" \
+	"$T/base.conf" > "$T/dnsdown.conf"
+mt_start "$T/dnsdown.conf"
+mt_send "$T/d-pass.eml" "$T/signed.eml" $EXT
+mt_grep "$T/d-pass.eml.result" '^result: replycode 451 4.4.3 ' "On-DNSError tempfail"
+mt_grep "$MT_LOG" 'action=tempfail domain=example.com selector=sel result=temperror' "DNS error log line"
+mt_ok "DNS down: 451 4.4.3 (On-DNSError tempfail)"
+mt_stop
+printf 'On-DNSError\taccept\n' >> "$T/dnsdown.conf"
+mt_start "$T/dnsdown.conf"
+mt_send "$T/d2.eml" "$T/signed.eml" $EXT
+mt_grep "$T/d2.eml.result" '^result: (accept|continue)$' "On-DNSError accept"
+mt_grep "$T/d2.eml" '^	dkim=temperror' "temperror in A-R"
+mt_ok "DNS down with On-DNSError accept: dkim=temperror"
+mt_stop
+exit 0
