@@ -1381,6 +1381,8 @@ static void config_finish_user(config_ctx *ctx)
 	if (!cfg->has_user || (ctx->flags & CONFIG_PARSE_ONLY))
 		return;
 	pw = getpwnam(cfg->user);
+	if (pw == NULL && strspn(cfg->user, "0123456789") == strlen(cfg->user))
+		pw = getpwuid((uid_t)strtoul(cfg->user, NULL, 10));
 	if (pw == NULL) {
 		diag_add(ctx->diag, DIAG_ERROR, "%s: bad value '%s' for UserID: "
 		         "unknown user '%s'", where, ctx->values[idx], cfg->user);
@@ -1391,6 +1393,9 @@ static void config_finish_user(config_ctx *ctx)
 	if (cfg->group == NULL)
 		return;
 	gr = getgrnam(cfg->group);
+	if (gr == NULL &&
+	    strspn(cfg->group, "0123456789") == strlen(cfg->group))
+		gr = getgrgid((gid_t)strtoul(cfg->group, NULL, 10));
 	if (gr == NULL) {
 		diag_add(ctx->diag, DIAG_ERROR, "%s: bad value '%s' for UserID: "
 		         "unknown group '%s'", where, ctx->values[idx],
@@ -1424,6 +1429,25 @@ static void config_check_signingtable(config_ctx *ctx)
 	}
 }
 
+/* SignatureAlgorithm against the single key: the key's type decides. */
+static void config_check_alg(config_ctx *ctx)
+{
+	const config *cfg = ctx->cfg;
+	size_t sa = config_index("SignatureAlgorithm");
+	dkim_alg alg;
+
+	if (cfg->keys == NULL || cfg->keys->entries[0].key == NULL ||
+	    ctx->values[sa] == NULL)
+		return;
+	alg = keystore_key_alg(cfg->keys->entries[0].key);
+	if (alg != cfg->sign_alg)
+		diag_add(ctx->diag, DIAG_WARNING, "%s: SignatureAlgorithm %s "
+		         "does not suit KeyFile %s; it signs with %s",
+		         ctx->wheres[sa], ctx->values[sa], cfg->keyfile,
+		         alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256"
+		                                        : "rsa-sha256");
+}
+
 static void config_finish_keys(config_ctx *ctx)
 {
 	config *cfg = ctx->cfg;
@@ -1447,6 +1471,7 @@ static void config_finish_keys(config_ctx *ctx)
 		cfg->keys = keystore_single("%", cfg->selector, cfg->keyfile,
 		                            ctx->files[kf], ctx->lines[kf],
 		                            &opts, ctx->diag);
+		config_check_alg(ctx);
 	}
 	if (cfg->signingtable != NULL && cfg->keytable == NULL)
 		diag_add(ctx->diag, DIAG_ERROR, "%s: SigningTable needs a "

@@ -511,6 +511,14 @@ Test(config, single_key_form)
 	cr_assert_str_eq(cfg->keys->entries[0].file, "t.conf");
 	cr_assert_eq(cfg->keys->entries[0].line, 3);
 	config_unref(cfg);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s\n"
+	         "KeyFile %s\nSignatureAlgorithm ed25519-sha256\n"
+	         "UserID 0:0\n", key);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	cr_assert(has("t.conf:4: SignatureAlgorithm ed25519-sha256 does not suit"));
+	cr_assert_eq(cfg->uid, 0);
+	config_unref(cfg);
 	snprintf(text, sizeof(text), "Domain example.com\nKeyFile %s\n", key);
 	cr_assert_null(parse(text, 0));
 	cr_assert(has("t.conf:2: KeyFile needs a Selector"));
