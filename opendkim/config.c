@@ -5,9 +5,10 @@
  *   1. read:   lines of the file(s) are split into Key and value; Include is
  *              followed; the last value of each known key is remembered
  *              with its FILE:LINE (OpenDKIM also lets the last one win);
- *   2. apply:  each remembered value goes through its option's setter
- *              (one small function per kind of value), which checks it and
- *              stores it in the config, opening data sets and host lists;
+ *   2. apply:  each remembered value, in reading order, goes through its
+ *              option's setter (one small function per kind of value),
+ *              which checks it and stores it in the config, opening data
+ *              sets and host lists;
  *   3. finish: defaults that depend on other keys, user lookup, signing
  *              keys, and the cross-checks between KeyTable, SigningTable,
  *              Domain, Selector and KeyFile.
@@ -510,6 +511,8 @@ typedef struct {
 	char **wheres;
 	const char **files;     /* parallel to wheres: file name (in sources) */
 	unsigned *lines;
+	unsigned *seq;          /* order in which the values were read */
+	unsigned next_seq;
 } config_ctx;
 
 typedef config_set_result (*config_setter)(config_ctx *ctx,
@@ -1193,6 +1196,7 @@ static void config_remember(config_ctx *ctx, size_t idx, const char *value,
 	ctx->wheres[idx] = w;
 	ctx->files[idx] = file;
 	ctx->lines[idx] = line;
+	ctx->seq[idx] = ++ctx->next_seq;
 }
 
 static void config_read_buffer(config_ctx *ctx, const char *file,
@@ -1318,15 +1322,28 @@ static void config_override(config_ctx *ctx, const char *name,
 		                0);
 }
 
-static void config_apply(config_ctx *ctx)
+/* The option set by the seq-th remembered value, or CONFIG_NOPTIONS. */
+static size_t config_by_seq(const config_ctx *ctx, unsigned seq)
 {
 	size_t i;
 
-	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		if (ctx->values[i] != NULL && ctx->seq[i] == seq)
+			return i;
+	return CONFIG_NOPTIONS;
+}
+
+/* Applies the values in the order they were read, so errors are too. */
+static void config_apply(config_ctx *ctx)
+{
+	unsigned seq;
+
+	for (seq = 1; seq <= ctx->next_seq; seq++) {
+		size_t i = config_by_seq(ctx, seq);
 		const config_option *opt = &config_options[i];
 		char why[256] = "";
 
-		if (ctx->values[i] == NULL)
+		if (i == CONFIG_NOPTIONS)
 			continue;
 		if (opt->set(ctx, opt, ctx->values[i], ctx->wheres[i], why,
 		             sizeof(why)) == CONFIG_SET_BAD)
@@ -1516,6 +1533,7 @@ static void config_ctx_free(config_ctx *ctx)
 	free(ctx->wheres);
 	free(ctx->files);
 	free(ctx->lines);
+	free(ctx->seq);
 }
 
 static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
@@ -1528,8 +1546,9 @@ static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
 	ctx->wheres = calloc(CONFIG_NOPTIONS, sizeof(char *));
 	ctx->files = calloc(CONFIG_NOPTIONS, sizeof(char *));
 	ctx->lines = calloc(CONFIG_NOPTIONS, sizeof(unsigned));
+	ctx->seq = calloc(CONFIG_NOPTIONS, sizeof(unsigned));
 	if (ctx->cfg == NULL || ctx->values == NULL || ctx->wheres == NULL ||
-	    ctx->files == NULL || ctx->lines == NULL) {
+	    ctx->files == NULL || ctx->lines == NULL || ctx->seq == NULL) {
 		config_unref(ctx->cfg);
 		config_ctx_free(ctx);
 		diag_add(diag, DIAG_ERROR, "out of memory");
