@@ -125,17 +125,31 @@ def serve_tcp(conn, mode):
         conn.close()
 
 
+def bind_pair():
+    """A UDP and a TCP socket on the same free port (the kernel picks the
+    UDP one; the TCP port may be taken, then try another)."""
+    for _ in range(100):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", port))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(16)
+        return udp, tcp, port
+    sys.exit("fakedns.py: no free port for UDP and TCP")
+
+
 def main():
     mode, portfile = sys.argv[1], sys.argv[2]
     if mode not in ("silent", "servfail", "refused", "wrongname", "garbage", "slow"):
         sys.exit("fakedns.py: unknown mode " + mode)
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
-    port = udp.getsockname()[1]
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind(("127.0.0.1", port))
-    tcp.listen(16)
+    udp, tcp, port = bind_pair()
     with open(portfile + ".tmp", "w") as f:
         f.write("%d\n" % port)
     os.rename(portfile + ".tmp", portfile)

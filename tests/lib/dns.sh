@@ -140,7 +140,7 @@ dns_launch() {
 	DNS_ALL_PIDS="$DNS_ALL_PIDS $DNS_PID"
 	_i=0
 	while [ $_i -lt 100 ]; do
-		kill -0 "$DNS_PID" 2> /dev/null || { wait "$DNS_PID" 2> /dev/null; return 1; }
+		kill -0 "$DNS_PID" 2> /dev/null || { wait "$DNS_PID" 2> /dev/null || :; return 1; }
 		grep -q 'started, version' "$DNS_LOG" 2> /dev/null && return 0
 		sleep 0.05
 		_i=$((_i + 1))
@@ -152,8 +152,8 @@ dns_launch() {
 dns_stop() {
 	_pid=${1:-$DNS_PID}
 	[ -n "$_pid" ] || return 0
-	kill "$_pid" 2> /dev/null
-	wait "$_pid" 2> /dev/null
+	kill "$_pid" 2> /dev/null || :
+	wait "$_pid" 2> /dev/null || :
 	return 0
 }
 
@@ -213,10 +213,10 @@ dns_keygen() {
 # Stops every server started here and removes their directories.
 dns_cleanup() {
 	for _pid in $DNS_ALL_PIDS; do
-		kill "$_pid" 2> /dev/null
+		kill "$_pid" 2> /dev/null || :
 	done
 	for _pid in $DNS_ALL_PIDS; do
-		wait "$_pid" 2> /dev/null
+		wait "$_pid" 2> /dev/null || :
 	done
 	DNS_ALL_PIDS=""
 	for _d in $DNS_ALL_DIRS; do
