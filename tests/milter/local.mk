@@ -18,3 +18,8 @@ TESTS += tests/milter/sign.sh
 EXTRA_DIST += tests/milter/sign.sh
 TESTS += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh
 EXTRA_DIST += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh
+
+# End to end through a private Postfix instance.
+TESTS += tests/milter/postfix-e2e.sh
+EXTRA_DIST += tests/milter/postfix-e2e.sh tests/milter/postfix.sh \
+	tests/milter/smtpsink.py
