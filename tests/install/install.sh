@@ -23,14 +23,21 @@ FAILS=0
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
 
+# make in the build directory, without the flags of the "make check" that
+# runs this test (its jobserver, -w, TESTS=...).
+submake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		make --no-print-directory -C "$top_builddir" "$@"
+}
+
 # The value of a variable of the build's Makefile (sbindir, mandir, ...).
 mkvar() {
 	printf 'print-%s:\n\t@echo $(%s)\n' "$1" "$1" |
-		make -s --no-print-directory -C "$top_builddir" -f Makefile -f - "print-$1"
+		submake -s -f Makefile -f - "print-$1"
 }
 
 install_into() {
-	make --no-print-directory -C "$top_builddir" install DESTDIR="$ROOT" \
+	submake install DESTDIR="$ROOT" \
 		> "$T/install.log" 2>&1 || {
 		tail -n 30 "$T/install.log" >&2
 		echo "FAIL: make install DESTDIR=$ROOT" >&2
@@ -195,7 +202,7 @@ else
 fi
 
 # ---- uninstall keeps the changed configuration, removes the rest -----------------
-make --no-print-directory -C "$top_builddir" uninstall DESTDIR="$ROOT" > "$T/uninstall.log" 2>&1 ||
+submake uninstall DESTDIR="$ROOT" > "$T/uninstall.log" 2>&1 ||
 	fail "make uninstall: $(tail -n 20 "$T/uninstall.log")"
 left=$(cd "$ROOT" && find . -type f | sort | tr '\n' ' ')
 [ "$left" = ".$SYSCONFDIR/opendkim.conf " ] && ok "uninstall left only the changed opendkim.conf" ||
