@@ -6,8 +6,7 @@ tests_dns_test_resolver_SOURCES = tests/dns/test_resolver.c
 tests_dns_test_resolver_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/dns/dns.sh
 EXTRA_DIST += tests/dns/dns.sh tests/dns/fakedns.py tests/dns/answer_seeds.py \
-	tests/lib/dns.sh tests/fuzz/corpus/dnsanswer \
-	libdkim/keycache.h
+	tests/lib/dns.sh tests/fuzz/corpus/dnsanswer
 
 # dkim_resolver_answer on stored answers (the fuzzer's seeds): no network.
 check_PROGRAMS += tests/dns/test_answer
