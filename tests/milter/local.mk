@@ -23,3 +23,8 @@ EXTRA_DIST += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reloa
 TESTS += tests/milter/postfix-e2e.sh
 EXTRA_DIST += tests/milter/postfix-e2e.sh tests/milter/postfix.sh \
 	tests/milter/smtpsink.py
+
+# The same daemon driven by Debian's miltertest and Lua scripts.
+TESTS += tests/milter/miltertest.sh
+EXTRA_DIST += tests/milter/miltertest.sh tests/milter/lua/common.lua \
+	tests/milter/lua/sign-verify.lua tests/milter/lua/arremove.lua
