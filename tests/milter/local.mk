@@ -28,3 +28,5 @@ EXTRA_DIST += tests/milter/postfix-e2e.sh tests/milter/postfix.sh \
 TESTS += tests/milter/miltertest.sh
 EXTRA_DIST += tests/milter/miltertest.sh tests/milter/lua/common.lua \
 	tests/milter/lua/sign-verify.lua tests/milter/lua/arremove.lua
+TESTS += tests/milter/cli.sh
+EXTRA_DIST += tests/milter/cli.sh

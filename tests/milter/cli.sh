@@ -1,0 +1,117 @@
+#!/bin/sh
+# The command line and the process: -V, --help, -n (every problem as
+# FILE:LINE, non-zero exit), -t (offline verification), daemon mode with a
+# PID file and a UNIX socket (UMask, stale socket, -p), UserID (privileges
+# dropped after the socket is open), RequireSafeKeys refusing a key that
+# others can read, naming the file.
+. "$top_srcdir/tests/milter/lib.sh"
+
+mt_keygen sel rsa 2048 example.com
+dns_start "$T/records"
+mt_message "$T/msg.eml"
+
+# --- -V, --help, bad flags ----------------------------------------------
+"$MT_DAEMON" -V > "$T/version.out" || mt_fail "-V exit status"
+mt_grep "$T/version.out" '^opendkim \(dkimd\) ' "-V version line"
+mt_grep "$T/version.out" 'OpenSSL: OpenSSL 3' "-V OpenSSL"
+mt_grep "$T/version.out" 'c-ares: 1\.' "-V c-ares"
+mt_grep "$T/version.out" 'ed25519-sha256' "-V ed25519"
+"$MT_DAEMON" --help > "$T/help.out" || mt_fail "--help exit status"
+mt_grep "$T/help.out" '-x CONFIG' "--help text"
+"$MT_DAEMON" -Z > /dev/null 2>&1 && mt_fail "unknown flag accepted"
+mt_ok "-V, --help, unknown flag"
+
+# --- -n ------------------------------------------------------------------------
+mt_config > "$T/good.conf"
+"$MT_DAEMON" -n -x "$T/good.conf" > "$T/n-good.out" 2>&1 || { cat "$T/n-good.out"; mt_fail "-n on a good configuration"; }
+cat > "$T/bad.conf" <<EOF
+Mode			sv
+FooBar			1
+Canonicalization	sideways
+Domain			example.com
+Selector		sel
+KeyFile			$T/keys/missing.private
+SendReports		yes
+On-BadSignature		explode
+EOF
+"$MT_DAEMON" -n -x "$T/bad.conf" > "$T/n-bad.out" 2>&1 && mt_fail "-n accepted a bad configuration"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:2: .*FooBar" "unknown option with file:line"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:3: .*sideways" "bad value with file:line"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:6: .*missing.private" "missing key with file:line"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:7: .*SendReports.*not supported" "unsupported option warning"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:8: .*explode" "bad action with file:line"
+mt_ok "-n: every problem as FILE:LINE, non-zero exit"
+
+# --- -t --------------------------------------------------------------------------
+mt_start "$T/good.conf"
+mt_send "$T/signed.eml" "$T/msg.eml"
+mt_stop
+"$MT_DAEMON" -x "$T/good.conf" -t "$T/signed.eml" > "$T/t.out" 2>&1 || { cat "$T/t.out"; mt_fail "-t on a signed message"; }
+mt_grep "$T/t.out" "signed.eml: verification \(s=sel d=example.com, 2048-bit key\) succeeded" "-t pass"
+sed 's/this is a test message/this is a changed message/' "$T/signed.eml" > "$T/changed.eml"
+"$MT_DAEMON" -x "$T/good.conf" -t "$T/changed.eml" "$T/msg.eml" > "$T/t2.out" 2>&1 && mt_fail "-t: changed message passed"
+mt_grep "$T/t2.out" "changed.eml: verification \(s=sel d=example.com, 2048-bit key\) fail" "-t fail"
+mt_grep "$T/t2.out" "msg.eml: message not signed" "-t unsigned"
+mt_ok "-t: pass, fail and unsigned messages"
+
+# --- daemon mode: PID file, UNIX socket, UMask, -p, stale socket ----------------------
+sock=$T/run/opendkim.sock
+mkdir "$T/run"
+mt_config > "$T/daemon.conf"
+cat >> "$T/daemon.conf" <<EOF
+PidFile		$T/run/opendkim.pid
+UMask		007
+EOF
+"$MT_DAEMON" -x "$T/daemon.conf" -p "local:$sock" > "$T/daemon.out" 2>&1 || { cat "$T/daemon.out"; mt_fail "daemon start"; }
+i=0
+while [ ! -S "$sock" ] || [ ! -s "$T/run/opendkim.pid" ]; do
+	[ $i -lt 100 ] || mt_fail "daemon did not create its socket and PID file"
+	sleep 0.05
+	i=$((i + 1))
+done
+pid=$(cat "$T/run/opendkim.pid")
+MT_PIDS="$MT_PIDS $pid"
+kill -0 "$pid" || mt_fail "PID file names no running process"
+[ "$(stat -c %a "$sock")" = 770 ] || mt_fail "socket mode $(stat -c %a "$sock"), UMask 007 wants 770"
+"$MT_CLIENT" -t 20 -o "$T/unix.eml" "unix:$sock" "$T/msg.eml" 2> "$T/unix.result" || mt_fail "client over the UNIX socket"
+mt_verify "$T/unix.eml"
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2> /dev/null; do
+	[ $i -lt 100 ] || mt_fail "daemon did not stop"
+	sleep 0.05
+	i=$((i + 1))
+done
+[ ! -e "$T/run/opendkim.pid" ] || mt_fail "PID file left behind"
+mt_ok "daemon mode: PID file, -p local: socket with UMask 007 (mode 770), signing over it"
+
+# A socket left by a killed daemon is replaced at start.
+mt_start "$T/good.conf" -p "local:$sock"
+kill -KILL "$MT_PID"
+wait "$MT_PID" 2> /dev/null
+[ -S "$sock" ] || mt_fail "no stale socket to test with"
+mt_start "$T/good.conf" -p "local:$sock"
+"$MT_CLIENT" -t 20 -o "$T/stale.eml" "unix:$sock" "$T/msg.eml" 2> "$T/stale.result" || mt_fail "client after stale socket"
+mt_stop
+mt_ok "a stale UNIX socket is replaced"
+
+# --- UserID: privileges dropped after opening the socket ------------------------------
+if id opendkim > /dev/null 2>&1; then
+	chmod 755 "$T" "$T/run"
+	mt_start "$T/good.conf" -u opendkim -p "local:$sock"
+	[ "$(stat -c %U "$sock")" = opendkim ] || mt_fail "socket owner $(stat -c %U "$sock")"
+	owner=$(ps -o user= -p "$MT_PID")
+	[ "$owner" = opendkim ] || mt_fail "daemon runs as '$owner', not opendkim"
+	"$MT_CLIENT" -t 20 -o "$T/user.eml" "unix:$sock" "$T/msg.eml" 2> "$T/user.result" || mt_fail "client to the unprivileged daemon"
+	mt_verify "$T/user.eml"
+	mt_stop
+	mt_ok "-u opendkim: runs as opendkim, owns its socket, signs"
+fi
+
+# --- RequireSafeKeys ------------------------------------------------------------------------
+chmod 644 "$T/keys/sel.private"
+"$MT_DAEMON" -f -x "$T/good.conf" > "$T/unsafe.out" 2>&1 && mt_fail "started with a world-readable key"
+mt_grep "$T/unsafe.out" "sel.private" "unsafe key error names the file"
+mt_ok "RequireSafeKeys: refuses a key readable by others: $(grep -m1 sel.private "$T/unsafe.out")"
+chmod 600 "$T/keys/sel.private"
+exit 0
