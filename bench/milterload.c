@@ -867,9 +867,15 @@ static bool ml_result_dump(const ml_result *r, const ml_message *m, const char *
 		fputc('\n', f);
 	}
 	fputc('\n', f);
-	for (size_t i = 0; i < m->body.len; i++)
-		if (m->body.data[i] != '\r' || i + 1 == m->body.len || m->body.data[i + 1] != '\n')
-			fputc(m->body.data[i], f);
+	const char *p = m->body.data, *end = p + m->body.len;
+	while (p < end) {    /* CRLF -> LF, a line at a time */
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		fwrite(p, 1, n > 0 && p[n - 1] == '\r' ? n - 1 : n, f);
+		if (nl != NULL)
+			fputc('\n', f);
+		p += n + (nl != NULL);
+	}
 	return fclose(f) == 0 || ml_error("%s: write error", path);
 }
 
@@ -912,8 +918,9 @@ static double ml_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One message, opening the connection first if needed. */
-static bool ml_worker_message(ml_load *l, ml_conn *c, unsigned long seq)
+/* One message, opening the connection first if needed. *done is when its
+ * final reply came (a dump is written after that, outside the latency). */
+static bool ml_worker_message(ml_load *l, ml_conn *c, unsigned long seq, double *done)
 {
 	char qid[32];
 	snprintf(qid, sizeof(qid), "4B%08lX", seq);
@@ -935,6 +942,7 @@ static bool ml_worker_message(ml_load *l, ml_conn *c, unsigned long seq)
 		alive = ml_message_run(c, l->o, l->m, qid, &r);
 		ok = alive && ml_result_check(&r, l->o, seq);
 	}
+	*done = ml_now();
 	if (ok && dump)
 		ok = ml_result_dump(&r, l->m, l->o->dump_dir, seq);
 	ml_result_free(&r);
@@ -952,10 +960,10 @@ static void *ml_worker(void *arg)
 		unsigned long seq = atomic_fetch_add(&l->next, 1);
 		if (seq >= l->o->messages)
 			break;
-		double t0 = ml_now();
-		if (!ml_worker_message(l, &c, seq))
+		double t0 = ml_now(), t1;
+		if (!ml_worker_message(l, &c, seq, &t1))
 			atomic_fetch_add(&l->failures, 1);
-		l->latency[seq] = ml_now() - t0;
+		l->latency[seq] = t1 - t0;
 		if (c.fd >= 0 && l->o->per_conn > 0 && ++on_conn >= l->o->per_conn) {
 			ml_conn_close(&c, true);
 			on_conn = 0;

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Latency over TCP: our milter signs ~20 small messages sent by
+# bench/milterload in its Postfix-like mode (Nagle left on, no TCP_QUICKACK),
+# one connection per message and then 20 messages on one connection; the
+# median must stay under 5 ms. A milter that writes its inserted field and its
+# final reply as separate small packets without TCP_NODELAY waits ~40 ms per
+# message for the client's delayed ACK (OpenDKIM 2.11: p50 ~44 ms here).
+. "$top_srcdir/tests/milter/lib.sh"
+
+LOAD=$top_builddir/bench/milterload
+LIMIT_MS=${BENCH_P50_LIMIT_MS:-5}
+
+mt_keygen sel rsa 2048 example.com
+dns_start "$T/records"
+mt_config > "$T/latency.conf"
+mt_start "$T/latency.conf"
+mt_message "$T/msg.eml"
+
+# bench_p50 NAME [milterload options]: runs 20 messages, checks the p50.
+bench_p50() {
+	_name=$1
+	shift
+	"$LOAD" -q -n 20 --expect DKIM-Signature --dump "$T/dump.$_name" --dump-max 1 \
+		"$@" "$MT_SOCKET" "$T/msg.eml" > "$T/$_name.out" 2>&1 ||
+		{ cat "$T/$_name.out" >&2; mt_fail "milterload ($_name) reported failures"; }
+	_p50=$(sed -n 's/^result: .* p50_ms=\([0-9.]*\) .*/\1/p' "$T/$_name.out")
+	[ -n "$_p50" ] || { cat "$T/$_name.out" >&2; mt_fail "no result line ($_name)"; }
+	awk -v p="$_p50" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' ||
+		{ cat "$T/$_name.out" >&2; mt_fail "$_name: p50 $_p50 ms, limit $LIMIT_MS ms"; }
+	mt_verify "$T/dump.$_name/000000.eml"
+	mt_ok "$_name: p50 $_p50 ms < $LIMIT_MS ms ($(sed -n 's/^result: .*\(msgs_per_s=[0-9.]*\).*/\1/p' "$T/$_name.out"))"
+}
+
+case $MT_SOCKET in
+inet:*) ;;
+*) mt_fail "the test needs a TCP socket, got $MT_SOCKET" ;;
+esac
+bench_p50 per-message-connection -m 1
+bench_p50 one-connection -m 0
+mt_stop
