@@ -109,11 +109,16 @@ mt_start() {
 	done
 }
 
+# Stops the daemon; its exit status must be 0 (sanitizer builds report
+# leaks and errors at exit with a non-zero status).
 mt_stop() {
 	[ -n "${MT_PID:-}" ] || return 0
 	kill -TERM "$MT_PID" 2> /dev/null
 	wait "$MT_PID" 2> /dev/null
+	_rc=$?
 	MT_PID=""
+	[ $_rc -eq 0 ] || mt_fail "daemon exit status $_rc"
+	! grep -q 'Sanitizer' "$MT_LOG" || mt_fail "sanitizer report in the daemon log"
 }
 
 # mt_send OUT MESSAGE [options]: runs the client; the resulting message in
