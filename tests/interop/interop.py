@@ -49,6 +49,10 @@ CHUNKS = [0, 1, 7, 64, 4096]
 TIMESTAMP = "1700000000"
 TAMPER_CASES = ["basic_crlf", "basic_lf", "folded_headers", "utf8",
                 "many_headers", "oversigned"]
+# l=/i= and two-signature checks: a spread of shapes, to bound the runtime.
+EXTRA_CASES = TAMPER_CASES + ["empty_body", "no_final_crlf", "no_final_lf",
+                              "many_trailing_blank_lines", "odd_folding",
+                              "body_whitespace_trailing_ws_lines"]
 
 
 class Keys:
@@ -350,6 +354,61 @@ def check_tampering(rep, tool, keys, case, alg, canon, signed, who):
         expect_dkimpy(rep, keys, lab + " body space", ws, want == "pass")
 
 
+def check_tags(rep, tool, keys, case, alg, canon):
+    """l= and i= both ways: with l=, text appended to the body still
+    verifies (RFC 6376 §3.5 l=, §8.2); i= in a subdomain of d= passes."""
+    extra = case.eol + b"appended after signing" + case.eol
+    lab = label("l= dkimtool->dkimpy", alg, canon, case.name)
+    signed, err = tool.sign(case.data, alg, canon, case.sign,
+                            ["-l", "-i", "user@sub." + DOMAIN])
+    if rep.check(signed is not None, lab, "dkimtool sign: " + err):
+        rep.check(b" l=" in signed or b"\tl=" in signed or b";l=" in signed,
+                  lab, "no l= in the signature", signed)
+        for msg, what in ((signed, ""), (signed + extra, " appended")):
+            ok, why = dkimpy_verify(keys, msg)
+            rep.check(ok, lab + what, "dkimpy says no: " + why, msg)
+            lines, status = tool.verify(msg)
+            rep.check(status == 0, lab + what + " (dkimtool)",
+                      " | ".join(lines), msg)
+    lab = label("l= dkimpy->dkimtool", alg, canon, case.name)
+    hc, bc = canon.split("/")
+    sig = dkim.sign(case.data, SELECTORS[alg].encode(), DOMAIN.encode(),
+                    keys.dkimpy_private(alg), identity=b"user@sub.example.com",
+                    canonicalize=(hc.encode(), bc.encode()),
+                    signature_algorithm=alg.encode(),
+                    include_headers=[h.encode() for h in case.sign],
+                    length=True, linesep=case.eol)
+    for msg, what in ((sig + case.data, ""),
+                      (sig + case.data + extra, " appended")):
+        lines, status = tool.verify(msg)
+        rep.check(status == 0, lab + what, " | ".join(lines), msg)
+
+
+def check_two_signatures(rep, tool, keys, case, alg, canon):
+    """dkimpy signs with its default header choice (From oversigned), then
+    dkimtool adds a signature on top: both verify in both."""
+    lab = label("two signatures", alg, canon, case.name)
+    hc, bc = canon.split("/")
+    first = dkim.sign(case.data, SELECTORS[alg].encode(), DOMAIN.encode(),
+                      keys.dkimpy_private(alg),
+                      canonicalize=(hc.encode(), bc.encode()),
+                      signature_algorithm=alg.encode(), linesep=case.eol)
+    other = "ed25519-sha256" if alg == "rsa-sha256" else "rsa-sha256"
+    signed, err = tool.sign(first + case.data, other, canon, case.sign)
+    if not rep.check(signed is not None, lab, "dkimtool sign: " + err):
+        return
+    lines, status = tool.verify(signed)
+    rep.check(status == 0 and len(lines) == 2, lab + " (dkimtool)",
+              " | ".join(lines), signed)
+    for idx in (0, 1):
+        d = dkim.DKIM(signed, minkey=1024)
+        try:
+            ok, why = bool(d.verify(idx=idx, dnsfunc=keys.dnsfunc)), ""
+        except dkim.DKIMException as e:
+            ok, why = False, str(e)
+        rep.check(ok, lab + " (dkimpy #%d)" % idx, why, signed)
+
+
 def run_dkimpy(rep, tool, keys, corpus):
     for case in corpus:
         for alg in ALGS:
@@ -358,6 +417,9 @@ def run_dkimpy(rep, tool, keys, corpus):
                                                 canon)
                 theirs = check_dkimpy_to_dkimtool(rep, tool, keys, case,
                                                   alg, canon)
+                if case.name in EXTRA_CASES:
+                    check_two_signatures(rep, tool, keys, case, alg, canon)
+                    check_tags(rep, tool, keys, case, alg, canon)
                 if case.name not in TAMPER_CASES:
                     continue
                 if ours is not None:
@@ -518,6 +580,63 @@ def run_opendkim_verify(rep, tool, od, corpus, workdir):
                   messages[key])
 
 
+def run_random(rep, tool, keys, cases):
+    """Random messages: two (algorithm, canonicalization) pairs each, both
+    directions against dkimpy."""
+    for i, case in enumerate(cases):
+        for j in (0, 1):
+            alg = ALGS[(i + j) % 2]
+            canon = CANONS[(i // 2 + j * 3) % 4]
+            check_dkimtool_to_dkimpy(rep, tool, keys, case, alg, canon)
+            check_dkimpy_to_dkimtool(rep, tool, keys, case, alg, canon)
+
+
+def check_key_forms(rep, tool, keys, workdir):
+    """Key files as other tools write them sign interoperably: PKCS#1 PEM
+    (dkimpy, older opendkim-genkey), base64 DER on one line (inline in a
+    KeyTable), base64 of the raw Ed25519 seed (dkimpy); RSA 1024 and 4096."""
+    d = os.path.join(workdir, "keyforms")
+    os.makedirs(d, exist_ok=True)
+    forms = [("rsa-sha256", "sel-rsa", keys.rsa_pkcs1, "PKCS#1 PEM"),
+             ("ed25519-sha256", "sel-ed", _write(d, "ed.seed",
+              keys.ed_seed_b64), "Ed25519 seed in base64")]
+    der = Keys._der(keys.rsa_pem)
+    forms.append(("rsa-sha256", "sel-rsa", _write(
+        d, "rsa.b64", base64.b64encode(der)), "base64 DER, one line"))
+    for bits in (1024, 4096):
+        pem = os.path.join(d, "rsa%d.pem" % bits)
+        _run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+              "rsa_keygen_bits:%d" % bits, "-out", pem])
+        sel = "sel-rsa%d" % bits
+        keys.records[sel + "._domainkey." + DOMAIN] = (
+            "v=DKIM1; k=rsa; p=" +
+            base64.b64encode(Keys._der(pem, pub=True)).decode())
+        forms.append(("rsa-sha256", sel, pem, "RSA %d bits" % bits))
+    with open(keys.records_file, "w") as f:
+        for name, rec in sorted(keys.records.items()):
+            f.write("%s %s\n" % (name, rec))
+    case = gen_corpus.cases()[0]
+    for alg, sel, path, what in forms:
+        lab = label("key form", what)
+        args = [tool.path, "sign", "-k", path, "-d", DOMAIN, "-s", sel,
+                "-a", alg, "-c", "relaxed/relaxed", "-H", "from:subject"]
+        p = subprocess.run(args, input=case.data, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if not rep.check(p.returncode == 0, lab, p.stderr.decode()):
+            continue
+        ok, why = dkimpy_verify(keys, p.stdout)
+        rep.check(ok, lab, "dkimpy says no: " + why, p.stdout)
+        lines, status = tool.verify(p.stdout)
+        rep.check(status == 0, lab + " (dkimtool)", " | ".join(lines))
+
+
+def _write(directory, name, data):
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dkimtool", required=True)
@@ -535,7 +654,10 @@ def main():
               if not args.only or args.only in c.name]
     rep = Report(args.workdir)
     tool = DkimTool(args.dkimtool, keys)
+    check_key_forms(rep, tool, keys, args.workdir)
     run_dkimpy(rep, tool, keys, corpus)
+    run_random(rep, tool, keys, [c for c in gen_corpus.random_cases()
+                                 if not args.only or args.only in c.name])
     if args.opendkim:
         od = OpenDkim(args.opendkim, keys, args.workdir)
         run_opendkim_sign(rep, tool, od, corpus, args.workdir)
