@@ -72,3 +72,10 @@ uninstall-hook:
 	fi
 
 .PHONY: doc_install_snippets doc_install_conf
+
+# "make installcheck" (run by distcheck too): the installed programs start.
+installcheck-local:
+	'$(DESTDIR)$(sbindir)/opendkim' -V > /dev/null
+	'$(DESTDIR)$(sbindir)/opendkim-genkey' -V > /dev/null
+	'$(DESTDIR)$(sbindir)/opendkim-testkey' -V > /dev/null
+	'$(DESTDIR)$(sbindir)/opendkim' -n -x /dev/null
