@@ -40,6 +40,12 @@
 #define MILTER_QID_MAX 64
 #define MILTER_HOSTNAME_MAX 256
 
+#ifdef DKIMD_VERSION
+#define MILTER_VERSION DKIMD_VERSION
+#else
+#define MILTER_VERSION "unknown"
+#endif
+
 /* ---- the runtime: configuration + resolver, swapped on reload ----------- */
 
 typedef struct {
@@ -216,7 +222,8 @@ typedef enum {
 	MILTER_CAUSE_SIGNATURE_ERROR,
 	MILTER_CAUSE_INTERNAL,
 	MILTER_CAUSE_SECURITY,
-	MILTER_CAUSE_DEFAULT
+	MILTER_CAUSE_DEFAULT,
+	MILTER_CAUSE_PASS               /* a signature verified: always accept */
 } milter_cause;
 
 typedef struct {
@@ -234,6 +241,7 @@ static const milter_reply_text milter_replies[] = {
 	[MILTER_CAUSE_INTERNAL] = { "5.3.0", "4.3.0", "internal error in the DKIM filter" },
 	[MILTER_CAUSE_SECURITY] = { "5.3.4", "4.3.4", "message header too large" },
 	[MILTER_CAUSE_DEFAULT] = { "5.7.1", "4.7.1", "rejected by the DKIM filter" },
+	[MILTER_CAUSE_PASS] = { "5.7.1", "4.7.1", "rejected by the DKIM filter" },
 };
 
 static config_action milter_setting(const config *cfg, milter_cause cause)
@@ -246,6 +254,7 @@ static config_action milter_setting(const config *cfg, milter_cause cause)
 	case MILTER_CAUSE_SIGNATURE_ERROR: return cfg->on_signature_error;
 	case MILTER_CAUSE_INTERNAL: return cfg->on_internal_error;
 	case MILTER_CAUSE_SECURITY: return cfg->on_security;
+	case MILTER_CAUSE_PASS: return CONFIG_ACT_ACCEPT;
 	case MILTER_CAUSE_DEFAULT: break;
 	}
 	return cfg->on_default;
@@ -635,6 +644,21 @@ static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
 	return true;
 }
 
+/*
+ * A permanent error: no key record (On-KeyNotFound), a revoked key (the
+ * key owner says no: On-BadSignature), anything else about the signature
+ * or key record (On-SignatureError). The reasons are libdkim's (msg.c).
+ */
+static milter_cause milter_permerror_cause(const dkim_sig_result *r)
+{
+	const char *reason = r->reason != NULL ? r->reason : "";
+	if (strncmp(reason, "no key for signature", 20) == 0)
+		return MILTER_CAUSE_KEY_NOT_FOUND;
+	if (strncmp(reason, "key revoked", 11) == 0)
+		return MILTER_CAUSE_BAD_SIGNATURE;
+	return MILTER_CAUSE_SIGNATURE_ERROR;
+}
+
 /* Which result decides the action: any pass wins; otherwise the first. */
 static milter_cause milter_verdict_cause(const dkim_msg *dkim, size_t *decisive)
 {
@@ -645,16 +669,16 @@ static milter_cause milter_verdict_cause(const dkim_msg *dkim, size_t *decisive)
 	for (size_t i = 0; i < n; i++) {
 		if (dkim_msg_result(dkim, i)->result == DKIM_RESULT_PASS) {
 			*decisive = i;
-			return MILTER_CAUSE_DEFAULT;
+			return MILTER_CAUSE_PASS;
 		}
 	}
 	const dkim_sig_result *r = dkim_msg_result(dkim, 0);
 	switch (r->result) {
-	case DKIM_RESULT_FAIL: return MILTER_CAUSE_BAD_SIGNATURE;
+	case DKIM_RESULT_FAIL:
+	case DKIM_RESULT_POLICY:   /* e.g. a key under MinimumKeyBits, rsa-sha1 */
+		return MILTER_CAUSE_BAD_SIGNATURE;
 	case DKIM_RESULT_TEMPERROR: return MILTER_CAUSE_DNS_ERROR;
-	case DKIM_RESULT_PERMERROR:
-		return r->key_bits == 0 && r->reason != NULL && strstr(r->reason, "no key") != NULL
-		       ? MILTER_CAUSE_KEY_NOT_FOUND : MILTER_CAUSE_SIGNATURE_ERROR;
+	case DKIM_RESULT_PERMERROR: return milter_permerror_cause(r);
 	default: return MILTER_CAUSE_DEFAULT;
 	}
 }
@@ -727,9 +751,23 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 
 /* ---- end of message ------------------------------------------------------------ */
 
+/* SoftwareHeader: who processed the message (as OpenDKIM's DKIM-Filter). */
+static bool milter_add_software_header(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	if (!m->rt->cfg->software_header || (!m->decision.sign && !m->decision.verify))
+		return true;
+	char value[512];
+	snprintf(value, sizeof(value), "dkimd (OpenDKIM compatible) v%s %s %s",
+	         MILTER_VERSION, conn->authserv_id, milter_qid(ctx, m));
+	return milter_insert(ctx, conn, "DKIM-Filter", value);
+}
+
 static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
+	if (!milter_add_software_header(ctx, conn))
+		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Filter");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Signature");
 	if (!milter_remove_forged_ar(ctx, m))
@@ -738,7 +776,7 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	if (m->decision.verify && !milter_add_ar(ctx, conn))
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add Authentication-Results");
 	size_t decisive = 0;
-	milter_cause cause = MILTER_CAUSE_DEFAULT;
+	milter_cause cause = MILTER_CAUSE_PASS;
 	if (m->decision.verify)
 		cause = milter_verdict_cause(m->dkim, &decisive);
 	config_action action = m->decision.verify ? milter_setting(m->rt->cfg, cause)

@@ -24,6 +24,7 @@ mt_verify "$T/out1.eml"
 mt_nogrep "$T/out1.eml" '^Authentication-Results:' "signing adds no A-R"
 mt_grep "$MT_LOG" 'action=accept signed domain=example.com selector=sel' "log line"
 mt_ok "internal client signed, dkimpy verifies"
+mt_nogrep "$T/out1.eml" '^DKIM-Filter:' "SoftwareHeader off by default"
 
 mt_send "$T/out2.eml" "$T/msg.eml" -a 198.51.100.7 -A alice
 mt_verify "$T/out2.eml"
@@ -74,6 +75,7 @@ SigningTable		refile:$T/signingtable
 MultipleSignatures	yes
 OversignHeaders		From
 MaximumHeaders		4096
+SoftwareHeader		yes
 EOF
 mt_start "$T/dual.conf"
 mt_send "$T/dual.eml" "$T/msg.eml"
@@ -83,7 +85,8 @@ mt_grep "$T/dual.eml" 'a=rsa-sha256' "rsa signature"
 mt_verify "$T/dual.eml"
 tr -d '\n\t' < "$T/dual.eml" > "$T/dual.unfolded"
 mt_grep "$T/dual.unfolded" 'h=From:[^;]*:From;' "From oversigned"
-mt_ok "dual RSA + Ed25519 signatures verify with dkimpy"
+mt_grep "$T/dual.eml" '^DKIM-Filter: dkimd \(OpenDKIM compatible\) v[0-9.]+ mx.example.net 4ABC123DEF$' "SoftwareHeader"
+mt_ok "dual RSA + Ed25519 signatures verify with dkimpy; SoftwareHeader"
 
 # Our own signed message, fed back from outside: both signatures pass.
 mt_send "$T/dualv.eml" "$T/dual.eml" -a 198.51.100.7

@@ -75,11 +75,20 @@ mt_send "$T/v-nokey.eml" "$T/nokey-signed.eml" $EXT
 mt_grep "$T/v-nokey.eml" '^	dkim=permerror reason="[^"]*" header.d=example.com header.i=@example.com header.a=rsa-sha256 header.s=nokey' "no key"
 mt_grep "$T/v-nokey.eml.result" '^result: (accept|continue)$' "On-KeyNotFound accept (default)"
 mt_ok "no key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-nokey.eml")"
+
+# A malformed signature: On-SignatureError (default reject).
+{
+	echo "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=From; bh=!!!; b=AAAA"
+	cat "$T/plain.eml"
+} > "$T/malformed.eml"
+mt_send "$T/v-mal.eml" "$T/malformed.eml" $EXT
+mt_grep "$T/v-mal.eml.result" '^result: replycode 550 5.7.20 ' "On-SignatureError reject (default)"
+mt_ok "malformed signature: 550 5.7.20 (On-SignatureError reject)"
 mt_stop
 
 # Stricter actions: On-BadSignature reject, On-KeyNotFound tempfail.
 cp "$T/base.conf" "$T/strict.conf"
-printf 'On-BadSignature\treject\nOn-KeyNotFound\ttempfail\nOn-NoSignature\treject\n' >> "$T/strict.conf"
+printf 'On-Default\treject\nOn-BadSignature\treject\nOn-KeyNotFound\ttempfail\nOn-NoSignature\treject\n' >> "$T/strict.conf"
 mt_start "$T/strict.conf"
 mt_send "$T/s-tbody.eml" "$T/tbody.eml" $EXT
 mt_grep "$T/s-tbody.eml.result" '^result: replycode 550 5.7.20 ' "On-BadSignature reject"
@@ -88,8 +97,20 @@ mt_grep "$T/s-nokey.eml.result" '^result: replycode 451 4.7.20 ' "On-KeyNotFound
 mt_send "$T/s-none.eml" "$T/plain.eml" $EXT
 mt_grep "$T/s-none.eml.result" '^result: replycode 550 5.7.20 ' "On-NoSignature reject"
 mt_send "$T/s-pass.eml" "$T/signed.eml" $EXT
-mt_grep "$T/s-pass.eml.result" '^result: (accept|continue)$' "pass still accepted"
-mt_ok "On-BadSignature reject, On-KeyNotFound tempfail, On-NoSignature reject"
+mt_grep "$T/s-pass.eml.result" '^result: (accept|continue)$' "pass still accepted with On-Default reject"
+mt_send "$T/s-rev.eml" "$T/rev-signed.eml" $EXT
+mt_grep "$T/s-rev.eml.result" '^result: replycode 550 5.7.20 ' "revoked key: On-BadSignature reject"
+mt_ok "On-BadSignature reject (also revoked keys), On-KeyNotFound tempfail, On-NoSignature reject; pass accepted"
+mt_stop
+
+# Quarantine: the message is held (SMFIR_QUARANTINE) and accepted.
+cp "$T/base.conf" "$T/quar.conf"
+printf 'On-BadSignature\tquarantine\n' >> "$T/quar.conf"
+mt_start "$T/quar.conf"
+mt_send "$T/q-tbody.eml" "$T/tbody.eml" $EXT
+mt_grep "$T/q-tbody.eml.result" '^result: quarantine DKIM signature verification failed$' "quarantine"
+mt_grep "$T/q-tbody.eml.result" '^result: accept$' "quarantined message accepted"
+mt_ok "On-BadSignature quarantine"
 mt_stop
 
 # DNS down: a server that never answers. Default On-DNSError is tempfail.
