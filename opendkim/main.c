@@ -8,8 +8,9 @@
  * USER, -P PIDFILE, -v (more logging), -V (version), --help.
  *
  * Signals: SIGHUP and SIGUSR1 reload the configuration (a configuration
- * with errors is refused and the running one stays); SIGTERM and SIGINT
- * stop accepting connections, let messages in flight finish, and exit.
+ * with errors is refused and the running one stays); SIGTERM and SIGINT:
+ * new messages get a temporary failure, messages in flight finish (for
+ * up to 30 s), then the daemon exits.
  *
  * Exit status: 0 on success, 1 on configuration or start-up errors
  * (each printed as "FILE:LINE: problem"), 2 on a usage error; -t: 0 when

@@ -39,6 +39,7 @@
 #define MILTER_AR_NAME "Authentication-Results"
 #define MILTER_QID_MAX 64
 #define MILTER_HOSTNAME_MAX 256
+#define MILTER_HEADERS_CAP (1024 * 1024)   /* header block kept, at most */
 
 #ifdef DKIMD_VERSION
 #define MILTER_VERSION DKIMD_VERSION
@@ -352,6 +353,10 @@ static void milter_conn_set_authserv_id(SMFICTX *ctx, milter_conn *conn,
 	const char *id = cfg->authserv_id;
 	if (id == NULL)
 		id = smfi_getsymval(ctx, "j");
+	if (id != NULL && !authres_valid_id(id)) {
+		log_msg(LOG_WARNING, "authserv-id '%s' is not a valid RFC 8601 token; using the host name", id);
+		id = NULL;
+	}
 	if (id != NULL) {
 		snprintf(conn->authserv_id, sizeof(conn->authserv_id), "%s", id);
 	} else if (gethostname(conn->authserv_id, sizeof(conn->authserv_id)) != 0) {
@@ -470,9 +475,10 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
 	if (m == NULL || m->too_big || m->failed)
 		return reply;
-	size_t max = m->rt->cfg->max_headers;
+	/* MaximumHeaders 0 means no configured limit, not unbounded memory. */
+	size_t max = m->rt->cfg->max_headers > 0 ? m->rt->cfg->max_headers : MILTER_HEADERS_CAP;
 	m->header_bytes += strlen(name) + strlen(value) + 3;   /* ": " CRLF */
-	if (max > 0 && m->header_bytes > max) {
+	if (m->header_bytes > max) {
 		m->too_big = true;   /* acted upon at end of headers */
 		return reply;
 	}
@@ -584,7 +590,10 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
-	if (milter_start_dkim(m) != DKIM_OK)
+	dkim_status st = milter_start_dkim(m);
+	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
+		return milter_fail(ctx, conn, MILTER_CAUSE_SECURITY, m->err.message);
+	if (st != DKIM_OK)
 		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
 	return SMFIS_CONTINUE;
 }
