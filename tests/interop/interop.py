@@ -487,7 +487,11 @@ class OpenDkim:
         conf = self._conf("sign-%s-%s" % (alg, canon.replace("/", "-")), [
             "Mode s", "Domain " + DOMAIN, "Selector " + SELECTORS[alg],
             "KeyFile " + self.keys.private_file(alg),
-            "SignatureAlgorithm " + alg, "Canonicalization " + canon])
+            "SignatureAlgorithm " + alg, "Canonicalization " + canon,
+            # Debian's default oversigns From; z= (copied header fields,
+            # RFC 6376 §3.5) is a tag few other signers write.
+            "OversignHeaders From,Subject",
+            "Diagnostics " + ("yes" if opendkim_z(canon) else "no")])
         return self._run(conf, files)
 
     def verify(self, files):
@@ -505,6 +509,11 @@ class OpenDkim:
         return results
 
 
+def opendkim_z(canon):
+    """OpenDKIM signs with z= (Diagnostics) for these canonicalizations."""
+    return canon.endswith("/relaxed")
+
+
 def opendkim_limit(case, alg, canon, signer):
     """Why OpenDKIM 2.11 cannot take part in this combination, or None.
     These are OpenDKIM's own limits, observed with Debian's build; the same
@@ -516,6 +525,11 @@ def opendkim_limit(case, alg, canon, signer):
     if bc == "relaxed" and not case.final_eol:
         return ("OpenDKIM refuses a body without a final CRLF under relaxed "
                 "body canonicalization ('CRLF at end of body missing')")
+    if signer and opendkim_z(canon) and any(
+            len(h) > 1000 for h in case.headers
+            if re.match(rb"(?i)(from|to|subject|date):", h)):
+        return ("OpenDKIM cannot write z= when a field it signs is long "
+                "('dkim_getsighdr(): Resource unavailable')")
     if signer and alg == "ed25519-sha256" and hc == "simple":
         return ("OpenDKIM's ed25519 signatures with simple header "
                 "canonicalization do not verify, not even in OpenDKIM")
