@@ -660,6 +660,107 @@ def check_key_forms(rep, tool, keys, workdir):
         rep.check(status == 0, lab + " (dkimtool)", " | ".join(lines))
 
 
+# Key record variants (RFC 6376 §3.6.1): (selector, record with RSA / ED
+# standing for the public keys, i= to sign with, verdict RFC 6376 asks for).
+RECORD_VARIANTS = [
+    ("r-plain", "v=DKIM1; k=rsa; p=RSA", None, True),
+    ("r-nov", "k=rsa; p=RSA", None, True),
+    ("r-ponly", "p=RSA", None, True),
+    ("r-unknown-tag", "v=DKIM1; p=RSA; x_future=1; n=a note", None, True),
+    ("r-trailing-semi", "v=DKIM1; k=rsa; p=RSA;", None, True),
+    ("r-fws", "v = DKIM1 ;\tk = rsa ; p = RSA ", None, True),
+    ("r-p-spaces", "v=DKIM1; p=RSA/SPACED", None, True),
+    ("r-h-sha256", "v=DKIM1; h=sha256; p=RSA", None, True),
+    ("r-h-both", "v=DKIM1; h=sha1:sha256; p=RSA", None, True),
+    ("r-h-sha1", "v=DKIM1; h=sha1; p=RSA", None, False),
+    ("r-s-email", "v=DKIM1; s=email; p=RSA", None, True),
+    ("r-s-star", "v=DKIM1; s=*; p=RSA", None, True),
+    ("r-s-other", "v=DKIM1; s=tlsrpt; p=RSA", None, False),
+    ("r-testing", "v=DKIM1; t=y; p=RSA", None, True),
+    ("r-strict-ok", "v=DKIM1; t=s; p=RSA", "@example.com", True),
+    ("r-strict-sub", "v=DKIM1; t=s; p=RSA", "@sub.example.com", False),
+    ("r-revoked", "v=DKIM1; k=rsa; p=", None, False),
+    ("r-v2", "v=DKIM2; p=RSA", None, False),
+    ("r-k-ed", "v=DKIM1; k=ed25519; p=RSA", None, False),
+    ("r-k-unknown", "v=DKIM1; k=dsa; p=RSA", None, False),
+    ("r-upper-tags", "V=DKIM1; K=rsa; P=RSA", None, False),
+    ("r-p-garbage", "v=DKIM1; p=RSA!!", None, False),
+    ("e-plain", "v=DKIM1; k=ed25519; p=ED", None, True),
+    ("e-k-rsa", "v=DKIM1; k=rsa; p=ED", None, False),
+    ("e-short", "v=DKIM1; k=ed25519; p=EDSHORT", None, False),
+]
+
+# Where an independent implementation is known to read a record otherwise
+# than RFC 6376 says: (implementation, selector) -> why. Not compared.
+RECORD_DEVIATIONS = {
+    ("dkimpy", "r-h-sha1"): "dkimpy 1.1.4 does not check the record's h=",
+    ("dkimpy", "r-strict-sub"): "dkimpy 1.1.4 does not check t=s",
+    ("dkimpy", "r-p-garbage"): "dkimpy 1.1.4 and OpenDKIM 2.11 skip "
+                               "characters outside base64 in p=",
+    ("opendkim", "r-p-garbage"): "dkimpy 1.1.4 and OpenDKIM 2.11 skip "
+                                 "characters outside base64 in p=",
+    ("opendkim", "r-k-ed"): "OpenDKIM 2.11 takes the key type from a=, "
+                            "not k= (RFC 6376 §6.1.3: inappropriate key "
+                            "algorithm)",
+    ("opendkim", "e-k-rsa"): "OpenDKIM 2.11 takes the key type from a=, "
+                             "not k= (RFC 6376 §6.1.3: inappropriate key "
+                             "algorithm)",
+}
+
+
+def _record_text(template, keys):
+    rsa = keys.records["sel-rsa._domainkey." + DOMAIN].split("p=")[1]
+    ed = keys.records["sel-ed._domainkey." + DOMAIN].split("p=")[1]
+    spaced = " ".join(rsa[i:i + 64] for i in range(0, len(rsa), 64))
+    edshort = base64.b64encode(base64.b64decode(ed)[:31]).decode()
+    return (template.replace("RSA/SPACED", spaced)
+            .replace("EDSHORT", edshort).replace("RSA", rsa)
+            .replace("ED", ed))
+
+
+def check_records(rep, tool, keys, od):
+    """Each record variant: dkimtool, dkimpy and OpenDKIM give the verdict
+    RFC 6376 §3.6.1 / §6.1.2 asks for."""
+    case = gen_corpus.cases()[0]
+    for sel, template, ident, _ in RECORD_VARIANTS:
+        keys.records[sel + "._domainkey." + DOMAIN] = _record_text(template,
+                                                                   keys)
+    with open(keys.records_file, "w") as f:
+        for name, rec in sorted(keys.records.items()):
+            f.write("%s %s\n" % (name, rec))
+    messages = {}
+    for sel, template, ident, want in RECORD_VARIANTS:
+        alg = "ed25519-sha256" if sel.startswith("e-") else "rsa-sha256"
+        extra = ["-i", ident] if ident else []
+        signed, err = tool.sign(case.data, alg, "relaxed/simple",
+                                case.sign, extra, sel=sel)
+        lab = label("key record", sel, repr(template))
+        if not rep.check(signed is not None, lab, err):
+            continue
+        messages[sel] = signed
+        lines, status = tool.verify(signed)
+        rep.check((status == 0) == want, lab + " dkimtool",
+                  "want %s: %s" % ("pass" if want else "no pass",
+                                   " | ".join(lines)), signed)
+        if not rep.skip(RECORD_DEVIATIONS.get(("dkimpy", sel))):
+            ok, why = dkimpy_verify(keys, signed)
+            rep.check(ok == want, lab + " dkimpy", "got %s %s" % (ok, why),
+                      signed)
+    if od is None:
+        return
+    paths = write_files(os.path.join(od.dir, "records"), messages)
+    results = od.verify(sorted(paths))
+    want = {sel: w for sel, _, _, w in RECORD_VARIANTS}
+    for path, sel in sorted(paths.items()):
+        if rep.skip(RECORD_DEVIATIONS.get(("opendkim", sel))):
+            continue
+        got = results.get(path)
+        rep.check((got == "pass") == want[sel],
+                  label("key record", sel, "opendkim"),
+                  "want %s, got %s" % ("pass" if want[sel] else "no pass",
+                                       got), messages[sel])
+
+
 def check_cli(rep, tool, keys):
     """The one-shot command line (not batch): sign | verify, exit codes."""
     case = gen_corpus.cases()[0]
@@ -713,8 +814,10 @@ def main():
     random_corpus = [c for c in gen_corpus.random_cases()
                      if not args.only or args.only in c.name]
     run_random(rep, tool, keys, random_corpus)
-    if args.opendkim:
-        od = OpenDkim(args.opendkim, keys, args.workdir)
+    od = OpenDkim(args.opendkim, keys, args.workdir) if args.opendkim \
+        else None
+    check_records(rep, tool, keys, od)
+    if od is not None:
         run_opendkim_sign(rep, tool, od, corpus, args.workdir)
         run_opendkim_verify(rep, tool, od, corpus, args.workdir)
         # Random messages: relaxed header canonicalization only, as the
