@@ -4,6 +4,7 @@ opendkim_opendkim_SOURCES = \
 	opendkim/main.c \
 	opendkim/milter.c opendkim/milter.h \
 	opendkim/authres.c opendkim/authres.h \
+	opendkim/verdict.c opendkim/verdict.h \
 	opendkim/log.c opendkim/log.h
 opendkim_opendkim_CPPFLAGS = $(AM_CPPFLAGS) -DDKIMD_VERSION='"$(PACKAGE_VERSION)"'
 opendkim_opendkim_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)

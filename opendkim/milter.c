@@ -1,6 +1,7 @@
 /*
  * milter.c - the milter callbacks: gather (connect, envelope, headers),
- * decide (policy.c), act (libdkim), report (authres.c, the log).
+ * decide (policy.c), act (libdkim), report (authres.c, the log) and carry
+ * out the verdict (verdict.c).
  *
  * Interface: milter.h. libmilter calls the mlfi_* functions below on its
  * worker threads; each SMTP connection has a milter_conn (smfi_setpriv),
@@ -35,6 +36,7 @@
 #include "dkim_resolver.h"
 #include "log.h"
 #include "policy.h"
+#include "verdict.h"
 
 #define MILTER_AR_NAME "Authentication-Results"
 #define MILTER_QID_MAX 64
@@ -214,68 +216,21 @@ static const char *milter_qid(SMFICTX *ctx, milter_msg *m)
 
 /* ---- actions and replies ------------------------------------------------------ */
 
-/* Why an On-* action is taken: selects the setting and the SMTP reply. */
-typedef enum {
-	MILTER_CAUSE_BAD_SIGNATURE,
-	MILTER_CAUSE_NO_SIGNATURE,
-	MILTER_CAUSE_KEY_NOT_FOUND,
-	MILTER_CAUSE_DNS_ERROR,
-	MILTER_CAUSE_SIGNATURE_ERROR,
-	MILTER_CAUSE_INTERNAL,
-	MILTER_CAUSE_SECURITY,
-	MILTER_CAUSE_DEFAULT,
-	MILTER_CAUSE_PASS               /* a signature verified: always accept */
-} milter_cause;
-
-typedef struct {
-	const char *reject_x, *tempfail_x;  /* RFC 3463 enhanced codes */
-	const char *text;
-} milter_reply_text;
-
-/* RFC 7372 §3.1: X.7.20 "no passing DKIM signature found". */
-static const milter_reply_text milter_replies[] = {
-	[MILTER_CAUSE_BAD_SIGNATURE] = { "5.7.20", "4.7.20", "DKIM signature verification failed" },
-	[MILTER_CAUSE_NO_SIGNATURE] = { "5.7.20", "4.7.20", "no DKIM signature" },
-	[MILTER_CAUSE_KEY_NOT_FOUND] = { "5.7.20", "4.7.20", "no key for DKIM signature" },
-	[MILTER_CAUSE_DNS_ERROR] = { "5.7.20", "4.4.3", "DKIM key lookup failed, try again later" },
-	[MILTER_CAUSE_SIGNATURE_ERROR] = { "5.7.20", "4.7.20", "malformed DKIM signature" },
-	[MILTER_CAUSE_INTERNAL] = { "5.3.0", "4.3.0", "internal error in the DKIM filter" },
-	[MILTER_CAUSE_SECURITY] = { "5.3.4", "4.3.4", "message header too large" },
-	[MILTER_CAUSE_DEFAULT] = { "5.7.1", "4.7.1", "rejected by the DKIM filter" },
-	[MILTER_CAUSE_PASS] = { "5.7.1", "4.7.1", "rejected by the DKIM filter" },
-};
-
-static config_action milter_setting(const config *cfg, milter_cause cause)
-{
-	switch (cause) {
-	case MILTER_CAUSE_BAD_SIGNATURE: return cfg->on_bad_signature;
-	case MILTER_CAUSE_NO_SIGNATURE: return cfg->on_no_signature;
-	case MILTER_CAUSE_KEY_NOT_FOUND: return cfg->on_key_not_found;
-	case MILTER_CAUSE_DNS_ERROR: return cfg->on_dns_error;
-	case MILTER_CAUSE_SIGNATURE_ERROR: return cfg->on_signature_error;
-	case MILTER_CAUSE_INTERNAL: return cfg->on_internal_error;
-	case MILTER_CAUSE_SECURITY: return cfg->on_security;
-	case MILTER_CAUSE_PASS: return CONFIG_ACT_ACCEPT;
-	case MILTER_CAUSE_DEFAULT: break;
-	}
-	return cfg->on_default;
-}
-
 /* Carries out action for cause: the SMTP reply, quarantine, the status. */
-static sfsistat milter_act(SMFICTX *ctx, config_action action, milter_cause cause)
+static sfsistat milter_act(SMFICTX *ctx, config_action action, verdict_cause cause)
 {
-	const milter_reply_text *r = &milter_replies[cause];
+	verdict_reply r = verdict_reply_for(cause, action);
 	switch (action) {
 	case CONFIG_ACT_REJECT:
-		smfi_setreply(ctx, "550", (char *)r->reject_x, (char *)r->text);
+		smfi_setreply(ctx, (char *)r.code, (char *)r.xcode, (char *)r.text);
 		return SMFIS_REJECT;
 	case CONFIG_ACT_TEMPFAIL:
-		smfi_setreply(ctx, "451", (char *)r->tempfail_x, (char *)r->text);
+		smfi_setreply(ctx, (char *)r.code, (char *)r.xcode, (char *)r.text);
 		return SMFIS_TEMPFAIL;
 	case CONFIG_ACT_DISCARD:
 		return SMFIS_DISCARD;
 	case CONFIG_ACT_QUARANTINE:
-		smfi_quarantine(ctx, (char *)r->text);
+		smfi_quarantine(ctx, (char *)r.text);
 		return SMFIS_ACCEPT;
 	case CONFIG_ACT_ACCEPT:
 		break;
@@ -284,12 +239,12 @@ static sfsistat milter_act(SMFICTX *ctx, config_action action, milter_cause caus
 }
 
 /* An error outside verification results: log it, act on it, end the message. */
-static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, milter_cause cause,
+static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, verdict_cause cause,
                             const char *why)
 {
 	milter_msg *m = conn->msg;
 	const config *cfg = m->rt->cfg;
-	config_action action = milter_setting(cfg, cause);
+	config_action action = verdict_action(cfg, cause);
 	log_msg(LOG_ERR, "%s: %s: action=%s", milter_qid(ctx, m), why,
 	        config_action_name(action));
 	sfsistat st = milter_act(ctx, action, cause);
@@ -580,10 +535,10 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	if (m->too_big)
-		return milter_fail(ctx, conn, MILTER_CAUSE_SECURITY, "header block over MaximumHeaders");
+		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
 	bool have_sender = false;
 	if (m->failed || !milter_find_signers(m, &have_sender))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
 	milter_decide(m, conn, have_sender);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
@@ -592,9 +547,9 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	}
 	dkim_status st = milter_start_dkim(m);
 	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
-		return milter_fail(ctx, conn, MILTER_CAUSE_SECURITY, m->err.message);
+		return milter_fail(ctx, conn, VERDICT_SECURITY, m->err.message);
 	if (st != DKIM_OK)
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, m->err.message);
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
 	return SMFIS_CONTINUE;
 }
 
@@ -653,56 +608,39 @@ static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
 	return true;
 }
 
-/*
- * A permanent error: no key record (On-KeyNotFound), a revoked key (the
- * key owner says no: On-BadSignature), anything else about the signature
- * or key record (On-SignatureError). The reasons are libdkim's (msg.c).
- */
-static milter_cause milter_permerror_cause(const dkim_sig_result *r)
+/* The engine's results as a list, topmost signature first. */
+static const dkim_sig_result **milter_results(const dkim_msg *dkim, size_t *n)
 {
-	const char *reason = r->reason != NULL ? r->reason : "";
-	if (strncmp(reason, "no key for signature", 20) == 0)
-		return MILTER_CAUSE_KEY_NOT_FOUND;
-	if (strncmp(reason, "key revoked", 11) == 0)
-		return MILTER_CAUSE_BAD_SIGNATURE;
-	return MILTER_CAUSE_SIGNATURE_ERROR;
+	*n = dkim_msg_result_count(dkim);
+	const dkim_sig_result **list = calloc(*n + 1, sizeof(*list));
+	for (size_t i = 0; list != NULL && i < *n; i++)
+		list[i] = dkim_msg_result(dkim, i);
+	return list;
 }
 
-/* Which result decides the action: any pass wins; otherwise the first. */
-static milter_cause milter_verdict_cause(const dkim_msg *dkim, size_t *decisive)
+static verdict_cause milter_verdict(const dkim_msg *dkim, size_t *decisive)
 {
-	size_t n = dkim_msg_result_count(dkim);
+	size_t n;
+	const dkim_sig_result **list = milter_results(dkim, &n);
 	*decisive = 0;
-	if (n == 0)
-		return MILTER_CAUSE_NO_SIGNATURE;
-	for (size_t i = 0; i < n; i++) {
-		if (dkim_msg_result(dkim, i)->result == DKIM_RESULT_PASS) {
-			*decisive = i;
-			return MILTER_CAUSE_PASS;
-		}
-	}
-	const dkim_sig_result *r = dkim_msg_result(dkim, 0);
-	switch (r->result) {
-	case DKIM_RESULT_FAIL:
-	case DKIM_RESULT_POLICY:   /* e.g. a key under MinimumKeyBits, rsa-sha1 */
-		return MILTER_CAUSE_BAD_SIGNATURE;
-	case DKIM_RESULT_TEMPERROR: return MILTER_CAUSE_DNS_ERROR;
-	case DKIM_RESULT_PERMERROR: return milter_permerror_cause(r);
-	default: return MILTER_CAUSE_DEFAULT;
-	}
+	if (list == NULL)
+		return VERDICT_INTERNAL;
+	verdict_cause cause = verdict_from_results(list, n, decisive);
+	free(list);
+	return cause;
 }
 
 static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
-	size_t n = dkim_msg_result_count(m->dkim);
-	if (n == 0 && !m->rt->cfg->always_add_ar)
-		return true;
-	const dkim_sig_result **list = calloc(n + 1, sizeof(*list));
+	size_t n;
+	const dkim_sig_result **list = milter_results(m->dkim, &n);
 	if (list == NULL)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		list[i] = dkim_msg_result(m->dkim, i);
+	if (n == 0 && !m->rt->cfg->always_add_ar) {
+		free(list);
+		return true;
+	}
 	char *value = authres_format(conn->authserv_id, list, n, "\n\t");
 	free(list);
 	bool ok = value != NULL && milter_insert(ctx, conn, MILTER_AR_NAME, value);
@@ -776,19 +714,19 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
 	if (!milter_add_software_header(ctx, conn))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Filter");
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Filter");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add DKIM-Signature");
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Signature");
 	if (!milter_remove_forged_ar(ctx, m))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL,
+		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   "cannot remove forged Authentication-Results");
 	if (m->decision.verify && !milter_add_ar(ctx, conn))
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL, "cannot add Authentication-Results");
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add Authentication-Results");
 	size_t decisive = 0;
-	milter_cause cause = MILTER_CAUSE_PASS;
+	verdict_cause cause = VERDICT_PASS;
 	if (m->decision.verify)
-		cause = milter_verdict_cause(m->dkim, &decisive);
-	config_action action = m->decision.verify ? milter_setting(m->rt->cfg, cause)
+		cause = milter_verdict(m->dkim, &decisive);
+	config_action action = m->decision.verify ? verdict_action(m->rt->cfg, cause)
 	                                          : CONFIG_ACT_ACCEPT;
 	milter_log_message(ctx, conn, m, action,
 	                   m->decision.verify ? dkim_msg_result(m->dkim, decisive) : NULL);
@@ -803,7 +741,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
 	(void)milter_qid(ctx, m);
 	if (m->failed || m->dkim == NULL || dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
-		return milter_fail(ctx, conn, MILTER_CAUSE_INTERNAL,
+		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
 	sfsistat st = milter_eom_act(ctx, conn);
 	milter_conn_end_message(conn);

@@ -7,6 +7,12 @@ tests_milter_test_authres_SOURCES = tests/milter/test_authres.c \
 tests_milter_test_authres_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/milter/test_authres
 
+check_PROGRAMS += tests/milter/test_verdict
+tests_milter_test_verdict_SOURCES = tests/milter/test_verdict.c \
+	opendkim/verdict.c opendkim/verdict.h
+tests_milter_test_verdict_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(CRITERION_LIBS)
+TESTS += tests/milter/test_verdict
+
 # A milter protocol client playing the MTA (as Postfix does).
 check_PROGRAMS += tests/milter/miltclient
 tests_milter_miltclient_SOURCES = tests/milter/miltclient.c

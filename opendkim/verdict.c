@@ -1,0 +1,116 @@
+/*
+ * verdict.c - verification results to On-* actions and SMTP replies.
+ *
+ * Interface: verdict.h. Pure: no I/O, no milter calls, no errors.
+ */
+#include "verdict.h"
+
+#include <string.h>
+
+typedef struct {
+	const char *name;
+	const char *reject_x, *tempfail_x;  /* RFC 3463 enhanced status codes */
+	const char *text;
+} verdict_info;
+
+/* RFC 7372 §3.1: X.7.20 "No passing DKIM signature found". RFC 3463:
+ * X.4.3 directory server failure, X.3.0 other mail system problem, X.3.4
+ * message too big for system. */
+static const verdict_info verdict_table[] = {
+	[VERDICT_PASS] = { "pass", "5.7.1", "4.7.1", "rejected by the DKIM filter" },
+	[VERDICT_BAD_SIGNATURE] = { "bad signature", "5.7.20", "4.7.20",
+	                            "DKIM signature verification failed" },
+	[VERDICT_NO_SIGNATURE] = { "no signature", "5.7.20", "4.7.20", "no DKIM signature" },
+	[VERDICT_KEY_NOT_FOUND] = { "key not found", "5.7.20", "4.7.20",
+	                            "no key for DKIM signature" },
+	[VERDICT_DNS_ERROR] = { "DNS error", "5.7.20", "4.4.3",
+	                        "DKIM key lookup failed, try again later" },
+	[VERDICT_SIGNATURE_ERROR] = { "signature error", "5.7.20", "4.7.20",
+	                              "malformed DKIM signature" },
+	[VERDICT_INTERNAL] = { "internal error", "5.3.0", "4.3.0",
+	                       "internal error in the DKIM filter" },
+	[VERDICT_SECURITY] = { "security", "5.3.4", "4.3.4", "message header too large" },
+	[VERDICT_DEFAULT] = { "default", "5.7.1", "4.7.1", "rejected by the DKIM filter" },
+};
+
+/*
+ * A permanent error: no key record (On-KeyNotFound), a revoked key (the
+ * key owner says no: On-BadSignature), anything else about the signature
+ * or key record (On-SignatureError). The reasons are libdkim's (msg.c).
+ */
+static verdict_cause verdict_permerror(const dkim_sig_result *r)
+{
+	const char *reason = r->reason != NULL ? r->reason : "";
+	if (strncmp(reason, "no key for signature", 20) == 0)
+		return VERDICT_KEY_NOT_FOUND;
+	if (strncmp(reason, "key revoked", 11) == 0)
+		return VERDICT_BAD_SIGNATURE;
+	return VERDICT_SIGNATURE_ERROR;
+}
+
+verdict_cause verdict_from_results(const dkim_sig_result *const *results, size_t n,
+                                   size_t *decisive)
+{
+	*decisive = 0;
+	if (n == 0)
+		return VERDICT_NO_SIGNATURE;
+	for (size_t i = 0; i < n; i++) {
+		if (results[i]->result == DKIM_RESULT_PASS) {
+			*decisive = i;
+			return VERDICT_PASS;
+		}
+	}
+	switch (results[0]->result) {
+	case DKIM_RESULT_FAIL:
+	case DKIM_RESULT_POLICY:   /* a key under MinimumKeyBits, rsa-sha1, ... */
+		return VERDICT_BAD_SIGNATURE;
+	case DKIM_RESULT_TEMPERROR:
+		return VERDICT_DNS_ERROR;
+	case DKIM_RESULT_PERMERROR:
+		return verdict_permerror(results[0]);
+	default:
+		return VERDICT_DEFAULT;
+	}
+}
+
+config_action verdict_action(const config *cfg, verdict_cause cause)
+{
+	switch (cause) {
+	case VERDICT_PASS: return CONFIG_ACT_ACCEPT;
+	case VERDICT_BAD_SIGNATURE: return cfg->on_bad_signature;
+	case VERDICT_NO_SIGNATURE: return cfg->on_no_signature;
+	case VERDICT_KEY_NOT_FOUND: return cfg->on_key_not_found;
+	case VERDICT_DNS_ERROR: return cfg->on_dns_error;
+	case VERDICT_SIGNATURE_ERROR: return cfg->on_signature_error;
+	case VERDICT_INTERNAL: return cfg->on_internal_error;
+	case VERDICT_SECURITY: return cfg->on_security;
+	case VERDICT_DEFAULT: break;
+	}
+	return cfg->on_default;
+}
+
+static const verdict_info *verdict_get(verdict_cause cause)
+{
+	size_t i = (size_t)cause;
+	return &verdict_table[i < sizeof(verdict_table) / sizeof(*verdict_table)
+	                      ? i : VERDICT_DEFAULT];
+}
+
+verdict_reply verdict_reply_for(verdict_cause cause, config_action action)
+{
+	const verdict_info *info = verdict_get(cause);
+	verdict_reply r = { NULL, NULL, info->text };
+	if (action == CONFIG_ACT_REJECT) {
+		r.code = "550";
+		r.xcode = info->reject_x;
+	} else if (action == CONFIG_ACT_TEMPFAIL) {
+		r.code = "451";
+		r.xcode = info->tempfail_x;
+	}
+	return r;
+}
+
+const char *verdict_cause_name(verdict_cause cause)
+{
+	return verdict_get(cause)->name;
+}

@@ -1,0 +1,114 @@
+/*
+ * test_verdict.c - Criterion tests for opendkim/verdict.c: which On-*
+ * setting a message's verification results select, and the SMTP replies.
+ */
+#include <criterion/criterion.h>
+
+#include "verdict.h"
+
+static dkim_sig_result result(dkim_result res, const char *reason)
+{
+	dkim_sig_result r = { .result = res, .reason = reason };
+	return r;
+}
+
+static verdict_cause decide(dkim_sig_result *rs, size_t n, size_t *decisive)
+{
+	const dkim_sig_result *list[8];
+	for (size_t i = 0; i < n; i++)
+		list[i] = &rs[i];
+	return verdict_from_results(list, n, decisive);
+}
+
+Test(verdict, unsigned_message)
+{
+	size_t d = 99;
+	cr_assert_eq(verdict_from_results(NULL, 0, &d), VERDICT_NO_SIGNATURE);
+	cr_assert_eq(d, 0);
+}
+
+Test(verdict, any_pass_wins)
+{
+	dkim_sig_result rs[] = { result(DKIM_RESULT_FAIL, "x"), result(DKIM_RESULT_PERMERROR, "y"),
+	                         result(DKIM_RESULT_PASS, "") };
+	size_t d;
+	cr_assert_eq(decide(rs, 3, &d), VERDICT_PASS);
+	cr_assert_eq(d, 2);
+}
+
+Test(verdict, topmost_decides_otherwise)
+{
+	size_t d;
+	dkim_sig_result a[] = { result(DKIM_RESULT_FAIL, "body hash"), result(DKIM_RESULT_TEMPERROR, "t") };
+	cr_assert_eq(decide(a, 2, &d), VERDICT_BAD_SIGNATURE);
+	cr_assert_eq(d, 0);
+	dkim_sig_result b[] = { result(DKIM_RESULT_TEMPERROR, "timeout"), result(DKIM_RESULT_FAIL, "") };
+	cr_assert_eq(decide(b, 2, &d), VERDICT_DNS_ERROR);
+}
+
+Test(verdict, permerrors)
+{
+	size_t d;
+	dkim_sig_result nokey[] = { result(DKIM_RESULT_PERMERROR, "no key for signature") };
+	cr_assert_eq(decide(nokey, 1, &d), VERDICT_KEY_NOT_FOUND);
+	dkim_sig_result revoked[] = { result(DKIM_RESULT_PERMERROR, "key revoked") };
+	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
+	dkim_sig_result syntax[] = { result(DKIM_RESULT_PERMERROR, "bad bh= tag") };
+	cr_assert_eq(decide(syntax, 1, &d), VERDICT_SIGNATURE_ERROR);
+	dkim_sig_result noreason[] = { result(DKIM_RESULT_PERMERROR, NULL) };
+	cr_assert_eq(decide(noreason, 1, &d), VERDICT_SIGNATURE_ERROR);
+}
+
+Test(verdict, policy_neutral_none)
+{
+	size_t d;
+	dkim_sig_result pol[] = { result(DKIM_RESULT_POLICY, "key too small") };
+	cr_assert_eq(decide(pol, 1, &d), VERDICT_BAD_SIGNATURE);
+	dkim_sig_result neu[] = { result(DKIM_RESULT_NEUTRAL, "") };
+	cr_assert_eq(decide(neu, 1, &d), VERDICT_DEFAULT);
+	dkim_sig_result none[] = { result(DKIM_RESULT_NONE, "") };
+	cr_assert_eq(decide(none, 1, &d), VERDICT_DEFAULT);
+}
+
+Test(verdict, actions_follow_the_configuration)
+{
+	config *cfg = config_new_defaults();
+	cr_assert_not_null(cfg);
+	/* OpenDKIM's defaults (OPENDKIM-COMPAT.md). */
+	cr_assert_eq(verdict_action(cfg, VERDICT_BAD_SIGNATURE), CONFIG_ACT_ACCEPT);
+	cr_assert_eq(verdict_action(cfg, VERDICT_DNS_ERROR), CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(verdict_action(cfg, VERDICT_INTERNAL), CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(verdict_action(cfg, VERDICT_SECURITY), CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(verdict_action(cfg, VERDICT_SIGNATURE_ERROR), CONFIG_ACT_REJECT);
+	cr_assert_eq(verdict_action(cfg, VERDICT_KEY_NOT_FOUND), CONFIG_ACT_ACCEPT);
+	cr_assert_eq(verdict_action(cfg, VERDICT_NO_SIGNATURE), CONFIG_ACT_ACCEPT);
+	/* On-Default never turns a pass into a rejection. */
+	cfg->on_default = CONFIG_ACT_REJECT;
+	cr_assert_eq(verdict_action(cfg, VERDICT_PASS), CONFIG_ACT_ACCEPT);
+	cr_assert_eq(verdict_action(cfg, VERDICT_DEFAULT), CONFIG_ACT_REJECT);
+	cfg->on_bad_signature = CONFIG_ACT_QUARANTINE;
+	cr_assert_eq(verdict_action(cfg, VERDICT_BAD_SIGNATURE), CONFIG_ACT_QUARANTINE);
+	config_unref(cfg);
+}
+
+Test(verdict, replies)
+{
+	verdict_reply r = verdict_reply_for(VERDICT_BAD_SIGNATURE, CONFIG_ACT_REJECT);
+	cr_assert_str_eq(r.code, "550");
+	cr_assert_str_eq(r.xcode, "5.7.20");   /* RFC 7372 */
+	r = verdict_reply_for(VERDICT_DNS_ERROR, CONFIG_ACT_TEMPFAIL);
+	cr_assert_str_eq(r.code, "451");
+	cr_assert_str_eq(r.xcode, "4.4.3");
+	r = verdict_reply_for(VERDICT_SECURITY, CONFIG_ACT_TEMPFAIL);
+	cr_assert_str_eq(r.xcode, "4.3.4");
+	r = verdict_reply_for(VERDICT_BAD_SIGNATURE, CONFIG_ACT_QUARANTINE);
+	cr_assert_null(r.code);
+	cr_assert_str_eq(r.text, "DKIM signature verification failed");
+	/* Every cause has a reply of the right class for both actions. */
+	for (int c = VERDICT_PASS; c <= VERDICT_DEFAULT; c++) {
+		verdict_reply rej = verdict_reply_for((verdict_cause)c, CONFIG_ACT_REJECT);
+		verdict_reply tmp = verdict_reply_for((verdict_cause)c, CONFIG_ACT_TEMPFAIL);
+		cr_assert(rej.xcode[0] == '5' && tmp.xcode[0] == '4', "cause %d", c);
+		cr_assert_not_null(verdict_cause_name((verdict_cause)c));
+	}
+}
