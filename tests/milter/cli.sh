@@ -95,6 +95,21 @@ mt_start "$T/good.conf" -p "local:$sock"
 mt_stop
 mt_ok "a stale UNIX socket is replaced"
 
+# Socket forms of opendkim.conf(5), given with -p (inet6 where the host
+# has IPv6 on loopback; some containers do not).
+forms="inet:$(mt_free_port)@[127.0.0.1] inet:$(mt_free_port)@localhost"
+if "$MT_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2> /dev/null; then
+	forms="$forms inet6:$(mt_free_port)@::1 inet6:$(mt_free_port)@[::1]"
+fi
+for spec in $forms; do
+	mt_start "$T/good.conf" -p "$spec"
+	"$MT_CLIENT" -t 20 -o "$T/form.eml" "$spec" "$T/msg.eml" 2> "$T/form.result" ||
+		mt_fail "client to $spec"
+	mt_grep "$T/form.eml" '^DKIM-Signature:' "signed over $spec"
+	mt_stop
+done
+mt_ok "sockets: $forms"
+
 # --- UserID: privileges dropped after opening the socket ------------------------------
 if id opendkim > /dev/null 2>&1; then
 	chmod 755 "$T" "$T/run"
