@@ -53,6 +53,7 @@ class Milter:
     def __init__(self, port, host="127.0.0.1", timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
+        self.connected = False
         self._negotiate()
 
     # ---- packets -------------------------------------------------------
@@ -109,14 +110,18 @@ class Milter:
 
     # ---- a message -------------------------------------------------------
     def start(self, client="127.0.0.1", hostname=None, auth=None, qid="HOSTILE1"):
-        """connect + MAIL; returns None, or the final action if one came."""
-        host = (hostname or "[%s]" % client).encode()
-        fam = b"6" if ":" in client else b"4"
-        self.send(b"D", b"C" + b"j\0mx.example.net\0")
-        self.send(b"C", host + b"\0" + fam + struct.pack(">H", 25) + client.encode() + b"\0")
-        a = self._reply()
-        if a != "continue":
-            return a
+        """connect (the first time) + MAIL; returns None, or the final
+        action if one came. Like an MTA, one connect per connection: later
+        messages reuse the first client (client= is then ignored)."""
+        if not self.connected:
+            host = (hostname or "[%s]" % client).encode()
+            fam = b"6" if ":" in client else b"4"
+            self.send(b"D", b"C" + b"j\0mx.example.net\0")
+            self.send(b"C", host + b"\0" + fam + struct.pack(">H", 25) + client.encode() + b"\0")
+            self.connected = True
+            a = self._reply()
+            if a != "continue":
+                return a
         macros = b"i\0" + qid.encode() + b"\0"
         if auth:
             macros += b"{auth_type}\0PLAIN\0{auth_authen}\0" + auth.encode() + b"\0"
