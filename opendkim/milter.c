@@ -188,8 +188,10 @@ static void milter_msg_free(milter_msg *m)
 	}
 	free(m->hdrs);
 	free(m->ar_remove);
-	policy_signers_free(&m->signers);
+	/* The engine's message refers to the signers' keys, which the signers
+	 * or the configuration own: free in that order. */
 	dkim_msg_free(m->dkim);
+	policy_signers_free(&m->signers);
 	milter_rt_put(m->rt);
 	free(m);
 	atomic_fetch_sub(&milter_in_flight, 1);
@@ -449,23 +451,43 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 
 /* ---- end of headers: the decision -------------------------------------------- */
 
-/* Who signs: SigningTable / Domain matches for the sender. */
-static bool milter_find_signers(milter_msg *m, bool *have_sender)
+/* Letters, digits, '-', '_' and single dots: a sender domain that is safe
+ * to look up (and to put into a "%" key path) for an untrusted client. */
+static bool milter_plain_domain(const char *d)
 {
-	policy_sender_addr sender;
-	*have_sender = policy_sender(m->rt->cfg, m->hdrs, m->nhdrs, &sender);
-	if (!*have_sender || !m->rt->cfg->sign)
-		return true;
-	return policy_find_signers(m->rt->cfg, &sender, &m->signers, &m->err) == DKIM_OK;
+	if (d[0] == '\0' || d[0] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (; *d != '\0'; d++)
+		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
+		      *d == '-' || *d == '_' || *d == '.'))
+			return false;
+	return true;
 }
 
-static void milter_decide(milter_msg *m, const milter_conn *conn, bool have_sender)
+/*
+ * Who signs: SigningTable / Domain matches for the sender. For an internal
+ * client a failure (e.g. a "%" key file missing) is ours to report; for an
+ * external one the answer only serves the "external host sent as our
+ * domain" log line, so a failure just means no signers.
+ */
+static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender)
 {
 	const config *cfg = m->rt->cfg;
-	policy_client client = milter_client(conn, m->authenticated);
-	bool internal = policy_client_is_internal(cfg, &client);
-	bool ignored = policy_client_is_ignored_external(cfg, &client);
-	policy_decide(cfg, internal, have_sender, m->signers.count, ignored, &m->decision);
+	policy_sender_addr sender;
+	*have_sender = policy_sender(cfg, m->hdrs, m->nhdrs, &sender);
+	if (!*have_sender || !cfg->sign || (!internal && !milter_plain_domain(sender.domain)))
+		return true;
+	if (policy_find_signers(cfg, &sender, &m->signers, &m->err) == DKIM_OK)
+		return true;
+	policy_signers_free(&m->signers);
+	return !internal;
+}
+
+static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender)
+{
+	policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored, &m->decision);
+	if (!m->decision.sign)
+		policy_signers_free(&m->signers);   /* e.g. "%" keys loaded for nothing */
 }
 
 /* The h= list for this message and each signer's request to the engine. */
@@ -536,10 +558,13 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	if (m->too_big)
 		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
+	policy_client client = milter_client(conn, m->authenticated);
+	bool internal = policy_client_is_internal(m->rt->cfg, &client);
+	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false;
-	if (m->failed || !milter_find_signers(m, &have_sender))
+	if (m->failed || !milter_find_signers(m, internal, &have_sender))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
-	milter_decide(m, conn, have_sender);
+	milter_decide(m, internal, ignored, have_sender);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);

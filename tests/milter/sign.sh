@@ -113,5 +113,26 @@ mt_send "$T/bigout.eml" "$T/big.eml"
 mt_grep "$T/bigout.eml.result" '^result: replycode 451 4.3.4 ' "oversized header block"
 kill -0 "$MT_PID" || mt_fail "daemon died"
 mt_ok "oversized header block: 451 4.3.4 reply"
+
+# Per-domain key files ("%" in the KeyTable, any sender in the SigningTable):
+# internal senders of a domain with a key file are signed, of one without
+# get On-InternalError; external senders are never tempfailed for it.
+mt_stop
+cp "$T/keys/sel.private" "$T/keys/example.com.private"
+echo "pct	%:sel:$T/keys/%.private" > "$T/pct.keytable"
+echo "*	pct" > "$T/pct.signingtable"
+mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile' > "$T/pct.conf"
+printf 'KeyTable\t%s\nSigningTable\trefile:%s\n' "$T/pct.keytable" "$T/pct.signingtable" >> "$T/pct.conf"
+mt_start "$T/pct.conf"
+mt_send "$T/pct1.eml" "$T/msg.eml"
+mt_grep "$T/pct1.eml" '^DKIM-Signature: .*d=example.com; s=sel;' "% key signed"
+mt_verify "$T/pct1.eml"
+mt_message "$T/nokeyfile.eml" nokeyfile.example
+mt_send "$T/pct2.eml" "$T/nokeyfile.eml" -a 203.0.113.9
+mt_grep "$T/pct2.eml.result" '^result: (accept|continue)$' "external sender, no key file: verified"
+mt_grep "$T/pct2.eml" '^	dkim=none$' "external sender verified"
+mt_send "$T/pct3.eml" "$T/nokeyfile.eml"
+mt_grep "$T/pct3.eml.result" '^result: replycode 451 4.3.0 ' "internal sender, no key file: On-InternalError"
+mt_ok "\"%\" key files: signed; missing file tempfails internal mail only"
 mt_stop
 exit 0
