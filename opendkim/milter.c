@@ -334,9 +334,11 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 	milter_conn_set_authserv_id(ctx, conn, rt->cfg);
 	policy_client client = milter_client(conn, false);
 	bool peer = policy_client_is_peer(rt->cfg, &client);
+	bool log_why = rt->cfg->log_why;
 	milter_rt_put(rt);
 	if (peer) {
-		log_msg(LOG_DEBUG, "%s: in PeerList, not processed", conn->hostname);
+		log_msg(log_why ? LOG_INFO : LOG_DEBUG, "%s: client in PeerList, not processed",
+		        conn->hostname[0] != '\0' ? conn->hostname : "(unknown)");
 		return SMFIS_ACCEPT;
 	}
 	return SMFIS_CONTINUE;

@@ -82,6 +82,7 @@ mt_send "$T/peer2.eml" "$T/forged.eml" $EXT
 cmp -s "$T/forged.eml" "$T/peer2.eml" || mt_fail "PeerList: forged A-R touched"
 mt_send "$T/peer3.eml" "$T/msg.eml" -a 127.0.0.3
 mt_grep "$T/peer3.eml" '^DKIM-Signature:' "internal non-peer client still signed"
+mt_grep "$MT_LOG" 'client in PeerList, not processed' "LogWhy line for a peer"
 mt_ok "PeerList clients untouched"
 mt_stop
 exit 0
