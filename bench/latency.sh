@@ -5,6 +5,8 @@
 # median must stay under 5 ms. A milter that writes its inserted field and its
 # final reply as separate small packets without TCP_NODELAY waits ~40 ms per
 # message for the client's delayed ACK (OpenDKIM 2.11: p50 ~44 ms here).
+# Control: bench/naivemilter.py answers that way; the client must see its
+# stall (p50 over 20 ms), or this test could not catch a regression.
 . "$top_srcdir/tests/milter/lib.sh"
 
 LOAD=$top_builddir/bench/milterload
@@ -16,6 +18,31 @@ mt_config > "$T/latency.conf"
 mt_start "$T/latency.conf"
 mt_message "$T/msg.eml"
 
+# bench_result FILE KEY: a value of milterload's "result:" line.
+bench_result() {
+	sed -n "s/^result: .* $2=\([0-9.]*\).*/\1/p" "$1"
+}
+
+# The control: a naive milter (Nagle on, two small writes at end of
+# message) must stall the Postfix-like client.
+bench_control() {
+	"$MT_PYTHON" "$top_srcdir/bench/naivemilter.py" "$T/naive.port" &
+	MT_PIDS="$MT_PIDS $!"
+	_i=0
+	while [ ! -s "$T/naive.port" ]; do
+		[ $_i -lt 100 ] || mt_fail "naivemilter.py did not start"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	"$LOAD" -q -n 20 -m 1 --expect DKIM-Signature "inet:$(cat "$T/naive.port")@127.0.0.1" \
+		"$T/msg.eml" > "$T/naive.out" 2>&1 ||
+		{ cat "$T/naive.out" >&2; mt_fail "milterload failed against naivemilter.py"; }
+	_p50=$(bench_result "$T/naive.out" p50_ms)
+	awk -v p="$_p50" 'BEGIN { exit !(p > 20) }' ||
+		{ cat "$T/naive.out" >&2; mt_fail "control: no delayed-ACK stall seen (p50 $_p50 ms)"; }
+	mt_ok "control: a milter that splits its replies stalls the client (p50 $_p50 ms)"
+}
+
 # bench_p50 NAME [milterload options]: runs 20 messages, checks the p50.
 bench_p50() {
 	_name=$1
@@ -23,18 +50,19 @@ bench_p50() {
 	"$LOAD" -q -n 20 --expect DKIM-Signature --dump "$T/dump.$_name" --dump-max 1 \
 		"$@" "$MT_SOCKET" "$T/msg.eml" > "$T/$_name.out" 2>&1 ||
 		{ cat "$T/$_name.out" >&2; mt_fail "milterload ($_name) reported failures"; }
-	_p50=$(sed -n 's/^result: .* p50_ms=\([0-9.]*\) .*/\1/p' "$T/$_name.out")
+	_p50=$(bench_result "$T/$_name.out" p50_ms)
 	[ -n "$_p50" ] || { cat "$T/$_name.out" >&2; mt_fail "no result line ($_name)"; }
 	awk -v p="$_p50" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' ||
 		{ cat "$T/$_name.out" >&2; mt_fail "$_name: p50 $_p50 ms, limit $LIMIT_MS ms"; }
 	mt_verify "$T/dump.$_name/000000.eml"
-	mt_ok "$_name: p50 $_p50 ms < $LIMIT_MS ms ($(sed -n 's/^result: .*\(msgs_per_s=[0-9.]*\).*/\1/p' "$T/$_name.out"))"
+	mt_ok "$_name: p50 $_p50 ms < $LIMIT_MS ms ($(bench_result "$T/$_name.out" msgs_per_s) msgs/s)"
 }
 
 case $MT_SOCKET in
 inet:*) ;;
 *) mt_fail "the test needs a TCP socket, got $MT_SOCKET" ;;
 esac
+bench_control
 bench_p50 per-message-connection -m 1
 bench_p50 one-connection -m 0
 mt_stop

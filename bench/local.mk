@@ -6,7 +6,7 @@ bench_milterload_SOURCES = bench/milterload.c
 bench_milterload_LDADD = $(PTHREAD_LIBS)
 
 dist_noinst_SCRIPTS += bench/run
-EXTRA_DIST += bench/RESULTS.md bench/latency.sh
+EXTRA_DIST += bench/RESULTS.md bench/latency.sh bench/naivemilter.py
 
 # p50 under 5 ms over TCP with a client that, like Postfix, leaves Nagle on
 # and does not force quick ACKs.
