@@ -632,25 +632,28 @@ static bool ml_session_start(ml_conn *c, const ml_options *o, char *reply)
 	return ok;
 }
 
-/* MAIL, RCPT, DATA with Postfix's default macros for each. */
+/* MAIL, RCPT, DATA with Postfix's default macros for each ({auth_*} only
+ * for an authenticated client). False: the connection failed; otherwise
+ * *reply is the milter's word on the envelope. */
 static bool ml_envelope(ml_conn *c, const ml_options *o, const char *qid, char *reply)
 {
-	const char *mail[] = { "i", qid, "{auth_type}", "PLAIN", "{auth_authen}", o->user,
-	                       "{mail_addr}", "alice@example.com" };
-	size_t nmail = o->kind == ML_AUTH ? 8 : 2;
+	const char *mail[] = { "i", qid, "{mail_addr}", "alice@example.com",
+	                       "{auth_type}", "PLAIN", "{auth_authen}", o->user };
 	static const char *const rcpt[] = { "{rcpt_addr}", "bob@example.net" };
+	static const char from[] = "<alice@example.com>", to[] = "<bob@example.net>";
+
 	if ((c->proto & SMFIP_NOMAIL) == 0)
-		ml_macros(c, SMFIC_MAIL, mail, nmail);
-	static const char from[] = "<alice@example.com>";
-	if (!ml_step(c, SMFIC_MAIL, from, sizeof(from), SMFIP_NOMAIL, SMFIP_NR_MAIL, reply) ||
-	    *reply != SMFIR_CONTINUE)
-		return *reply != SMFIR_CONTINUE;
+		ml_macros(c, SMFIC_MAIL, mail, o->kind == ML_AUTH ? 8 : 4);
+	if (!ml_step(c, SMFIC_MAIL, from, sizeof(from), SMFIP_NOMAIL, SMFIP_NR_MAIL, reply))
+		return false;
+	if (*reply != SMFIR_CONTINUE)
+		return true;
 	if ((c->proto & SMFIP_NORCPT) == 0)
 		ml_macros(c, SMFIC_RCPT, rcpt, 2);
-	static const char to[] = "<bob@example.net>";
-	if (!ml_step(c, SMFIC_RCPT, to, sizeof(to), SMFIP_NORCPT, SMFIP_NR_RCPT, reply) ||
-	    *reply != SMFIR_CONTINUE)
-		return *reply != SMFIR_CONTINUE;
+	if (!ml_step(c, SMFIC_RCPT, to, sizeof(to), SMFIP_NORCPT, SMFIP_NR_RCPT, reply))
+		return false;
+	if (*reply != SMFIR_CONTINUE)
+		return true;
 	const char *data[] = { "i", qid };
 	if ((c->proto & SMFIP_NODATA) == 0)
 		ml_macros(c, SMFIC_DATA, data, 2);
