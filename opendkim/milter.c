@@ -51,10 +51,23 @@
 
 /* ---- the runtime: configuration + resolver, swapped on reload ----------- */
 
+/*
+ * The resolver and the settings it was made from. A reload that leaves
+ * Nameservers, DNSTimeout and QueryCache alone keeps it, and so keeps the
+ * key cache; otherwise the old one lives on with the messages that use it.
+ */
+typedef struct {
+	atomic_uint refs;
+	dkim_resolver *resolver;
+	char *nameservers;              /* NULL: /etc/resolv.conf */
+	unsigned timeout;
+	bool cache;
+} milter_dns;
+
 typedef struct {
 	atomic_uint refs;
 	config *cfg;
-	dkim_resolver *resolver;
+	milter_dns *dns;
 } milter_runtime;
 
 static pthread_mutex_t milter_rt_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,11 +75,53 @@ static milter_runtime *milter_rt_current;
 static atomic_uint milter_in_flight;
 static atomic_bool milter_shutting_down;
 
+static void milter_dns_put(milter_dns *dns)
+{
+	if (dns == NULL || atomic_fetch_sub(&dns->refs, 1) != 1)
+		return;
+	dkim_resolver_free(dns->resolver);
+	free(dns->nameservers);
+	free(dns);
+}
+
+static bool milter_dns_matches(const milter_dns *dns, const config *cfg)
+{
+	const char *a = dns->nameservers, *b = cfg->nameservers;
+	bool same_servers = (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+	return same_servers && dns->timeout == cfg->dns_timeout && dns->cache == cfg->query_cache;
+}
+
+static milter_dns *milter_dns_new(const config *cfg, dkim_error *err)
+{
+	milter_dns *dns = calloc(1, sizeof(*dns));
+	if (dns == NULL || (cfg->nameservers != NULL &&
+	                    (dns->nameservers = strdup(cfg->nameservers)) == NULL)) {
+		free(dns);
+		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
+		return NULL;
+	}
+	dkim_resolver_options ro;
+	dkim_resolver_options_init(&ro);
+	ro.nameservers = cfg->nameservers;
+	ro.timeout_ms = cfg->dns_timeout * 1000u;
+	ro.cache = cfg->query_cache;
+	dns->resolver = dkim_resolver_new(&ro, err);
+	if (dns->resolver == NULL) {
+		free(dns->nameservers);
+		free(dns);
+		return NULL;
+	}
+	atomic_init(&dns->refs, 1);
+	dns->timeout = cfg->dns_timeout;
+	dns->cache = cfg->query_cache;
+	return dns;
+}
+
 static void milter_rt_put(milter_runtime *rt)
 {
 	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
 		return;
-	dkim_resolver_free(rt->resolver);
+	milter_dns_put(rt->dns);
 	config_unref(rt->cfg);
 	free(rt);
 }
@@ -82,27 +137,31 @@ static milter_runtime *milter_rt_get(void)
 	return rt;
 }
 
-static dkim_resolver *milter_resolver_new(const config *cfg, dkim_error *err)
+/* The current resolver when cfg's DNS settings are the same, else a new one. */
+static milter_dns *milter_dns_for(const config *cfg, dkim_error *err)
 {
-	dkim_resolver_options ro;
-	dkim_resolver_options_init(&ro);
-	ro.nameservers = cfg->nameservers;
-	ro.timeout_ms = cfg->dns_timeout * 1000u;
-	ro.cache = cfg->query_cache;
-	return dkim_resolver_new(&ro, err);
+	milter_runtime *cur = milter_rt_get();
+	milter_dns *dns = NULL;
+	if (cur != NULL && milter_dns_matches(cur->dns, cfg)) {
+		dns = cur->dns;
+		atomic_fetch_add(&dns->refs, 1);
+	}
+	milter_rt_put(cur);
+	return dns != NULL ? dns : milter_dns_new(cfg, err);
 }
 
 bool milter_set_config(config *cfg, dkim_error *err)
 {
+	dkim_error local;
+	if (err == NULL)
+		err = &local;
 	milter_runtime *rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
-		dkim_error e = { DKIM_ERR_NOMEM, "out of memory" };
-		if (err != NULL)
-			*err = e;
+		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
 		return false;
 	}
-	rt->resolver = milter_resolver_new(cfg, err);
-	if (rt->resolver == NULL) {
+	rt->dns = milter_dns_for(cfg, err);
+	if (rt->dns == NULL) {
 		free(rt);
 		return false;
 	}
@@ -534,7 +593,7 @@ static dkim_status milter_start_dkim(milter_msg *m)
 	if (m->decision.sign)
 		st = milter_add_signers(m);
 	if (st == DKIM_OK && m->decision.verify)
-		st = dkim_msg_verify(m->dkim, dkim_resolver_lookup, m->rt->resolver, &m->err);
+		st = dkim_msg_verify(m->dkim, dkim_resolver_lookup, m->rt->dns->resolver, &m->err);
 	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
 		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
 	if (st == DKIM_OK)

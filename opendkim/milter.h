@@ -6,7 +6,8 @@
  * "runtime". A message takes a reference when it starts and keeps it until
  * it ends, so a reload (milter_set_config) never changes the rules under a
  * message in flight; the old runtime is freed by whoever drops the last
- * reference.
+ * reference. A reload that keeps Nameservers, DNSTimeout and QueryCache
+ * keeps the resolver, and with it the key cache.
  *
  * Errors: milter_set_config returns false with a message when the resolver
  * cannot be created; the current runtime is then unchanged.

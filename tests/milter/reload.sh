@@ -88,6 +88,25 @@ mt_send "$T/after3.eml" "$T/msg.eml"
 mt_grep "$T/after3.eml" 's=sel;' "SIGUSR1 reload"
 mt_ok "SIGUSR1 reloads"
 
+# A reload that keeps the DNS settings keeps the resolver and its key cache:
+# verifying the same signature after a reload sends no new query.
+mt_send "$T/v1.eml" "$T/after3.eml" -a 198.51.100.20
+mt_grep "$T/v1.eml" 'dkim=pass' "verify before reload"
+q1=$(dns_query_count sel._domainkey.example.com)
+before=$(grep -c 'configuration reloaded' "$MT_LOG")
+kill -HUP "$MT_PID"
+i=0
+while [ "$(grep -c 'configuration reloaded' "$MT_LOG")" -eq "$before" ]; do
+	[ $i -lt 100 ] || mt_fail "reload not done"
+	sleep 0.05
+	i=$((i + 1))
+done
+mt_send "$T/v2.eml" "$T/after3.eml" -a 198.51.100.20
+mt_grep "$T/v2.eml" 'dkim=pass' "verify after reload"
+q2=$(dns_query_count sel._domainkey.example.com)
+[ "$q1" -ge 1 ] && [ "$q2" -eq "$q1" ] || mt_fail "key queries before/after reload: $q1/$q2"
+mt_ok "the key cache survives a reload ($q1 query)"
+
 # A message in flight keeps the configuration it started with: its key was
 # chosen at end of headers (sel, one.conf); the reload to two.conf happens
 # while it waits before end of message.
