@@ -601,14 +601,18 @@ static dkim_status milter_start_dkim(milter_msg *m)
 	return st;
 }
 
+/* The one line for a message we leave alone (LogWhy), or that an external
+ * host sent as one of our signing domains (unless ExternalIgnoreList). */
 static void milter_log_skip(SMFICTX *ctx, const milter_conn *conn, milter_msg *m)
 {
-	if (m->decision.log_external)
-		log_msg(LOG_NOTICE, "%s: external host %s tried to send as a signing domain",
-		        milter_qid(ctx, m), conn->hostname);
-	if (m->rt->cfg->log_why)
-		log_msg(LOG_INFO, "%s: not signed or verified: %s", milter_qid(ctx, m),
-		        policy_why_text(m->decision.why));
+	if (!m->rt->cfg->log_why && !m->decision.log_external)
+		return;
+	log_msg(m->decision.log_external ? LOG_NOTICE : LOG_INFO,
+	        "%s: not signed or verified: %s%s%s%s", milter_qid(ctx, m),
+	        policy_why_text(m->decision.why),
+	        m->decision.log_external ? " (external host " : "",
+	        m->decision.log_external ? conn->hostname : "",
+	        m->decision.log_external ? " sent as a signing domain)" : "");
 }
 
 static sfsistat mlfi_eoh(SMFICTX *ctx)
