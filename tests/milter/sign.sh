@@ -54,7 +54,10 @@ mt_ok "sender domain not ours is not signed"
 mt_send "$T/out5.eml" "$T/msg.eml" -c 5 -C 7
 [ "$(grep -c '^result: ' "$T/out5.eml.result")" -eq 5 ] || mt_fail "5 results expected"
 mt_verify "$T/out5.eml"
-mt_ok "5 messages on one connection, 7-byte body chunks"
+for i in 0 1 2 3 4; do
+	[ "$(grep -c "4ABC123DEF$i: " "$MT_LOG")" -eq 1 ] || mt_fail "not one log line for message $i"
+done
+mt_ok "5 messages on one connection, 7-byte body chunks, one log line each"
 
 # Over TCP, replies must not wait for delayed ACKs (Nagle): 200 messages
 # on one connection take well under a second; with ~40 ms stalls per
