@@ -9,7 +9,9 @@
 #     InternalHosts) arrives with dkim=pass, and forged
 #     Authentication-Results claiming our authserv-id (Postfix's
 #     myhostname, the j macro) are gone;
-#   - the same message tampered with arrives with dkim=fail.
+#   - the same message tampered with arrives with dkim=fail;
+#   - with the milter on a UNIX socket instead (Postfix reloaded), mail is
+#     signed as well.
 . "$top_srcdir/tests/milter/lib.sh"
 . "$top_srcdir/tests/milter/postfix.sh"
 
@@ -71,6 +73,32 @@ got=$(grep -l 'this is a changed message' "$PF_SINK_DIR"/*.eml | head -n 1)
 cp "$got" "$T/got4.eml"
 mt_grep "$T/got4.eml" '^	dkim=fail reason="body hash did not verify" \(2048-bit key\) header.d=example.com' "dkim=fail"
 mt_ok "tampered message through Postfix: dkim=fail"
+
+# 5. The milter on a UNIX socket (Debian's default deployment), Postfix
+#    reloaded to use it.
+mt_stop
+mkdir -m 755 "$T/run"
+sock=$T/run/opendkim.sock
+printf 'UMask\t000\n' >> "$T/opendkim.conf"
+mt_start "$T/opendkim.conf" -p "local:$sock"
+sed -i "s|^smtpd_milters = .*|smtpd_milters = unix:$sock|; s|^non_smtpd_milters = .*|non_smtpd_milters = unix:$sock|" \
+	"$PF_DIR/etc/main.cf"
+"$PF_POSTFIX" -c "$PF_DIR/etc" reload > /dev/null 2>&1 || mt_fail "postfix reload"
+sed 's/^Message-ID: .*/Message-ID: <unix-socket@example.com>/' "$T/msg.eml" > "$T/msg5.eml"
+# Until the master has replaced its smtpd processes, an old one may still
+# use the stopped inet: milter (and tempfail): try again for a few seconds.
+i=0
+until pf_smtp 127.0.0.1 alice@example.com bob@example.net "$T/msg5.eml" > "$T/smtp5.reply" 2>&1; do
+	[ $i -lt 10 ] || { cat "$T/smtp5.reply" >&2; mt_fail "SMTP with the milter on a UNIX socket"; }
+	sleep 0.5
+	i=$((i + 1))
+done
+pf_wait_sink 5
+got=$(grep -l 'unix-socket@example.com' "$PF_SINK_DIR"/*.eml | head -n 1)
+[ -n "$got" ] || mt_fail "message through the UNIX socket milter not found"
+cp "$got" "$T/got5.eml"
+mt_verify "$T/got5.eml"
+mt_ok "milter on unix:$sock through Postfix: signed, dkimpy verifies"
 
 pf_stop
 mt_stop
