@@ -501,8 +501,17 @@ class OpenDkim:
     def verify(self, files):
         """{file: 'pass'/'fail'} from the line opendkim -t prints per file:
         "opendkim: FILE: verification (s=.., d=.., ...) succeeded" or
-        "... failed: REASON"."""
+        "... failed: REASON". A message opendkim rejects without such a line
+        (no s=, no v=) also ends the run, so the files after it are run
+        again one by one."""
         conf = self._conf("verify", ["Mode v"])
+        results = self._verify_run(conf, files)
+        for f in files:
+            if f not in results:
+                results.update(self._verify_run(conf, [f]))
+        return results
+
+    def _verify_run(self, conf, files):
         out = _run([self.path, "-x", conf, "-t", ",".join(files)],
                    check=False).decode(errors="replace")
         results = {}
@@ -660,34 +669,35 @@ def check_key_forms(rep, tool, keys, workdir):
         rep.check(status == 0, lab + " (dkimtool)", " | ".join(lines))
 
 
-# Key record variants (RFC 6376 §3.6.1): (selector, record with RSA / ED
-# standing for the public keys, i= to sign with, verdict RFC 6376 asks for).
+# Key record variants (RFC 6376 §3.6.1): (selector, record template with
+# {rsa}, {ed} for the public keys, i= to sign with, the verdict RFC 6376
+# asks for).
 RECORD_VARIANTS = [
-    ("r-plain", "v=DKIM1; k=rsa; p=RSA", None, True),
-    ("r-nov", "k=rsa; p=RSA", None, True),
-    ("r-ponly", "p=RSA", None, True),
-    ("r-unknown-tag", "v=DKIM1; p=RSA; x_future=1; n=a note", None, True),
-    ("r-trailing-semi", "v=DKIM1; k=rsa; p=RSA;", None, True),
-    ("r-fws", "v = DKIM1 ;\tk = rsa ; p = RSA ", None, True),
-    ("r-p-spaces", "v=DKIM1; p=RSA/SPACED", None, True),
-    ("r-h-sha256", "v=DKIM1; h=sha256; p=RSA", None, True),
-    ("r-h-both", "v=DKIM1; h=sha1:sha256; p=RSA", None, True),
-    ("r-h-sha1", "v=DKIM1; h=sha1; p=RSA", None, False),
-    ("r-s-email", "v=DKIM1; s=email; p=RSA", None, True),
-    ("r-s-star", "v=DKIM1; s=*; p=RSA", None, True),
-    ("r-s-other", "v=DKIM1; s=tlsrpt; p=RSA", None, False),
-    ("r-testing", "v=DKIM1; t=y; p=RSA", None, True),
-    ("r-strict-ok", "v=DKIM1; t=s; p=RSA", "@example.com", True),
-    ("r-strict-sub", "v=DKIM1; t=s; p=RSA", "@sub.example.com", False),
+    ("r-plain", "v=DKIM1; k=rsa; p={rsa}", None, True),
+    ("r-nov", "k=rsa; p={rsa}", None, True),
+    ("r-ponly", "p={rsa}", None, True),
+    ("r-unknown-tag", "v=DKIM1; p={rsa}; x_future=1; n=a note", None, True),
+    ("r-trailing-semi", "v=DKIM1; k=rsa; p={rsa};", None, True),
+    ("r-fws", "v = DKIM1 ;\tk = rsa ; p = {rsa} ", None, True),
+    ("r-p-spaces", "v=DKIM1; p={spaced}", None, True),
+    ("r-h-sha256", "v=DKIM1; h=sha256; p={rsa}", None, True),
+    ("r-h-both", "v=DKIM1; h=sha1:sha256; p={rsa}", None, True),
+    ("r-h-sha1", "v=DKIM1; h=sha1; p={rsa}", None, False),
+    ("r-s-email", "v=DKIM1; s=email; p={rsa}", None, True),
+    ("r-s-star", "v=DKIM1; s=*; p={rsa}", None, True),
+    ("r-s-other", "v=DKIM1; s=tlsrpt; p={rsa}", None, False),
+    ("r-testing", "v=DKIM1; t=y; p={rsa}", None, True),
+    ("r-strict-ok", "v=DKIM1; t=s; p={rsa}", "@example.com", True),
+    ("r-strict-sub", "v=DKIM1; t=s; p={rsa}", "@sub.example.com", False),
     ("r-revoked", "v=DKIM1; k=rsa; p=", None, False),
-    ("r-v2", "v=DKIM2; p=RSA", None, False),
-    ("r-k-ed", "v=DKIM1; k=ed25519; p=RSA", None, False),
-    ("r-k-unknown", "v=DKIM1; k=dsa; p=RSA", None, False),
-    ("r-upper-tags", "V=DKIM1; K=rsa; P=RSA", None, False),
-    ("r-p-garbage", "v=DKIM1; p=RSA!!", None, False),
-    ("e-plain", "v=DKIM1; k=ed25519; p=ED", None, True),
-    ("e-k-rsa", "v=DKIM1; k=rsa; p=ED", None, False),
-    ("e-short", "v=DKIM1; k=ed25519; p=EDSHORT", None, False),
+    ("r-v2", "v=DKIM2; p={rsa}", None, False),
+    ("r-k-ed", "v=DKIM1; k=ed25519; p={rsa}", None, False),
+    ("r-k-unknown", "v=DKIM1; k=dsa; p={rsa}", None, False),
+    ("r-upper-tags", "V=DKIM1; K=rsa; P={rsa}", None, False),
+    ("r-p-garbage", "v=DKIM1; p={rsa}!!", None, False),
+    ("e-plain", "v=DKIM1; k=ed25519; p={ed}", None, True),
+    ("e-k-rsa", "v=DKIM1; k=rsa; p={ed}", None, False),
+    ("e-short", "v=DKIM1; k=ed25519; p={edshort}", None, False),
 ]
 
 # Where an independent implementation is known to read a record otherwise
@@ -713,9 +723,7 @@ def _record_text(template, keys):
     ed = keys.records["sel-ed._domainkey." + DOMAIN].split("p=")[1]
     spaced = " ".join(rsa[i:i + 64] for i in range(0, len(rsa), 64))
     edshort = base64.b64encode(base64.b64decode(ed)[:31]).decode()
-    return (template.replace("RSA/SPACED", spaced)
-            .replace("EDSHORT", edshort).replace("RSA", rsa)
-            .replace("ED", ed))
+    return template.format(rsa=rsa, ed=ed, spaced=spaced, edshort=edshort)
 
 
 def check_records(rep, tool, keys, od):
@@ -759,6 +767,120 @@ def check_records(rep, tool, keys, od):
                   label("key record", sel, "opendkim"),
                   "want %s, got %s" % ("pass" if want[sel] else "no pass",
                                        got), messages[sel])
+
+
+class TagDKIM(dkim.DKIM):
+    """dkimpy with a hook on the signature's tag list just before it is
+    hashed and signed, so that a signature with unusual (or invalid) tags
+    still carries a correct b=."""
+
+    mutate = None
+
+    def gen_header(self, fields, *args, **kwargs):
+        fields[:] = self.mutate(list(fields))
+        return super().gen_header(fields, *args, **kwargs)
+
+
+def _set_tag(tag, value):
+    def mutate(fields):
+        out = [(t, value if t == tag else v) for t, v in fields
+               if not (value is None and t == tag)]
+        if value is not None and tag not in [t for t, _ in fields]:
+            out.insert(len(out) - 1, (tag, value))
+        return out
+    return mutate
+
+
+def _move_b_first(fields):
+    return [f for f in fields if f[0] == b"b"] + \
+        [f for f in fields if f[0] != b"b"]
+
+
+# DKIM-Signature variants, each signed by dkimpy with a correct b=:
+# (name, tag-list mutation, sign l=, verdict RFC 6376 asks for).
+SIG_VARIANTS = [
+    ("unknown-tag", _set_tag(b"x_extra", b"yes"), False, True),
+    ("no-q", _set_tag(b"q", None), False, True),
+    ("no-i", _set_tag(b"i", None), False, True),
+    ("no-t", _set_tag(b"t", None), False, True),
+    ("no-c", _set_tag(b"c", None), False, True),     # signed simple/simple
+    ("b-first", _move_b_first, False, True),
+    ("d-upper", _set_tag(b"d", b"EXAMPLE.COM"), False, True),
+    ("i-subdomain", _set_tag(b"i", b"user@mail.example.com"), False, True),
+    ("x-future", _set_tag(b"x", b"4102444800"), False, True),
+    ("x-past", _set_tag(b"x", b"1000000000"), False, False),
+    ("x-before-t", lambda f: _set_tag(b"x", b"1500000000")(
+        _set_tag(b"t", b"1600000000")(f)), False, False),
+    ("l-exact", lambda f: f, True, True),
+    ("l-too-long", None, True, False),
+    ("v-missing", _set_tag(b"v", None), False, False),
+    ("v-2", _set_tag(b"v", b"2"), False, False),
+    ("h-without-from", _set_tag(b"h", b"subject : to"), False, False),
+    ("i-outside-d", _set_tag(b"i", b"user@example.net"), False, False),
+    ("a-unknown", _set_tag(b"a", b"rsa-sha512"), False, False),
+    ("a-sha1", _set_tag(b"a", b"rsa-sha1"), False, False),
+    ("c-unknown", _set_tag(b"c", b"relaxed/fancy"), False, False),
+    ("q-unknown", _set_tag(b"q", b"https"), False, False),
+    ("bh-bad", _set_tag(b"bh", b"AAAA" * 11), False, False),
+    ("s-missing", _set_tag(b"s", None), False, False),
+]
+
+SIG_DEVIATIONS = {
+    ("dkimpy", "c-unknown"): "dkimpy 1.1.4 raises on c= before the result",
+    ("dkimpy", "q-unknown"): "dkimpy 1.1.4 does not check q=",
+    ("dkimpy", "x-before-t"): "dkimpy 1.1.4 does not compare x= with t=",
+    ("dkimpy", "l-too-long"): "dkimpy 1.1.4 accepts l= beyond the body "
+                              "(OpenDKIM: 'length tag value exceeds body "
+                              "size')",
+}
+
+
+def _sign_variant(keys, case, name, mutate, length):
+    d = TagDKIM(case.data, signature_algorithm=b"rsa-sha256",
+                linesep=case.eol)
+    if mutate is None:
+        # l= one more than the canonical body: the body is shorter than l=.
+        def mutate(fields):
+            return [(t, str(int(v) + 1).encode() if t == b"l" else v)
+                    for t, v in fields]
+    d.mutate = mutate
+    # Without c= the verifier uses simple/simple (RFC 6376 §3.5).
+    canon = b"simple" if name == "no-c" else b"relaxed"
+    sig = d.sign(b"sel-rsa", DOMAIN.encode(), keys.dkimpy_private(
+        "rsa-sha256"), canonicalize=(canon, canon),
+        include_headers=[h.encode() for h in case.sign], length=length)
+    return sig + case.data
+
+
+def check_signature_tags(rep, tool, keys, od):
+    """Each DKIM-Signature variant: dkimtool, dkimpy and OpenDKIM give the
+    verdict RFC 6376 §3.5 / §6.1.1 asks for."""
+    case = gen_corpus.cases()[0]
+    messages, want = {}, {}
+    for name, mutate, length, verdict in SIG_VARIANTS:
+        lab = label("signature tags", name)
+        signed = _sign_variant(keys, case, name, mutate, length)
+        messages[name], want[name] = signed, verdict
+        lines, status = tool.verify(signed)
+        rep.check((status == 0) == verdict, lab + " dkimtool",
+                  "want %s: %s" % ("pass" if verdict else "no pass",
+                                   " | ".join(lines)), signed)
+        if not rep.skip(SIG_DEVIATIONS.get(("dkimpy", name))):
+            ok, why = dkimpy_verify(keys, signed)
+            rep.check(ok == verdict, lab + " dkimpy",
+                      "got %s %s" % (ok, why), signed)
+    if od is None:
+        return
+    paths = write_files(os.path.join(od.dir, "sigtags"), messages)
+    results = od.verify(sorted(paths))
+    for path, name in sorted(paths.items()):
+        if rep.skip(SIG_DEVIATIONS.get(("opendkim", name))):
+            continue
+        got = results.get(path)
+        rep.check((got == "pass") == want[name],
+                  label("signature tags", name, "opendkim"),
+                  "want %s, got %s" % ("pass" if want[name] else "no pass",
+                                       got), messages[name])
 
 
 def check_cli(rep, tool, keys):
@@ -817,6 +939,7 @@ def main():
     od = OpenDkim(args.opendkim, keys, args.workdir) if args.opendkim \
         else None
     check_records(rep, tool, keys, od)
+    check_signature_tags(rep, tool, keys, od)
     if od is not None:
         run_opendkim_sign(rep, tool, od, corpus, args.workdir)
         run_opendkim_verify(rep, tool, od, corpus, args.workdir)
