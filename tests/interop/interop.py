@@ -826,9 +826,6 @@ SIG_VARIANTS = [
 ]
 
 SIG_DEVIATIONS = {
-    ("dkimpy", "c-unknown"): "dkimpy 1.1.4 raises on c= before the result",
-    ("dkimpy", "q-unknown"): "dkimpy 1.1.4 does not check q=",
-    ("dkimpy", "x-before-t"): "dkimpy 1.1.4 does not compare x= with t=",
     ("dkimpy", "l-too-long"): "dkimpy 1.1.4 accepts l= beyond the body "
                               "(OpenDKIM: 'length tag value exceeds body "
                               "size')",
