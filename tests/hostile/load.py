@@ -18,7 +18,8 @@ the second one (first round: warm-up) by more than 10% + 4 MB.
 Allowed outcomes besides sign + pass: --allow-tempfail CODE (e.g. 4.4.3 when
 DNS is down: On-DNSError) for verification. Anything else (other reply, no
 signature, wrong selector, no pass, connection error) is a failure.
---sample DIR keeps every 50th signed message for an independent check.
+--sample DIR keeps every 50th signed message (at most --sample-max, 40)
+for an independent check.
 Output: one "round" line per round and a "total:" line; exit 1 on failure.
 """
 import argparse
@@ -49,6 +50,7 @@ def parse_args():
     p.add_argument("--hostile", type=int, default=0)
     p.add_argument("--sample", default=None)
     p.add_argument("--body-kb", type=int, default=2)
+    p.add_argument("--sample-max", type=int, default=40)
     p.add_argument("--duration", type=float, default=0,
                    help="seconds: each worker sends pairs until then (--pairs ignored)")
     return p.parse_args()
@@ -65,6 +67,11 @@ class Stats:
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
+
+    def take_sample(self, limit):
+        with self.lock:
+            self.samples = getattr(self, "samples", 0) + 1
+            return self.samples <= limit
 
     def error(self, what):
         with self.lock:
@@ -98,7 +105,7 @@ def one_pair(conns, args, stats, tag, sample_dir, k):
         stats.error("%s: signed with %r" % (tag, sigs[0][:120]))
         return False
     stats.add(signed=1)
-    if sample_dir and k % 50 == 0:
+    if sample_dir and k % 50 == 0 and stats.take_sample(args.sample_max):
         with open(os.path.join(sample_dir, tag + ".eml"), "wb") as f:
             f.write(render([(n, v.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
                             for n, v in r.headers], body))
