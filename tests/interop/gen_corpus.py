@@ -3,10 +3,13 @@
 interoperability tests (tests/interop/interop.sh).
 
 Interface:
-    gen_corpus.py DIR       writes DIR/NAME.eml for every case and
-                            DIR/manifest.json (name -> signing parameters)
+    gen_corpus.py DIR       writes DIR/NAME.eml for every case (the fixed
+                            ones and the random ones) and DIR/manifest.json
+                            (name -> signing parameters)
     import gen_corpus; gen_corpus.cases()
-                            the same cases as a list of Case objects
+                            the fixed cases as a list of Case objects
+    gen_corpus.random_cases(n, seed)
+                            n random messages, the same for the same seed
 
 Each case is a message that a correct signer must sign and a correct
 verifier must verify, whatever the canonicalization: the awkwardness is in
