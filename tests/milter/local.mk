@@ -1,38 +1,30 @@
-# tests/milter: the milter daemon tested through the milter protocol (our
-# client and Debian's miltertest) and end to end through a private Postfix.
+# tests/milter: the milter daemon. Unit tests of its pure parts; black-box
+# tests of the real daemon through the milter protocol (our client and
+# Debian's miltertest), on loopback DNS (tests/lib/dns.sh); end to end
+# through a private Postfix instance. Helpers: lib.sh (start the daemon,
+# keys, checks), postfix.sh + smtpsink.py (Postfix and its SMTP sink),
+# dkimverify.py (dkimpy as an independent verifier).
 
-check_PROGRAMS += tests/milter/test_authres
+# Unit tests.
+check_PROGRAMS += tests/milter/test_authres tests/milter/test_verdict
 tests_milter_test_authres_SOURCES = tests/milter/test_authres.c \
 	opendkim/authres.c opendkim/authres.h
 tests_milter_test_authres_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
-TESTS += tests/milter/test_authres
-
-check_PROGRAMS += tests/milter/test_verdict
 tests_milter_test_verdict_SOURCES = tests/milter/test_verdict.c \
 	opendkim/verdict.c opendkim/verdict.h
 tests_milter_test_verdict_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(CRITERION_LIBS)
-TESTS += tests/milter/test_verdict
+TESTS += tests/milter/test_authres tests/milter/test_verdict
 
 # A milter protocol client playing the MTA (as Postfix does).
 check_PROGRAMS += tests/milter/miltclient
 tests_milter_miltclient_SOURCES = tests/milter/miltclient.c
 
-EXTRA_DIST += tests/milter/lib.sh tests/milter/dkimverify.py
-
-# Black-box tests of the daemon through the milter protocol.
-TESTS += tests/milter/sign.sh
-EXTRA_DIST += tests/milter/sign.sh
-TESTS += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh
-EXTRA_DIST += tests/milter/verify.sh tests/milter/arremove.sh tests/milter/reload.sh
-
-# End to end through a private Postfix instance.
-TESTS += tests/milter/postfix-e2e.sh
-EXTRA_DIST += tests/milter/postfix-e2e.sh tests/milter/postfix.sh \
-	tests/milter/smtpsink.py
-
-# The same daemon driven by Debian's miltertest and Lua scripts.
-TESTS += tests/milter/miltertest.sh
-EXTRA_DIST += tests/milter/miltertest.sh tests/milter/lua/common.lua \
-	tests/milter/lua/sign-verify.lua tests/milter/lua/arremove.lua
-TESTS += tests/milter/cli.sh
-EXTRA_DIST += tests/milter/cli.sh
+# Black-box tests of the daemon.
+milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh \
+	tests/milter/arremove.sh tests/milter/reload.sh tests/milter/cli.sh \
+	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh
+TESTS += $(milter_black_box_tests)
+EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimverify.py \
+	tests/milter/postfix.sh tests/milter/smtpsink.py \
+	tests/milter/lua/common.lua tests/milter/lua/sign-verify.lua \
+	tests/milter/lua/arremove.lua
