@@ -7,3 +7,11 @@ TESTS += $(HOSTILE_TESTS)
 EXTRA_DIST += $(HOSTILE_TESTS) tests/hostile/lib.sh tests/hostile/mclient.py \
 	tests/hostile/messages.py tests/hostile/signatures.py \
 	tests/hostile/authres.py tests/hostile/keyrecords.py tests/hostile/load.py
+
+# fuzz_milter's entry point, linked without libFuzzer, over its corpus.
+check_PROGRAMS += tests/hostile/milter_replay
+tests_hostile_milter_replay_SOURCES = tests/hostile/replay.c tests/fuzz/fuzz_milter.c \
+	opendkim/authres.c opendkim/verdict.c opendkim/log.c
+tests_hostile_milter_replay_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)
+TESTS += tests/hostile/fuzz_replay.sh
+EXTRA_DIST += tests/hostile/fuzz_replay.sh tests/fuzz/fuzz_milter.c tests/fuzz/corpus/milter
