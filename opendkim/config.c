@@ -461,6 +461,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->internal_hosts);
 	hostlist_free(cfg->external_ignore);
 	hostlist_free(cfg->peer_list);
+	dataset_free(cfg->mtas);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
 	config_names_free(&cfg->omit_headers);
@@ -1098,6 +1099,7 @@ static const config_option config_options[] = {
 	           max_signatures),
 	CONFIG_OPT("MinimumKeyBits", config_set_min_key_bits, min_key_bits),
 	CONFIG_OPT("Mode", config_set_mode, sign),
+	CONFIG_OPT("MTA", config_set_dataset, mtas),
 	CONFIG_OPT("MultipleSignatures", config_set_bool, multiple_signatures),
 	CONFIG_OPT("Nameservers", config_set_nameservers, nameservers),
 	CONFIG_OPT("OmitHeaders", config_set_names, omit_headers),

@@ -129,6 +129,8 @@ typedef struct config {
 	                                 * ::1) - never NULL after load */
 	hostlist *external_ignore;      /* ExternalIgnoreList (NULL: empty) */
 	hostlist *peer_list;            /* PeerList (NULL: empty) */
+	dataset *mtas;                  /* MTA: daemon names ({daemon_name})
+	                                 * whose mail is signed (NULL: none) */
 
 	/* What a signature looks like */
 	dkim_canon header_canon;        /* Canonicalization (simple/simple) */

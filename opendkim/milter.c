@@ -200,6 +200,7 @@ typedef struct {
 	milter_runtime *rt;             /* the rules this message started with */
 	char qid[MILTER_QID_MAX];
 	bool authenticated;
+	char *daemon_name;              /* {daemon_name}, for MTA */
 	policy_header *hdrs;            /* name/value copies, in order */
 	size_t nhdrs, cap;
 	size_t header_bytes;
@@ -247,6 +248,7 @@ static void milter_msg_free(milter_msg *m)
 	}
 	free(m->hdrs);
 	free(m->ar_remove);
+	free(m->daemon_name);
 	/* The engine's message refers to the signers' keys, which the signers
 	 * or the configuration own: free in that order. */
 	dkim_msg_free(m->dkim);
@@ -430,6 +432,12 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	const char *auth_authen = smfi_getsymval(ctx, "{auth_authen}");
 	m->authenticated = (auth_type != NULL && auth_type[0] != '\0') ||
 	                   (auth_authen != NULL && auth_authen[0] != '\0');
+	/* A connect macro (Postfix sends it by default); for MTA. */
+	const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
+	if (daemon != NULL && (m->daemon_name = strdup(daemon)) == NULL) {
+		milter_conn_end_message(conn);
+		return SMFIS_TEMPFAIL;
+	}
 	(void)milter_qid(ctx, m);
 	return SMFIS_CONTINUE;
 }
@@ -624,6 +632,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (m->too_big)
 		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
 	policy_client client = milter_client(conn, m->authenticated);
+	client.daemon_name = m->daemon_name;
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false;

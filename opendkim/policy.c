@@ -35,6 +35,8 @@ bool policy_client_is_peer(const config *cfg, const policy_client *client)
 bool policy_client_is_internal(const config *cfg, const policy_client *client)
 {
 	return client->authenticated ||
+	       (cfg->mtas != NULL && client->daemon_name != NULL &&
+	        dataset_contains(cfg->mtas, client->daemon_name)) ||
 	       hostlist_match(cfg->internal_hosts, client->addr,
 	                      client->hostname);
 }

@@ -31,14 +31,17 @@ typedef struct {
 	const char *hostname;           /* the MTA's name for it, may be NULL
 	                                 * or "[192.0.2.1]" */
 	bool authenticated;             /* {auth_type} or {auth_authen} set */
+	const char *daemon_name;        /* the MTA's {daemon_name}, may be
+	                                 * NULL */
 } policy_client;
 
 /* PeerList: the milter should not touch this client's mail at all. */
 bool policy_client_is_peer(const config *cfg, const policy_client *client);
 
 /*
- * May this client have its mail signed? True when it is in InternalHosts or
- * authenticated (OpenDKIM: "MTA" daemon names are not supported).
+ * May this client have its mail signed? True when it is in InternalHosts,
+ * authenticated, or the MTA daemon that received the message is listed in
+ * MTA (opendkim.conf(5): e.g. Postfix's submission service).
  */
 bool policy_client_is_internal(const config *cfg,
                                const policy_client *client);

@@ -15,6 +15,7 @@
  *   -r RCPT   envelope recipient (repeatable; default rcpt@example.net)
  *   -A USER   authenticated client: {auth_type}=PLAIN, {auth_authen}=USER
  *   -j NAME   the MTA's name, macro j (default mx.example.net)
+ *   -D NAME   the receiving daemon's name, macro {daemon_name} (default smtpd)
  *   -i QID    queue id, macro i (default 4ABC123DEF; repeated messages
  *             get a numeric suffix)
  *   -c N      send the message N times over one connection
@@ -259,7 +260,7 @@ static void mc_msg_copy(mc_message *dst, const mc_message *src)
 
 typedef struct {
 	const char *socket, *message, *output;
-	const char *client_addr, *client_name, *helo, *from, *auth, *j, *qid;
+	const char *client_addr, *client_name, *helo, *from, *auth, *j, *daemon, *qid;
 	const char *rcpts[MC_MAX_RCPTS];
 	size_t nrcpts;
 	unsigned long count;
@@ -271,7 +272,7 @@ typedef struct {
 static void mc_usage(void)
 {
 	fputs("usage: miltclient [-o OUT] [-a ADDR] [-n NAME] [-H HELO] [-f FROM] "
-	      "[-r RCPT]... [-A USER] [-j NAME] [-i QID] [-c N] [-C BYTES] [-t SECS] [-w MS] "
+	      "[-r RCPT]... [-A USER] [-j NAME] [-D NAME] [-i QID] [-c N] [-C BYTES] [-t SECS] [-w MS] "
 	      "[-v] SOCKET MESSAGE\n", stderr);
 	exit(2);
 }
@@ -289,11 +290,11 @@ static unsigned long mc_number(const char *s, unsigned long min, unsigned long m
 static void mc_options_parse(mc_options *o, int argc, char **argv)
 {
 	*o = (mc_options){ .client_addr = "127.0.0.1", .helo = "client.example",
-	                   .from = "sender@example.com", .j = "mx.example.net",
+	                   .from = "sender@example.com", .j = "mx.example.net", .daemon = "smtpd",
 	                   .qid = "4ABC123DEF", .count = 1,
 	                   .chunk = MILTER_CHUNK_SIZE, .timeout_ms = 30000 };
 	int c;
-	while ((c = getopt(argc, argv, "o:a:n:H:f:r:A:j:i:c:C:t:w:v")) != -1) {
+	while ((c = getopt(argc, argv, "o:a:n:H:f:r:A:j:D:i:c:C:t:w:v")) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'a': o->client_addr = optarg; break;
@@ -307,6 +308,7 @@ static void mc_options_parse(mc_options *o, int argc, char **argv)
 			break;
 		case 'A': o->auth = optarg; break;
 		case 'j': o->j = optarg; break;
+		case 'D': o->daemon = optarg; break;
 		case 'i': o->qid = optarg; break;
 		case 'c': o->count = mc_number(optarg, 1, 1000000); break;
 		case 'C': o->chunk = mc_number(optarg, 1, MILTER_CHUNK_SIZE); break;
@@ -559,7 +561,7 @@ static mc_reply mc_connect_stage(mc_session *s, const mc_options *o)
 	char name[300];
 	snprintf(name, sizeof(name), "[%s]", o->client_addr);
 	const char *host = o->client_name != NULL ? o->client_name : name;
-	const char *macros[] = { "j", o->j, "{daemon_name}", "smtpd", "v", "Postfix 3.7",
+	const char *macros[] = { "j", o->j, "{daemon_name}", o->daemon, "v", "Postfix 3.7",
 	                         "{client_addr}", o->client_addr, "{client_name}", host,
 	                         "{client_port}", "40000", "_", host };
 	if ((s->proto & SMFIP_NOCONNECT) == 0)

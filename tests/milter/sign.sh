@@ -3,7 +3,8 @@
 # DKIM-Signature at the top that dkimpy verifies; an authenticated external
 # client too; an unauthenticated external one is verified instead; with a
 # KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
-# both verify; a header block over MaximumHeaders gets a clear reply.
+# both verify; a header block over MaximumHeaders gets a clear reply; MTA
+# daemon names; LogWhy.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -137,5 +138,17 @@ mt_grep "$T/pct2.eml" '^	dkim=none$' "external sender verified"
 mt_send "$T/pct3.eml" "$T/nokeyfile.eml"
 mt_grep "$T/pct3.eml.result" '^result: replycode 451 4.3.0 ' "internal sender, no key file: On-InternalError"
 mt_ok "\"%\" key files: signed; missing file tempfails internal mail only"
+mt_stop
+
+# MTA: mail that a listed MTA daemon received ({daemon_name}, e.g. Postfix's
+# submission service) is signed whatever the client.
+mt_config > "$T/mta.conf"
+printf 'MTA\tsubmission,msa\n' >> "$T/mta.conf"
+mt_start "$T/mta.conf"
+mt_send "$T/mta1.eml" "$T/msg.eml" -a 198.51.100.8 -D submission
+mt_verify "$T/mta1.eml"
+mt_send "$T/mta2.eml" "$T/msg.eml" -a 198.51.100.8 -i MTA2QID
+mt_nogrep "$T/mta2.eml" '^DKIM-Signature:' "client of an unlisted MTA daemon"
+mt_ok "MTA submission: external client signed; smtpd: verified"
 mt_stop
 exit 0

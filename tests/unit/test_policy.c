@@ -249,9 +249,10 @@ Test(policy, sender_headers)
 Test(policy, clients_and_decision)
 {
 	config *cfg = load("", "* A\n", "InternalHosts 10.0.0.0/8\n"
-	                   "PeerList 192.0.2.1\nExternalIgnoreList .ok.example\n");
+	                   "PeerList 192.0.2.1\nExternalIgnoreList .ok.example\n"
+	                   "MTA submission,msa\n");
 	struct sockaddr_in sin;
-	policy_client c = { (struct sockaddr *)&sin, NULL, false };
+	policy_client c = { (struct sockaddr *)&sin, NULL, false, NULL };
 	policy_decision dec;
 
 	memset(&sin, 0, sizeof(sin));
@@ -262,6 +263,12 @@ Test(policy, clients_and_decision)
 	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
 	cr_assert(policy_client_is_peer(cfg, &c));
 	cr_assert_not(policy_client_is_internal(cfg, &c));
+	/* MTA: the daemon that received the message makes it trusted */
+	c.daemon_name = "submission";
+	cr_assert(policy_client_is_internal(cfg, &c));
+	c.daemon_name = "smtpd";
+	cr_assert_not(policy_client_is_internal(cfg, &c));
+	c.daemon_name = NULL;
 	c.authenticated = true;
 	cr_assert(policy_client_is_internal(cfg, &c));
 	c.hostname = "mx.ok.example";
