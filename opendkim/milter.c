@@ -766,14 +766,16 @@ static void milter_line_add(char *line, size_t size, const char *fmt, ...)
 /*
  * The one line per message: queue id, action, what was signed or the
  * verification result that decided, and forged fields removed. Successes
- * are logged only with SyslogSuccess (or -v), as in OpenDKIM.
+ * are logged only with SyslogSuccess (or -v), as in OpenDKIM; with LogWhy,
+ * a message verified instead of signed always is, saying why.
  */
 static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg *m,
                                config_action action, const dkim_sig_result *r)
 {
 	bool success = action == CONFIG_ACT_ACCEPT &&
 	               (m->decision.sign || (r != NULL && r->result == DKIM_RESULT_PASS));
-	if (success && !m->rt->cfg->syslog_success && !log_is_verbose())
+	bool why = m->rt->cfg->log_why && m->rt->cfg->sign && !m->decision.sign;
+	if (success && !why && !m->rt->cfg->syslog_success && !log_is_verbose())
 		return;
 	char line[1024];
 	snprintf(line, sizeof(line), "%s: action=%s", milter_qid(ctx, m), config_action_name(action));
@@ -787,6 +789,9 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 		                r != NULL ? dkim_result_name(r->result) : "none");
 	if (r != NULL && r->reason != NULL && r->reason[0] != '\0')
 		milter_line_add(line, sizeof(line), " reason=\"%s\"", r->reason);
+	if (why)
+		milter_line_add(line, sizeof(line), " not signed: %s",
+		                policy_why_text(m->decision.why));
 	if (m->nremove > 0)
 		milter_line_add(line, sizeof(line), " removed=%zu forged Authentication-Results", m->nremove);
 	if (m->decision.log_external)
