@@ -73,6 +73,8 @@ pid=$(cat "$T/run/opendkim.pid")
 MT_PIDS="$MT_PIDS $pid"
 kill -0 "$pid" || mt_fail "PID file names no running process"
 [ "$(stat -c %a "$sock")" = 770 ] || mt_fail "socket mode $(stat -c %a "$sock"), UMask 007 wants 770"
+[ "$(stat -c %a "$T/run/opendkim.pid")" = 660 ] ||
+	mt_fail "PID file mode $(stat -c %a "$T/run/opendkim.pid"), UMask 007 wants 660"
 "$MT_CLIENT" -t 20 -o "$T/unix.eml" "unix:$sock" "$T/msg.eml" 2> "$T/unix.result" || mt_fail "client over the UNIX socket"
 mt_verify "$T/unix.eml"
 kill -TERM "$pid"
@@ -83,7 +85,7 @@ while kill -0 "$pid" 2> /dev/null; do
 	i=$((i + 1))
 done
 [ ! -e "$T/run/opendkim.pid" ] || mt_fail "PID file left behind"
-mt_ok "daemon mode: PID file, -p local: socket with UMask 007 (mode 770), signing over it"
+mt_ok "daemon mode: PID file (mode 660), -p local: socket with UMask 007 (mode 770), signing over it"
 
 # A socket left by a killed daemon is replaced at start.
 mt_start "$T/good.conf" -p "local:$sock"

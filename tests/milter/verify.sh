@@ -118,7 +118,11 @@ dns_fake_start silent
 sed "s/^Nameservers.*/Nameservers 127.0.0.1@$DNS_FAKE_PORT/; s/^DNSTimeout.*/DNSTimeout 1/" \
 	"$T/base.conf" > "$T/dnsdown.conf"
 mt_start "$T/dnsdown.conf"
+start=$(date +%s)
 mt_send "$T/d-pass.eml" "$T/signed.eml" $EXT
+took=$(($(date +%s) - start))
+# DNSTimeout 1 bounds the whole lookup (the default of 5 s would fail this)
+[ $took -le 3 ] || mt_fail "DNS down: the reply took ${took}s with DNSTimeout 1"
 mt_grep "$T/d-pass.eml.result" '^result: replycode 451 4.4.3 ' "On-DNSError tempfail"
 mt_grep "$MT_LOG" 'action=tempfail domain=example.com selector=sel result=temperror' "DNS error log line"
 mt_ok "DNS down: 451 4.4.3 (On-DNSError tempfail)"
