@@ -52,6 +52,14 @@ static void dump(void)
 		fprintf(stderr, "diag: %s\n", d.msgs[i].text);
 }
 
+/* RFC 6376 §5.4.1 "Recommended Signature Content". */
+static const char *const rfc6376_sign[] = {
+	"From", "Reply-To", "Subject", "Date", "To", "Cc", "Resent-Date",
+	"Resent-From", "Resent-To", "Resent-Cc", "In-Reply-To", "References",
+	"List-Id", "List-Help", "List-Unsubscribe", "List-Subscribe",
+	"List-Post", "List-Owner", "List-Archive"
+};
+
 Test(config, defaults)
 {
 	config *cfg = parse("", 0);
@@ -80,6 +88,10 @@ Test(config, defaults)
 	cr_assert(config_names_has(&cfg->omit_headers, "Return-Path"));
 	cr_assert(config_names_has(&cfg->sign_headers, "subject"));
 	cr_assert(config_names_has(&cfg->sign_headers, "List-Unsubscribe"));
+	/* RFC 6376 §5.4.1: every recommended field is signed by default */
+	for (size_t i = 0; i < sizeof(rfc6376_sign) / sizeof(*rfc6376_sign); i++)
+		cr_assert(config_names_has(&cfg->sign_headers, rfc6376_sign[i]),
+		          "%s not signed by default", rfc6376_sign[i]);
 	cr_assert_eq(cfg->oversign_headers.count, 0);
 	cr_assert_str_eq(cfg->sender_headers.names[0], "From");
 	cr_assert(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
@@ -124,8 +136,9 @@ Test(config, every_key)
 		"DNSTimeout 9\nQueryCache no\nPidFile /run/x.pid\n"
 		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
 		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
-		"MaximumHeaders 1000\nClockDrift 60\n";
+		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n";
 	config *cfg = parse(text, 0);
+	dkim_options o;
 
 	dump();
 	cr_assert_not_null(cfg);
@@ -180,6 +193,13 @@ Test(config, every_key)
 	cr_assert_not(cfg->require_safe_keys);
 	cr_assert_eq(cfg->max_headers, 1000);
 	cr_assert_eq(cfg->clock_drift, 60);
+	cr_assert(dataset_contains(cfg->mtas, "submission"));
+	/* the verifier's settings reach the engine */
+	config_dkim_options(cfg, &o);
+	cr_assert_eq(o.min_key_bits, 2048);
+	cr_assert_eq(o.max_signatures, 7);
+	cr_assert_eq(o.clock_drift, 60);
+	cr_assert_eq(o.max_header_bytes, 1000);
 	config_unref(cfg);
 }
 
