@@ -516,6 +516,32 @@ Test(config, key_errors)
 	free(rsa); free(kt); free(st);
 }
 
+/* RequireSafeKeys: a key file owned by another user is refused, naming it
+ * (only root can make such a file; others skip the check). */
+Test(config, key_owned_by_someone_else)
+{
+	char *key = odk_write_key("other.private", "RSA", 0600);
+	char text[512];
+
+	if (geteuid() != 0 || chown(key, 12345, 12345) != 0) {
+		free(key);
+		cr_skip_test("needs root to give a file away");
+	}
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s\n", key);
+	cr_assert_null(parse(text, 0));
+	dump();
+	cr_assert(has("owned by uid 12345, not root or the user opendkim runs as"));
+	cr_assert(has("other.private"));
+	diag_list_free(&d);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s\nRequireSafeKeys no\n", key);
+	config *cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	config_unref(cfg);
+	free(key);
+}
+
 Test(config, single_key_form)
 {
 	char *key = odk_write_key("k.private", "RSA", 0600);
