@@ -143,14 +143,16 @@ mt_stop
 # MTA: mail that a listed MTA daemon received ({daemon_name}, e.g. Postfix's
 # submission service) is signed whatever the client. LogWhy: a message
 # verified instead of signed is logged with the reason.
-mt_config > "$T/mta.conf"
+# SyslogSuccess no: the signed message gets no log line.
+mt_config | sed 's/^SyslogSuccess.*/SyslogSuccess\tno/' > "$T/mta.conf"
 printf 'MTA\tsubmission,msa\n' >> "$T/mta.conf"
 mt_start "$T/mta.conf"
-mt_send "$T/mta1.eml" "$T/msg.eml" -a 198.51.100.8 -D submission
+mt_send "$T/mta1.eml" "$T/msg.eml" -a 198.51.100.8 -D submission -i MTA1QID
 mt_verify "$T/mta1.eml"
 mt_send "$T/mta2.eml" "$T/msg.eml" -a 198.51.100.8 -i MTA2QID
 mt_nogrep "$T/mta2.eml" '^DKIM-Signature:' "client of an unlisted MTA daemon"
 mt_grep "$MT_LOG" 'MTA2QID: action=accept .*result=none not signed: client neither internal nor authenticated' "LogWhy reason"
-mt_ok "MTA submission: external client signed; smtpd: verified, LogWhy says why"
+mt_nogrep "$MT_LOG" 'MTA1QID' "SyslogSuccess no, yet a success was logged"
+mt_ok "MTA submission: external client signed; smtpd: verified, LogWhy says why; SyslogSuccess no"
 mt_stop
 exit 0
