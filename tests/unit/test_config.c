@@ -203,6 +203,18 @@ Test(config, every_key)
 	config_unref(cfg);
 }
 
+/* AuthservID HOSTNAME: gethostname(), as OpenDKIM */
+Test(config, authserv_id_hostname)
+{
+	char host[256] = "";
+	config *cfg = parse("AuthservID HOSTNAME\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	cr_assert_str_eq(cfg->authserv_id, host);
+	config_unref(cfg);
+}
+
 Test(config, booleans_and_case)
 {
 	static const char *const yes[] = { "yes", "YES", "true", "1", "True" };
