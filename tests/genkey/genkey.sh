@@ -177,6 +177,9 @@ expect_usage_error "empty domain refused" "domain must be 1 to 253" -d ''
 expect_usage_error "-h md5 refused" "hash algorithms" -h md5
 expect_usage_error "--format xml refused" "use zone, txt or json" --format xml
 expect_usage_error "unknown option" "unknown option" --frobnicate
+mkdir -p "$tmp/verbose"
+"$GENKEY" -v -D "$tmp/verbose" -s vsel 2> "$tmp/verr" > /dev/null
+check "-v says what is done" grep -q "private key written to $tmp/verbose/vsel.private" "$tmp/verr"
 "$GENKEY" --help | grep -q -- "--hash-algorithms"
 check "--help" test $? -eq 0
 "$GENKEY" --version | grep -q "opendkim-genkey"
