@@ -3,6 +3,7 @@
  * setting a message's verification results select, and the SMTP replies.
  */
 #include <criterion/criterion.h>
+#include <stddef.h>
 
 #include "verdict.h"
 
@@ -89,6 +90,38 @@ Test(verdict, actions_follow_the_configuration)
 	cfg->on_bad_signature = CONFIG_ACT_QUARANTINE;
 	cr_assert_eq(verdict_action(cfg, VERDICT_BAD_SIGNATURE), CONFIG_ACT_QUARANTINE);
 	config_unref(cfg);
+}
+
+/* Each On-* key drives its own cause and no other. */
+Test(verdict, each_cause_has_its_own_key)
+{
+	static const struct {
+		verdict_cause cause;
+		size_t offset;
+	} map[] = {
+		{ VERDICT_BAD_SIGNATURE, offsetof(config, on_bad_signature) },
+		{ VERDICT_NO_SIGNATURE, offsetof(config, on_no_signature) },
+		{ VERDICT_KEY_NOT_FOUND, offsetof(config, on_key_not_found) },
+		{ VERDICT_DNS_ERROR, offsetof(config, on_dns_error) },
+		{ VERDICT_SIGNATURE_ERROR, offsetof(config, on_signature_error) },
+		{ VERDICT_INTERNAL, offsetof(config, on_internal_error) },
+		{ VERDICT_SECURITY, offsetof(config, on_security) },
+		{ VERDICT_DEFAULT, offsetof(config, on_default) },
+	};
+	size_t n = sizeof(map) / sizeof(*map);
+	for (size_t i = 0; i < n; i++) {
+		config *cfg = config_new_defaults();
+		cr_assert_not_null(cfg);
+		for (size_t j = 0; j < n; j++)
+			*(config_action *)((char *)cfg + map[j].offset) = CONFIG_ACT_ACCEPT;
+		*(config_action *)((char *)cfg + map[i].offset) = CONFIG_ACT_DISCARD;
+		for (size_t j = 0; j < n; j++)
+			cr_assert_eq(verdict_action(cfg, map[j].cause),
+			             i == j ? CONFIG_ACT_DISCARD : CONFIG_ACT_ACCEPT,
+			             "On-* for %s", verdict_cause_name(map[i].cause));
+		cr_assert_eq(verdict_action(cfg, VERDICT_PASS), CONFIG_ACT_ACCEPT);
+		config_unref(cfg);
+	}
 }
 
 Test(verdict, replies)

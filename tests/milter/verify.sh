@@ -105,12 +105,16 @@ mt_stop
 
 # Quarantine: the message is held (SMFIR_QUARANTINE) and accepted.
 cp "$T/base.conf" "$T/quar.conf"
-printf 'On-BadSignature\tquarantine\n' >> "$T/quar.conf"
+printf 'On-BadSignature\tquarantine\nAlwaysAddARHeader\tno\n' >> "$T/quar.conf"
 mt_start "$T/quar.conf"
+# AlwaysAddARHeader no: an unsigned message gets no Authentication-Results.
+mt_send "$T/q-none.eml" "$T/plain.eml" $EXT
+mt_nogrep "$T/q-none.eml" '^Authentication-Results:' "AlwaysAddARHeader no, unsigned message"
+mt_grep "$T/q-none.eml.result" '^result: (accept|continue)$' "unsigned message accepted"
 mt_send "$T/q-tbody.eml" "$T/tbody.eml" $EXT
 mt_grep "$T/q-tbody.eml.result" '^result: quarantine DKIM signature verification failed$' "quarantine"
 mt_grep "$T/q-tbody.eml.result" '^result: accept$' "quarantined message accepted"
-mt_ok "On-BadSignature quarantine"
+mt_ok "On-BadSignature quarantine; AlwaysAddARHeader no adds no A-R to unsigned mail"
 mt_stop
 
 # DNS down: a server that never answers. Default On-DNSError is tempfail.
