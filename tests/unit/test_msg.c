@@ -743,6 +743,9 @@ Test(msg, lookups_are_deduplicated)
 	dkim_buf_free(&text);
 }
 
+static char limit_message[sizeof(((dkim_error *)0)->message)];
+
+/* n fields "X-Test: vvv..."; the error message is kept in limit_message. */
 static dkim_status feed_headers(const dkim_options *o, size_t n, size_t value_len)
 {
 	dkim_error err;
@@ -757,6 +760,7 @@ static dkim_status feed_headers(const dkim_options *o, size_t n, size_t value_le
 		st = dkim_msg_header(msg, "X-Test", value, &err);
 	if (st != DKIM_OK)
 		cr_expect(err.message[0] != '\0');
+	snprintf(limit_message, sizeof(limit_message), "%s", st != DKIM_OK ? err.message : "");
 	dkim_msg_free(msg);
 	free(value);
 	return st;
@@ -769,14 +773,17 @@ Test(msg, header_limits)
 	o.max_fields = 10;
 	cr_expect_eq(feed_headers(&o, 10, 10), DKIM_OK);
 	cr_expect_eq(feed_headers(&o, 11, 10), DKIM_ERR_LIMIT);
+	cr_expect_str_eq(limit_message, "more than 10 header fields");
 	o.max_fields = 1000;
 	o.max_field_bytes = 100;
 	cr_expect_eq(feed_headers(&o, 1, 100 - 7), DKIM_OK);   /* "X-Test:" is 7 */
 	cr_expect_eq(feed_headers(&o, 1, 100 - 6), DKIM_ERR_LIMIT);
+	cr_expect_str_eq(limit_message, "header field X-Test is over 100 bytes");
 	o.max_field_bytes = 16384;
 	o.max_header_bytes = 1000;
 	cr_expect_eq(feed_headers(&o, 10, 100 - 9), DKIM_OK);  /* 10 x (100 + CRLF) > 1000 */
 	cr_expect_eq(feed_headers(&o, 10, 100 - 7), DKIM_ERR_LIMIT);
+	cr_expect_str_eq(limit_message, "header block is over 1000 bytes");
 }
 
 Test(msg, raw_feed_limits)
@@ -792,6 +799,8 @@ Test(msg, raw_feed_limits)
 	big[sizeof(big) - 1] = '\0';
 	memcpy(big, "Subject: ", 9);
 	cr_expect_eq(dkim_msg_feed_raw(msg, big, strlen(big), &err), DKIM_ERR_LIMIT);
+	cr_expect(strstr(err.message, "Subject") != NULL && strstr(err.message, "1000 bytes") != NULL,
+	          "limit error does not name the field: %s", err.message);
 	dkim_msg_free(msg);
 }
 
