@@ -38,6 +38,9 @@ typedef struct {
 void dkim_buf_init(dkim_buf *buf);
 void dkim_buf_free(dkim_buf *buf);
 void dkim_buf_reset(dkim_buf *buf);                /* len = 0, keeps memory */
+/* Room for extra more bytes (and the NUL) at data + len, for callers that
+ * write in place; they set len and the NUL themselves. */
+dkim_status dkim_buf_reserve(dkim_buf *buf, size_t extra);
 dkim_status dkim_buf_append(dkim_buf *buf, const void *data, size_t len);
 dkim_status dkim_buf_append_str(dkim_buf *buf, const char *s);
 dkim_status dkim_buf_printf(dkim_buf *buf, const char *fmt, ...)

@@ -79,7 +79,7 @@ void dkim_buf_reset(dkim_buf *buf)
 }
 
 /* Makes room for extra more bytes plus the terminating NUL. */
-static dkim_status dkim_buf_reserve(dkim_buf *buf, size_t extra)
+dkim_status dkim_buf_reserve(dkim_buf *buf, size_t extra)
 {
 	size_t need, cap;
 	char *p;
