@@ -23,6 +23,8 @@ import socket
 import struct
 
 SMFIP_NR_HDR = 0x80
+SMFIP_NR_CONN = 0x1000
+SMFIP_NR_MAIL = 0x4000
 SMFIP_NR_BODY = 0x80000
 SMFIP_HDR_LEADSPC = 0x100000
 SMFIP_NOHELO = 0x2
@@ -123,14 +125,17 @@ class Milter:
             self.send(b"D", b"C" + b"j\0mx.example.net\0")
             self.send(b"C", host + b"\0" + fam + struct.pack(">H", 25) + client.encode() + b"\0")
             self.connected = True
-            a = self._reply()
-            if a != "continue":
-                return a
+            if self._want(SMFIP_NR_CONN):
+                a = self._reply()
+                if a != "continue":
+                    return a
         macros = b"i\0" + qid.encode() + b"\0"
         if auth:
             macros += b"{auth_type}\0PLAIN\0{auth_authen}\0" + auth.encode() + b"\0"
         self.send(b"D", b"M" + macros)
         self.send(b"M", b"<sender@example.com>\0")
+        if not self._want(SMFIP_NR_MAIL):
+            return None     # no reply, as the milter negotiated
         a = self._reply()
         return None if a == "continue" else a
 
