@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,11 +77,16 @@ static const EVP_MD *dkim_bodyhash_md(dkim_hash hash)
 
 dkim_bodyhash_set *dkim_bodyhash_set_new(void)
 {
-	dkim_bodyhash_set *set = calloc(1, sizeof(*set));
+	/* Not calloc: the canonicalizers' stage buffers (2 x 4 KB) need no
+	 * clearing, and clearing them was most of this call's cost for a
+	 * small message; the fields before them are cleared here and by
+	 * dkim_bodycanon_init. */
+	dkim_bodyhash_set *set = malloc(sizeof(*set));
 	int c;
 
 	if (set == NULL)
 		return NULL;
+	memset(set, 0, offsetof(dkim_bodyhash_set, canon));
 	for (c = 0; c < 2; c++) {
 		set->feed[c].set = set;
 		set->feed[c].canon = (dkim_canon)c;
