@@ -18,7 +18,7 @@
  * without a PeerList, whose clients are accepted there): their only other
  * answer is a temporary failure, given at end of headers instead. Each
  * reply saved is a write and a round trip to the MTA per message
- * (bench/RESULTS.md: 8.8 -> 6.7 context switches per message).
+ * (bench/RESULTS.md: 8.7 -> 6.5 context switches per message).
  *
  * Errors: a failure in a callback ends in the configured On-* action with
  * an SMTP reply saying why, and one log line; never in a crash or a
@@ -249,10 +249,8 @@ static void milter_msg_free(milter_msg *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		free((char *)m->hdrs[i].name);
-		free((char *)m->hdrs[i].value);
-	}
+	for (size_t i = 0; i < m->nhdrs; i++)
+		free((char *)m->hdrs[i].name);   /* the value is in the same block */
 	free(m->hdrs);
 	free(m->ar_remove);
 	free(m->daemon_name);
@@ -490,7 +488,9 @@ static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *v
 }
 
 /* Keeps a copy of the field; its value as sent, with the space after the
- * colon (put back when the MTA strips it). */
+ * colon (put back when the MTA strips it). Name and value share one block
+ * ("name\0value\0"): one allocation per field, not two and an asprintf.
+ * Their lengths are bounded by the header block limit checked before. */
 static bool milter_store_header(milter_msg *m, const milter_conn *conn,
                                 const char *name, const char *value)
 {
@@ -502,14 +502,16 @@ static bool milter_store_header(milter_msg *m, const milter_conn *conn,
 		m->hdrs = h;
 		m->cap = cap;
 	}
-	char *n = strdup(name), *v = NULL;
-	if (n != NULL && asprintf(&v, "%s%s", conn->leadspc ? "" : " ", value) < 0)
-		v = NULL;
-	if (n == NULL || v == NULL) {
-		free(n);
-		free(v);
+	size_t nlen = strlen(name) + 1, vlen = strlen(value) + 1;
+	size_t space = conn->leadspc ? 0 : 1;
+	char *n = malloc(nlen + space + vlen);
+	if (n == NULL)
 		return false;
-	}
+	memcpy(n, name, nlen);
+	char *v = n + nlen;
+	if (space)
+		v[0] = ' ';
+	memcpy(v + space, value, vlen);
 	m->hdrs[m->nhdrs].name = n;
 	m->hdrs[m->nhdrs].value = v;
 	m->nhdrs++;
