@@ -16,7 +16,7 @@
  * Input: byte 0 = options (bit 0: second configuration - relaxed/relaxed,
  * RemoveARAll, MaximumHeaders 4096; bit 1: SMFIP_HDR_LEADSPC; bits 2-3:
  * body chunk size 1/7/64/65535; bit 4: abort after the headers; bit 5: no
- * SMFIP_NR_* ; bit 6: two messages on the connection); the rest is a
+ * SMFIP_NR_* offered; bit 6: two messages on the connection); the rest is a
  * message (header lines, continuation lines, a blank line, the body). A
  * header line without a colon is sent as a field name with an empty value,
  * as a hostile MTA could.
@@ -401,13 +401,17 @@ static sfsistat fuzz_conversation(SMFICTX *ctx, const fuzz_conv *c, const fuzz_m
 	if (!(c->opts & 0x02))
 		f1 &= ~(unsigned long)SMFIP_HDR_LEADSPC;
 	if (c->opts & 0x20)
-		f1 &= ~(unsigned long)(SMFIP_NR_HDR | SMFIP_NR_BODY);
+		f1 &= ~(unsigned long)(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+		                       SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN |
+		                       SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_HDR);
 	memset(ctx, 0, sizeof(*ctx));
 	sfsistat st = milter_desc.xxfi_negotiate(ctx, f0, f1, 0, 0, &p0, &p1, &p2, &p3);
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(25) };
 	inet_pton(AF_INET, c->client, &sin.sin_addr);
 	if (st == SMFIS_CONTINUE)
 		st = milter_desc.xxfi_connect(ctx, "client.example", (struct sockaddr *)&sin);
+	if (st == SMFIS_NOREPLY)
+		st = SMFIS_CONTINUE;    /* SMFIP_NR_CONN negotiated */
 	int rounds = (c->opts & 0x40) ? 2 : 1;
 	for (int i = 0; st == SMFIS_CONTINUE && i < rounds; i++) {
 		if (i > 0)

@@ -15,16 +15,24 @@ garbage and hangs up mid-message on request.
     r.added       # [(name, value)] the milter inserted
 
 headers: a list of (name: bytes, value: bytes); value is sent raw, with its
-leading space (the daemon negotiates SMFIP_HDR_LEADSPC). Python standard
-library only. Errors: MilterError on a protocol violation, a closed
+leading space (the daemon negotiates SMFIP_HDR_LEADSPC). Every protocol
+option is offered; steps the milter asks not to get (SMFIP_NO*) are not
+sent, replies it says it will not send (SMFIP_NR_*) are not awaited.
+Python standard library only. Errors: MilterError on a protocol violation, a closed
 connection or a timeout.
 """
 import socket
 import struct
 
+SMFIP_NOCONNECT = 0x1
+SMFIP_NOMAIL = 0x4
+SMFIP_NOBODY = 0x10
+SMFIP_NOHDRS = 0x20
+SMFIP_NOEOH = 0x40
 SMFIP_NR_HDR = 0x80
 SMFIP_NR_CONN = 0x1000
 SMFIP_NR_MAIL = 0x4000
+SMFIP_NR_EOH = 0x40000
 SMFIP_NR_BODY = 0x80000
 SMFIP_HDR_LEADSPC = 0x100000
 SMFIP_NOHELO = 0x2
@@ -122,30 +130,35 @@ class Milter:
         if not self.connected:
             host = (hostname or "[%s]" % client).encode()
             fam = b"6" if ":" in client else b"4"
-            self.send(b"D", b"C" + b"j\0mx.example.net\0")
-            self.send(b"C", host + b"\0" + fam + struct.pack(">H", 25) + client.encode() + b"\0")
             self.connected = True
-            if self._want(SMFIP_NR_CONN):
-                a = self._reply()
+            if self._want(SMFIP_NOCONNECT):
+                self.send(b"D", b"C" + b"j\0mx.example.net\0")
+                self.send(b"C", host + b"\0" + fam + struct.pack(">H", 25) + client.encode() + b"\0")
+                a = self._step_reply(SMFIP_NR_CONN)
                 if a != "continue":
                     return a
         macros = b"i\0" + qid.encode() + b"\0"
         if auth:
             macros += b"{auth_type}\0PLAIN\0{auth_authen}\0" + auth.encode() + b"\0"
+        if not self._want(SMFIP_NOMAIL):
+            return None
         self.send(b"D", b"M" + macros)
         self.send(b"M", b"<sender@example.com>\0")
-        if not self._want(SMFIP_NR_MAIL):
-            return None     # no reply, as the milter negotiated
-        a = self._reply()
+        a = self._step_reply(SMFIP_NR_MAIL)
         return None if a == "continue" else a
 
+    def _step_reply(self, nr_flag):
+        """The reply to a step, unless the milter said it sends none."""
+        return self._reply() if self._want(nr_flag) else "continue"
+
     def headers(self, headers):
+        if not self._want(SMFIP_NOHDRS):
+            return None
         for name, value in headers:
             self.send(b"L", name + b"\0" + value + b"\0")
-            if self._want(SMFIP_NR_HDR):
-                a = self._reply()
-                if a != "continue":
-                    return a
+            a = self._step_reply(SMFIP_NR_HDR)
+            if a != "continue":
+                return a
         return None
 
     def message(self, headers, body, client="127.0.0.1", hostname=None, auth=None,
@@ -154,18 +167,17 @@ class Milter:
         a = self.start(client, hostname, auth, qid)
         if a is None:
             a = self.headers(headers)
-        if a is None:
+        if a is None and self._want(SMFIP_NOEOH):
             self.send(b"N")
-            a = self._reply()
+            a = self._step_reply(SMFIP_NR_EOH)
             a = None if a == "continue" else a
-        if a is None:
+        if a is None and self._want(SMFIP_NOBODY):
             for i in range(0, len(body), CHUNK):
                 self.send(b"B", body[i:i + CHUNK])
-                if self._want(SMFIP_NR_BODY):
-                    b = self._reply()
-                    if b != "continue":
-                        a = b
-                        break
+                b = self._step_reply(SMFIP_NR_BODY)
+                if b != "continue":
+                    a = b
+                    break
         if a is None:
             self.send(b"E")
             a = self._eom(res)
