@@ -9,6 +9,8 @@ EXTRA_DIST += $(HOSTILE_TESTS) tests/hostile/lib.sh tests/hostile/mclient.py \
 	tests/hostile/authres.py tests/hostile/keyrecords.py tests/hostile/load.py
 
 # fuzz_milter's entry point, linked without libFuzzer, over its corpus.
+# fuzz_milter.c compiles opendkim/milter.c in: the modules milter.c calls
+# besides libodkconf.a must be listed here (as in opendkim/local.mk).
 check_PROGRAMS += tests/hostile/milter_replay
 tests_hostile_milter_replay_SOURCES = tests/hostile/replay.c tests/fuzz/fuzz_milter.c \
 	opendkim/authres.c opendkim/verdict.c opendkim/log.c
