@@ -6,9 +6,9 @@
 #                                a non-zero exit
 #     hs_alive WHAT              the daemon is still running and answers a
 #                                plain message
-#     hs_finish                  SIGTERM; the daemon must exit 0 (under
-#                                ASan: no leak) and its log must hold no
-#                                sanitizer report
+#     hs_finish                  SIGTERM; the daemon must exit 0 within
+#                                10 s (under ASan: no leak) and its log
+#                                must hold no sanitizer report
 . "$top_srcdir/tests/milter/lib.sh"
 
 HS_DIR=$top_srcdir/tests/hostile
@@ -36,6 +36,15 @@ hs_alive() {
 hs_finish() {
 	[ -n "${MT_PID:-}" ] || return 0
 	kill -TERM "$MT_PID" 2> /dev/null
+	# Prompt: no message may stay "in flight" after its client hung up.
+	_i=0
+	while kill -0 "$MT_PID" 2> /dev/null; do
+		# exited but not reaped yet (a zombie) counts as exited
+		[ "$(cut -d' ' -f3 "/proc/$MT_PID/stat" 2> /dev/null)" != Z ] || break
+		[ $_i -lt 200 ] || mt_fail "daemon still running 10 s after SIGTERM"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
 	_st=0
 	wait "$MT_PID" 2> /dev/null || _st=$?
 	MT_PID=""
