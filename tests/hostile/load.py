@@ -62,11 +62,16 @@ class Stats:
         self.signed = self.passed = self.tempfail = self.failures = 0
         self.hostile = 0
         self.errors = []
+        self.selectors = {}
 
     def add(self, **kw):
         with self.lock:
             for k, v in kw.items():
                 setattr(self, k, getattr(self, k) + v)
+
+    def used(self, selector):
+        with self.lock:
+            self.selectors[selector] = self.selectors.get(selector, 0) + 1
 
     def take_sample(self, limit):
         with self.lock:
@@ -105,6 +110,7 @@ def one_pair(conns, args, stats, tag, sample_dir, k):
         stats.error("%s: signed with %r" % (tag, sigs[0][:120]))
         return False
     stats.add(signed=1)
+    stats.used(m.group(1).decode())
     if sample_dir and k % 50 == 0 and stats.take_sample(args.sample_max):
         with open(os.path.join(sample_dir, tag + ".eml"), "wb") as f:
             f.write(render([(n, v.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
@@ -217,10 +223,11 @@ def main():
         t.join()
     secs = time.monotonic() - t0
     print("total: connections=%d messages=%d signed=%d passed=%d tempfail=%d hostile=%d "
-          "failures=%d seconds=%.1f peak_rss_kb=%s"
+          "failures=%d seconds=%.1f peak_rss_kb=%s selectors=%s"
           % (2 * args.conns * args.rounds, stats.signed + stats.passed + stats.tempfail,
              stats.signed, stats.passed, stats.tempfail, stats.hostile, stats.failures, secs,
-             max(rss) if rss else "-"), flush=True)
+             max(rss) if rss else "-",
+             ",".join("%s:%d" % kv for kv in sorted(stats.selectors.items()))), flush=True)
     for e in stats.errors:
         print("FAIL: " + e)
     if stats.failures:
