@@ -8,6 +8,8 @@
 #     with one of them verifies (the daemon and dkimpy on a sample).
 #  3. The signing key file removed while running, then SIGHUP: the reload is
 #     refused with a logged error, the running keys keep signing.
+#  4. A SigningTable line with no key name, then SIGHUP: refused with
+#     file:line, the running tables keep signing.
 #  Throughout, hostile clients hang up mid-message and write garbage. The
 #  daemon exits cleanly at the end (no leak, no sanitizer report).
 # Bigger runs: HOSTILE_FAULT_CONNS (workers, default 30), HOSTILE_HUPS
@@ -92,6 +94,17 @@ mt_grep "$MT_LOG" "c.private" "reload error naming the missing key file"
 kill -0 "$MT_PID" || mt_fail "daemon died after the key file was removed"
 mt_ok "key file removed + SIGHUP: reload refused, $(total "$T/rm.out" signed) signed with the running keys"
 mv "$T/c.private.saved" "$K/c.private"
+
+# 4. A malformed SigningTable line (no key name: OpenDKIM accepted that and
+# crashed at signing time) reaches a running daemon: refused at reload,
+# with file and line, and signing goes on with the running tables.
+printf '*@example.com\tkb\n*@other.example\n' > "$T/signingtable.new"
+mv "$T/signingtable.new" "$T/signingtable"
+kill -HUP "$MT_PID"
+$LOAD --pairs 3 > "$T/bad.out" 2>&1 || { cat "$T/bad.out"; mt_fail "load after a bad SigningTable"; }
+mt_grep "$MT_LOG" "signingtable:2" "reload error with file:line"
+mt_grep "$T/bad.out" "^total:.* selectors=c:[0-9]" "still signing with the running table (key c)"
+mt_ok "malformed SigningTable line on SIGHUP: refused with file:line, signing goes on"
 
 hs_alive "after faults"
 hs_finish
