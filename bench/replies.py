@@ -91,7 +91,12 @@ def peerlist(port):
 
 
 def drain(port, pid):
-    inflight, fresh = mclient.Milter(port), mclient.Milter(port)
+    # The message in flight asks for replies up to its header fields, so
+    # that the milter has surely taken it in before SIGTERM: with no reply
+    # to MAIL, the signal could overtake a MAIL still unread in the socket,
+    # and the daemon, seeing nothing in flight, would stop at once.
+    sync = 0x1FFFFF & ~(NR["NR_CONN"] | NR["NR_MAIL"] | NR["NR_HDR"])
+    inflight, fresh = mclient.Milter(port, offer=sync), mclient.Milter(port)
     r = fresh.message(HEADERS, BODY)
     if r.action not in ("accept", "continue"):
         fail("first message: %s" % r.action)

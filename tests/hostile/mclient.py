@@ -60,7 +60,10 @@ class Result:
 
 
 class Milter:
-    def __init__(self, port, host="127.0.0.1", timeout=30):
+    def __init__(self, port, host="127.0.0.1", timeout=30, offer=0x1FFFFF):
+        """offer: the SMFIP_* protocol bits offered at negotiation (all by
+        default); withhold an SMFIP_NR_* bit to be answered at that step."""
+        self.offer = offer
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
         # One write per packet: without this, Nagle holds each small packet
@@ -98,7 +101,7 @@ class Milter:
         self.sock.close()
 
     def _negotiate(self):
-        self.send(b"O", struct.pack(">III", 6, 0x1FF, 0x1FFFFF))
+        self.send(b"O", struct.pack(">III", 6, 0x1FF, self.offer))
         cmd, data = self.recv()
         if cmd != b"O" or len(data) < 12:
             raise MilterError("bad negotiation reply %r" % cmd)
