@@ -2,3 +2,6 @@
 # tests/unit/test_config, which loads them).
 EXTRA_DIST += conf/opendkim.conf conf/KeyTable conf/SigningTable \
 	conf/TrustedHosts conf/postfix-main.cf.sample
+
+# The demo configuration and message of scripts/demo.
+EXTRA_DIST += conf/demo/opendkim.conf.in conf/demo/sample.eml
