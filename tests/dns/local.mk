@@ -20,3 +20,6 @@ tests_dns_verify_dns_SOURCES = tests/dns/verify_dns.c
 tests_dns_verify_dns_LDADD = $(DKIM_LIBS)
 TESTS += tests/dns/e2e.sh
 EXTRA_DIST += tests/dns/e2e.sh
+
+# The fuzz target for DNS answers (its corpus is listed above).
+EXTRA_DIST += tests/fuzz/fuzz_dnsanswer.c
