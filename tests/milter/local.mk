@@ -28,3 +28,6 @@ EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimver
 	tests/milter/postfix.sh tests/milter/smtpsink.py \
 	tests/milter/lua/common.lua tests/milter/lua/sign-verify.lua \
 	tests/milter/lua/arremove.lua
+
+# The fuzz target for Authentication-Results, with seeds.
+EXTRA_DIST += tests/fuzz/fuzz_authres.c tests/fuzz/corpus/authres
