@@ -17,3 +17,5 @@ tests_hostile_milter_replay_SOURCES = tests/hostile/replay.c tests/fuzz/fuzz_mil
 tests_hostile_milter_replay_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)
 TESTS += tests/hostile/fuzz_replay.sh
 EXTRA_DIST += tests/hostile/fuzz_replay.sh tests/fuzz/fuzz_milter.c tests/fuzz/corpus/milter
+
+EXTRA_DIST += tests/RELIABILITY.md
