@@ -79,3 +79,9 @@ installcheck-local:
 	'$(DESTDIR)$(sbindir)/opendkim-genkey' -V > /dev/null
 	'$(DESTDIR)$(sbindir)/opendkim-testkey' -V > /dev/null
 	'$(DESTDIR)$(sbindir)/opendkim' -n -x /dev/null
+
+# Files of the tree that have no fragment of their own: the scripts the
+# README names (demo, dependencies, the whole test run), CI's entry point,
+# and the fuzz runner with its notes.
+EXTRA_DIST += scripts/demo scripts/install-deps scripts/test-all .ci/run \
+	tests/fuzz/run tests/fuzz/README.md
