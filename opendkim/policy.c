@@ -50,18 +50,48 @@ bool policy_client_is_ignored_external(const config *cfg,
 
 /* ---- the sender ------------------------------------------------------------ */
 
+/*
+ * A field name as the engine reads it: case-insensitive, white space before
+ * the colon ignored (RFC 5322 §4.5 obs-optional: "From :" is a From field).
+ */
+static bool policy_name_is(const char *name, const char *want)
+{
+	size_t len = strlen(name);
+
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	return len == strlen(want) && strncasecmp(name, want, len) == 0;
+}
+
+static size_t policy_count_fields(const policy_header *hdrs, size_t n,
+                                  const char *want)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += policy_name_is(hdrs[i].name, want);
+	return count;
+}
+
 bool policy_sender(const config *cfg, const policy_header *hdrs, size_t n,
                    policy_sender_addr *out)
 {
 	size_t i, j;
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * RFC 5322 §3.6: exactly one From. A signature over a message with two
+	 * fails at every verifier (ours says "multiple From fields"), so such
+	 * a message has no sender to sign for.
+	 */
+	if (policy_count_fields(hdrs, n, "From") > 1)
+		return false;
 	/* opendkim.conf(5) SenderHeaders: the first field found is used */
 	for (i = 0; i < cfg->sender_headers.count; i++) {
 		const char *want = cfg->sender_headers.names[i];
 
 		for (j = 0; j < n; j++) {
-			if (strcasecmp(hdrs[j].name, want) != 0)
+			if (!policy_name_is(hdrs[j].name, want))
 				continue;
 			out->header = hdrs[j].name;
 			return hdrs[j].value != NULL &&

@@ -71,8 +71,11 @@ typedef struct {
 /*
  * The sender: the address of the first header field of cfg's
  * SenderHeaders list that is present (default From; when several fields
- * of that name exist, the first one). False when none is present or its
- * value has no usable address (dkim_header_address).
+ * of that name exist, the first one). Names match as the engine reads
+ * them (case-insensitive, white space before the colon ignored). False
+ * when none is present, its value has no usable address
+ * (dkim_header_address), or the message has more than one From field
+ * (RFC 5322 §3.6: a signature over it would fail at every verifier).
  */
 bool policy_sender(const config *cfg, const policy_header *hdrs, size_t n,
                    policy_sender_addr *out);

@@ -99,7 +99,15 @@ def main():
     two = BASE + [(b"From", b" Mallory <mallory@evil.example>")]
     r = send(two)
     expect_action("two From (sign)", r, *OK)
-    print("ok: two From (sign): %s, %d signature(s)" % (r.action, len(added(r, b"DKIM-Signature"))))
+    if added(r, b"DKIM-Signature"):
+        fail("two From: signed anyway (every verifier would reject the signature)")
+    print("ok: two From: not signed, %s" % r.action)
+    spaced = [h for h in BASE if h is not FROM] + [(b"From ", FROM[1]), FROM]
+    r = send(spaced)
+    expect_action("From : and From (sign)", r, *OK)
+    if added(r, b"DKIM-Signature"):
+        fail("\"From :\" plus From: signed anyway")
+    print("ok: \"From :\" plus From: not signed, %s" % r.action)
     verify_none("two From (verify)", two)
     hundred = BASE + [(b"From", b" x%d@evil.example" % i) for i in range(100)]
     verify_none("101 From (verify)", hundred)

@@ -246,6 +246,25 @@ Test(policy, sender_headers)
 	config_unref(cfg);
 }
 
+/* RFC 5322 §3.6: one From; "From :" (obs-optional) is a From field too. */
+Test(policy, sender_needs_one_from)
+{
+	config *cfg = load("", "* A\n", "");
+	policy_header h[] = {
+		{ "From ", "Joe <joe@example.com>" },
+		{ "Subject", "hello" },
+		{ "FROM", "Mallory <mallory@evil.example>" },
+	};
+	policy_sender_addr s;
+
+	cr_assert(policy_sender(cfg, h, 2, &s), "\"From :\" alone is the sender");
+	cr_assert_str_eq(s.domain, "example.com");
+	cr_assert_not(policy_sender(cfg, h, 3, &s), "two From fields: no sender");
+	cr_assert(policy_sender(cfg, h + 1, 2, &s));
+	cr_assert_str_eq(s.domain, "evil.example");
+	config_unref(cfg);
+}
+
 Test(policy, clients_and_decision)
 {
 	config *cfg = load("", "* A\n", "InternalHosts 10.0.0.0/8\n"
