@@ -200,8 +200,10 @@ static dkim_status genkey_value_chunks(const genkey_record *r, dkim_buf *value,
 
 /* ---- presentations -------------------------------------------------------- */
 
-dkim_status genkey_record_zone(const genkey_record *r, bool append_domain,
-                               dkim_buf *out)
+/* The record's value as quoted pieces of at most 255 bytes, SEP between
+ * them: the zone file's strings and the JSON "strings" array alike. */
+static dkim_status genkey_append_pieces(const genkey_record *r, const char *sep,
+                                        bool json, dkim_buf *out)
 {
 	dkim_buf value;
 	genkey_chunker c = { 0, 0, 0 };
@@ -211,48 +213,43 @@ dkim_status genkey_record_zone(const genkey_record *r, bool append_domain,
 
 	dkim_buf_init(&value);
 	st = genkey_value_chunks(r, &value, &c);
-	if (st == DKIM_OK)
-		st = dkim_buf_printf(out, "%s._domainkey%s%s%s\tIN\tTXT\t( ",
-		                     r->selector, append_domain ? "." : "",
-		                     append_domain ? r->domain : "",
-		                     append_domain ? "." : "");
 	while (st == DKIM_OK && genkey_chunk_next(&c, &off, &n)) {
 		if (!first)
-			st = dkim_buf_append_str(out, "\n\t  ");
+			st = dkim_buf_append_str(out, sep);
 		if (st == DKIM_OK)
-			st = genkey_append_quoted(out, value.data + off, n, false);
+			st = genkey_append_quoted(out, value.data + off, n, json);
 		first = false;
 	}
+	dkim_buf_free(&value);
+	return st;
+}
+
+dkim_status genkey_record_zone(const genkey_record *r, bool append_domain,
+                               dkim_buf *out)
+{
+	dkim_status st;
+
+	st = dkim_buf_printf(out, "%s._domainkey%s%s%s\tIN\tTXT\t( ",
+	                     r->selector, append_domain ? "." : "",
+	                     append_domain ? r->domain : "",
+	                     append_domain ? "." : "");
+	if (st == DKIM_OK)
+		st = genkey_append_pieces(r, "\n\t  ", false, out);
 	if (st == DKIM_OK)
 		st = dkim_buf_printf(out, " )  ; ----- DKIM key %s for %s\n",
 		                     r->selector, r->domain);
-	dkim_buf_free(&value);
 	return st;
 }
 
 /* The JSON "strings" array: the same pieces as the zone file. */
 static dkim_status genkey_json_strings(const genkey_record *r, dkim_buf *out)
 {
-	dkim_buf value;
-	genkey_chunker c = { 0, 0, 0 };
-	size_t off, n;
-	bool first = true;
-	dkim_status st;
+	dkim_status st = dkim_buf_append_str(out, "[");
 
-	dkim_buf_init(&value);
-	st = genkey_value_chunks(r, &value, &c);
 	if (st == DKIM_OK)
-		st = dkim_buf_append_str(out, "[");
-	while (st == DKIM_OK && genkey_chunk_next(&c, &off, &n)) {
-		if (!first)
-			st = dkim_buf_append_str(out, ", ");
-		if (st == DKIM_OK)
-			st = genkey_append_quoted(out, value.data + off, n, true);
-		first = false;
-	}
+		st = genkey_append_pieces(r, ", ", true, out);
 	if (st == DKIM_OK)
 		st = dkim_buf_append_str(out, "]");
-	dkim_buf_free(&value);
 	return st;
 }
 
