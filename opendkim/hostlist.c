@@ -1,6 +1,7 @@
 /*
  * hostlist.c - host lists: addresses, CIDR blocks, host names, .domain
- * suffixes and "!" exclusions, decided by the most specific match.
+ * suffixes, "*" patterns (refile: lists only) and "!" exclusions, decided
+ * by the most specific match.
  *
  * Interface: hostlist.h. Entries are parsed once at load; matching is a
  * linear scan keeping the most specific hit, so the order of lines in the
@@ -25,13 +26,15 @@ typedef enum {
 	HOSTLIST_NAME = 0,      /* exact host name */
 	HOSTLIST_SUFFIX,        /* ".domain" */
 	HOSTLIST_ADDR4,
-	HOSTLIST_ADDR6
+	HOSTLIST_ADDR6,
+	HOSTLIST_GLOB           /* "*" pattern over the name or address text */
 } hostlist_kind;
 
 typedef struct {
 	hostlist_kind kind;
 	bool negate;
-	char *name;             /* NAME / SUFFIX: lower case, no final dot */
+	char *name;             /* NAME / SUFFIX / GLOB: lower case, no final
+	                         * dot */
 	unsigned char addr[16]; /* ADDR*: network byte order, masked */
 	unsigned prefix;        /* ADDR*: prefix length */
 } hostlist_entry;
@@ -40,6 +43,13 @@ struct hostlist {
 	hostlist_entry *entries;
 	size_t count;
 };
+
+/*
+ * Scores: a "*" pattern is less specific than every other entry; among
+ * patterns, the one with more literal characters wins. Other entries score
+ * above HOSTLIST_EXACT_BASE (their suffix length or prefix length on top).
+ */
+#define HOSTLIST_EXACT_BASE 1024
 
 /* A candidate match: how specific, and whether it excludes. */
 typedef struct {
@@ -219,9 +229,47 @@ static char *hostlist_name_copy(const char *name)
 	return copy;
 }
 
+/*
+ * A "*" pattern, as OpenDKIM's refile: host lists hold them (e.g.
+ * "*.example.com" from the well-known TrustedHosts examples): matched
+ * against the client's host name and against its address in text form.
+ * Only in refile: lists: in a plain file OpenDKIM takes "*" literally, so
+ * the entry never matched, and "*" meaning "everyone" there would turn an
+ * InternalHosts mistake into an open signer.
+ */
+static bool hostlist_parse_glob(const char *text, bool allow_glob,
+                                hostlist_entry *e, const char **why)
+{
+	const char *p;
+
+	if (!allow_glob) {
+		*why = "'*' is a pattern only in a refile: data set "
+		       "(InternalHosts refile:/path)";
+		return false;
+	}
+	if (strlen(text) > HOSTLIST_NAME_MAX) {
+		*why = "pattern too long";
+		return false;
+	}
+	for (p = text; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127) {
+			*why = "pattern holds a control, space or non-ASCII "
+			       "character";
+			return false;
+		}
+	}
+	e->kind = HOSTLIST_GLOB;
+	e->name = hostlist_name_copy(text);
+	if (e->name == NULL) {
+		*why = "out of memory";
+		return false;
+	}
+	return true;
+}
+
 /* Parses one entry; false with why on error. */
-static bool hostlist_parse_entry(const char *text, hostlist_entry *e,
-                                 const char **why)
+static bool hostlist_parse_entry(const char *text, bool allow_glob,
+                                 hostlist_entry *e, const char **why)
 {
 	int r;
 
@@ -230,6 +278,8 @@ static bool hostlist_parse_entry(const char *text, hostlist_entry *e,
 		e->negate = true;
 		text++;
 	}
+	if (strchr(text, '*') != NULL)
+		return hostlist_parse_glob(text, allow_glob, e, why);
 	r = hostlist_parse_addr(text, e, why);
 	if (r != 0)
 		return r > 0;
@@ -286,6 +336,7 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 {
 	hostlist *hl = hostlist_alloc(ds->count);
 	size_t i, errors = diag->errors;
+	bool allow_glob = ds->kind == DATASET_REFILE;
 
 	if (hl == NULL) {
 		diag_add(diag, DIAG_ERROR, "%s: out of memory", ds->file);
@@ -295,7 +346,8 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 		const dataset_entry *de = &ds->entries[i];
 		const char *why = NULL;
 
-		if (hostlist_parse_entry(de->key, &hl->entries[hl->count], &why))
+		if (hostlist_parse_entry(de->key, allow_glob,
+		                         &hl->entries[hl->count], &why))
 			hl->count++;
 		else
 			diag_add(diag, DIAG_ERROR,
@@ -322,10 +374,10 @@ hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag)
 	return hl;
 }
 
-hostlist *hostlist_parse_buffer(const char *name, const char *buf, size_t len,
-                                diag_list *diag)
+hostlist *hostlist_parse_buffer(const char *name, dataset_kind kind,
+                                const char *buf, size_t len, diag_list *diag)
 {
-	dataset *ds = dataset_parse_buffer(name, DATASET_FILE, buf, len, diag);
+	dataset *ds = dataset_parse_buffer(name, kind, buf, len, diag);
 	hostlist *hl;
 
 	if (ds == NULL)
@@ -346,7 +398,8 @@ hostlist *hostlist_default_internal(void)
 	for (i = 0; i < 2; i++) {
 		const char *why;
 
-		if (hostlist_parse_entry(defaults[i], &hl->entries[i], &why))
+		if (hostlist_parse_entry(defaults[i], false, &hl->entries[i],
+		                         &why))
 			hl->count++;
 	}
 	return hl;
@@ -392,9 +445,37 @@ static hostlist_best hostlist_best_addr(const hostlist *hl,
 
 		if (e->kind == family &&
 		    hostlist_prefix_equal(e->addr, addr, e->prefix))
-			hostlist_consider(&best, e->prefix, e->negate);
+			hostlist_consider(&best, HOSTLIST_EXACT_BASE + e->prefix,
+			                  e->negate);
 	}
 	return best;
+}
+
+/* Characters of a pattern other than "*": its specificity. */
+static size_t hostlist_glob_score(const char *pattern)
+{
+	size_t n = 0;
+
+	for (; *pattern != '\0'; pattern++)
+		if (*pattern != '*')
+			n++;
+	return n;
+}
+
+/* Best "*" pattern match of a name or an address in text form. */
+static void hostlist_best_glob(const hostlist *hl, const char *text,
+                               hostlist_best *best)
+{
+	size_t i;
+
+	for (i = 0; i < hl->count; i++) {
+		const hostlist_entry *e = &hl->entries[i];
+
+		if (e->kind == HOSTLIST_GLOB &&
+		    dataset_pattern_match(e->name, text))
+			hostlist_consider(best, hostlist_glob_score(e->name),
+			                  e->negate);
+	}
 }
 
 /* Best name match: exact names score above any suffix. */
@@ -415,8 +496,10 @@ static hostlist_best hostlist_best_name(const hostlist *hl, const char *name)
 			continue;
 		elen = strlen(e->name);
 		if (elen < len && strcasecmp(name + len - elen, e->name) == 0)
-			hostlist_consider(&best, elen, e->negate);
+			hostlist_consider(&best, HOSTLIST_EXACT_BASE + elen,
+			                  e->negate);
 	}
+	hostlist_best_glob(hl, name, &best);
 	return best;
 }
 
@@ -486,13 +569,18 @@ static bool hostlist_text_sockaddr(const char *ip, struct sockaddr_storage *ss)
 static hostlist_best hostlist_best_sockaddr(const hostlist *hl,
                                             const struct sockaddr *sa)
 {
-	hostlist_best none = { false, false, 0 };
+	hostlist_best best = { false, false, 0 };
 	unsigned char bytes[16];
+	char text[INET6_ADDRSTRLEN];
 	hostlist_kind family;
 
 	if (sa == NULL || !hostlist_sockaddr_bytes(sa, &family, bytes))
-		return none;
-	return hostlist_best_addr(hl, family, bytes);
+		return best;
+	best = hostlist_best_addr(hl, family, bytes);
+	if (inet_ntop(family == HOSTLIST_ADDR4 ? AF_INET : AF_INET6, bytes,
+	              text, sizeof(text)) != NULL)
+		hostlist_best_glob(hl, text, &best);
+	return best;
 }
 
 bool hostlist_match_name(const hostlist *hl, const char *hostname)

@@ -10,13 +10,21 @@
  *   .example.com                 every name under example.com (and, as in
  *                                OpenDKIM, example.com itself is not
  *                                included: list it separately)
+ *   *.example.com  192.168.1.*   "*" patterns, only in a refile: list, as
+ *                                OpenDKIM's refile: matching gives them:
+ *                                tried on the host name and on the address
+ *                                in text form ("*" matches any run of
+ *                                characters, case ignored). In a plain file
+ *                                they are load errors: OpenDKIM takes them
+ *                                literally there (they never match).
  *   !ENTRY                       exclusion of any of the above
  *
  * Deciding: the most specific matching entry decides, and its "!" says
  * whether the answer is no. Names are more specific than addresses and are
  * tried first: an exact name beats any ".domain", a longer ".domain" beats
  * a shorter one; for addresses the longest prefix wins (a plain address is
- * /32 or /128). When both a name entry and an address entry match, the name
+ * /32 or /128). A "*" pattern loses to every other entry that matches; of
+ * two patterns, the one with more characters besides "*" wins. When both a name entry and an address entry match, the name
  * entry decides. An entry and its exclusion at the same specificity: the
  * exclusion wins. IPv4-mapped IPv6 addresses (::ffff:192.0.2.1) match IPv4
  * entries.
@@ -49,9 +57,12 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag);
  */
 hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag);
 
-/* Parses entries one per line from memory (the fuzz entry point). */
-hostlist *hostlist_parse_buffer(const char *name, const char *buf, size_t len,
-                                diag_list *diag);
+/*
+ * Parses entries one per line from memory (the fuzz entry point), as a
+ * file of kind DATASET_FILE or DATASET_REFILE ("*" patterns allowed).
+ */
+hostlist *hostlist_parse_buffer(const char *name, dataset_kind kind,
+                                const char *buf, size_t len, diag_list *diag);
 
 /* The InternalHosts default: 127.0.0.1 and ::1. NULL only without memory. */
 hostlist *hostlist_default_internal(void);

@@ -14,7 +14,8 @@
 static hostlist *load(const char *text)
 {
 	diag_list d = { 0 };
-	hostlist *hl = hostlist_parse_buffer("H", text, strlen(text), &d);
+	hostlist *hl = hostlist_parse_buffer("H", DATASET_FILE, text,
+	                                     strlen(text), &d);
 
 	cr_assert_not_null(hl, "%s", d.count ? d.msgs[0].text : "?");
 	diag_list_free(&d);
@@ -130,8 +131,9 @@ Test(hostlist, bad_entries_have_file_and_line)
 		diag_list d = { 0 };
 
 		snprintf(text, sizeof(text), "127.0.0.1\n%s\n", bad[i]);
-		cr_assert_null(hostlist_parse_buffer("hosts", text, strlen(text),
-		                                     &d), "%s accepted", bad[i]);
+		cr_assert_null(hostlist_parse_buffer("hosts", DATASET_FILE, text,
+		                                     strlen(text), &d),
+		               "%s accepted", bad[i]);
 		cr_assert_geq(d.count, 1);
 		cr_assert(strncmp(d.msgs[0].text, "hosts:2: bad host list entry",
 		                  28) == 0, "%s", d.msgs[0].text);
@@ -150,4 +152,77 @@ Test(hostlist, csl_spec)
 	cr_assert_null(hostlist_open("127.0.0.1,192.168/16", "c:4", &d));
 	cr_assert_eq(d.errors, 1);
 	diag_list_free(&d);
+}
+
+static hostlist *load_refile(const char *text)
+{
+	diag_list d = { 0 };
+	hostlist *hl = hostlist_parse_buffer("R", DATASET_REFILE, text,
+	                                     strlen(text), &d);
+
+	cr_assert_not_null(hl, "%s", d.count ? d.msgs[0].text : "?");
+	diag_list_free(&d);
+	return hl;
+}
+
+/* The TrustedHosts file of the well-known OpenDKIM guides, as refile:. */
+Test(hostlist, refile_patterns_match_names_and_addresses)
+{
+	hostlist *hl = load_refile("127.0.0.1\nlocalhost\n192.168.0.1/24\n\n"
+	                           "*.example.com\n10.1.*\n");
+
+	cr_assert(hostlist_match(hl, NULL, "mail.example.com"));
+	cr_assert(hostlist_match(hl, NULL, "A.B.EXAMPLE.COM."));
+	cr_assert_not(hostlist_match(hl, NULL, "example.com"));
+	cr_assert_not(hostlist_match(hl, NULL, "mail.example.net"));
+	cr_assert(hostlist_match_ip(hl, "10.1.2.3"));
+	cr_assert_not(hostlist_match_ip(hl, "10.10.2.3"));
+	cr_assert(hostlist_match_ip(hl, "192.168.0.77"));
+	/* A client without a name: Postfix passes "[10.1.0.9]". */
+	cr_assert(hostlist_match(hl, NULL, "[10.1.0.9]"));
+	hostlist_free(hl);
+}
+
+Test(hostlist, refile_patterns_lose_to_exact_entries)
+{
+	hostlist *hl = load_refile("*.example.com\n!bad.example.com\n"
+	                           "!*.dyn.example.com\nok.dyn.example.com\n"
+	                           "!10.*\n10.0.0.0/8\n");
+
+	cr_assert(hostlist_match(hl, NULL, "mail.example.com"));
+	cr_assert_not(hostlist_match(hl, NULL, "bad.example.com"));
+	/* Of two patterns, the longer one decides. */
+	cr_assert_not(hostlist_match(hl, NULL, "x.dyn.example.com"));
+	cr_assert(hostlist_match(hl, NULL, "ok.dyn.example.com"));
+	/* A CIDR block beats a pattern. */
+	cr_assert(hostlist_match_ip(hl, "10.9.9.9"));
+	hostlist_free(hl);
+}
+
+Test(hostlist, patterns_only_in_refile_lists)
+{
+	const char *text = "127.0.0.1\n*.example.com\n";
+	diag_list d = { 0 };
+
+	cr_assert_null(hostlist_parse_buffer("hosts", DATASET_FILE, text,
+	                                     strlen(text), &d));
+	cr_assert_eq(d.count, 1);
+	cr_assert(strstr(d.msgs[0].text, "hosts:2: bad host list entry "
+	                 "'*.example.com': '*' is a pattern only in a refile:")
+	          != NULL, "%s", d.msgs[0].text);
+	diag_list_free(&d);
+}
+
+Test(hostlist, bad_refile_patterns)
+{
+	static const char *const bad[] = { "*\x01", "a*\x7f" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		diag_list d = { 0 };
+
+		cr_assert_null(hostlist_parse_buffer("R", DATASET_REFILE, bad[i],
+		                                     strlen(bad[i]), &d));
+		diag_list_free(&d);
+	}
 }
