@@ -423,6 +423,7 @@ config *config_new_defaults(void)
 	cfg->dns_timeout = 5;
 	cfg->query_cache = true;
 	cfg->syslog = true;
+	cfg->background = true;
 	cfg->syslog_facility = LOG_MAIL;
 	cfg->require_safe_keys = true;
 	cfg->internal_hosts = hostlist_default_internal();
@@ -1085,6 +1086,7 @@ static config_set_result config_set_names(config_ctx *ctx,
 static const config_option config_options[] = {
 	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar),
 	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
+	CONFIG_OPT("Background", config_set_bool, background),
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
 	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
 	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),

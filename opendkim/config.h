@@ -109,6 +109,7 @@ typedef struct config {
 
 	/* Socket: has_socket false when not configured (then -p is needed) */
 	bool has_socket;
+	bool background;                /* Background (yes); no = as -f */
 	config_socket socket;
 
 	/* Signing: which keys. Either keytable + signingtable, or the single

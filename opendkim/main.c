@@ -518,6 +518,11 @@ static int main_run(void)
 	config *cfg = main_load(&main_opts, false);
 	if (cfg == NULL)
 		return 1;
+	/* "Background no" is OpenDKIM's configuration form of -f: units
+	 * written for it (Type=simple without -f) rely on it. Read at start
+	 * only; a reload cannot un-fork the daemon. */
+	if (!cfg->background)
+		main_opts.foreground = true;
 	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };

@@ -112,6 +112,30 @@ for spec in $forms; do
 done
 mt_ok "sockets: $forms"
 
+# --- Background no: OpenDKIM's configuration form of -f ----------------------------------
+mt_config > "$T/fg.conf"
+cat >> "$T/fg.conf" <<EOF
+Background	no
+PidFile		$T/run/fg.pid
+EOF
+"$MT_DAEMON" -x "$T/fg.conf" -p "local:$T/run/fg.sock" > "$T/fg.out" 2>&1 &
+fgpid=$!
+MT_PIDS="$MT_PIDS $fgpid"
+i=0
+while [ ! -S "$T/run/fg.sock" ] || [ ! -s "$T/run/fg.pid" ]; do
+	[ $i -lt 100 ] || { cat "$T/fg.out"; mt_fail "Background no: no socket or PID file"; }
+	sleep 0.05
+	i=$((i + 1))
+done
+[ "$(cat "$T/run/fg.pid")" = "$fgpid" ] ||
+	mt_fail "Background no: PID file says $(cat "$T/run/fg.pid"), the process started was $fgpid (it forked)"
+"$MT_CLIENT" -t 20 -o "$T/fg.eml" "unix:$T/run/fg.sock" "$T/msg.eml" 2> "$T/fg.result" || mt_fail "client to the Background no daemon"
+mt_verify "$T/fg.eml"
+kill -TERM "$fgpid"
+wait "$fgpid" || mt_fail "Background no: exit status $? after SIGTERM"
+mt_nogrep "$T/fg.out" "Background" "no warning about Background"
+mt_ok "Background no: stays in the foreground (the started process serves), no warning"
+
 # --- UserID: privileges dropped after opening the socket ------------------------------
 if id opendkim > /dev/null 2>&1; then
 	chmod 755 "$T" "$T/run"

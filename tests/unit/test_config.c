@@ -100,6 +100,7 @@ Test(config, defaults)
 	cr_assert_null(cfg->authserv_id);
 	cr_assert_not(cfg->has_socket);
 	cr_assert(cfg->syslog);
+	cr_assert(cfg->background);
 	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
 	cr_assert_null(cfg->keys);
 	config_dkim_options(cfg, &o);
@@ -136,7 +137,8 @@ Test(config, every_key)
 		"DNSTimeout 9\nQueryCache no\nPidFile /run/x.pid\n"
 		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
 		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
-		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n";
+		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n"
+		"Background no\n";
 	config *cfg = parse(text, 0);
 	dkim_options o;
 
@@ -188,6 +190,7 @@ Test(config, every_key)
 	cr_assert(cfg->has_umask);
 	cr_assert_eq(cfg->umask, 027);
 	cr_assert_not(cfg->syslog);
+	cr_assert_not(cfg->background);
 	cr_assert(cfg->syslog_success && cfg->log_why);
 	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
 	cr_assert_not(cfg->require_safe_keys);
@@ -294,13 +297,13 @@ Test(config, every_error_is_reported_with_line)
 Test(config, opendkim_options_only_warn)
 {
 	config *cfg = parse("TrustAnchorFile /usr/share/dns/root.key\n"
-	                    "background no\nX-Header yes\nSignatureTTL 10\n"
+	                    "autorestart yes\nX-Header yes\nSignatureTTL 10\n"
 	                    "BaseDirectory /var\nDiagnostics yes\n", 0);
 
 	cr_assert_not_null(cfg);
 	cr_assert_eq(d.errors, 0);
 	cr_assert_eq(d.warnings, 6);
-	cr_assert(has("t.conf:2: OpenDKIM option 'background' is not supported"));
+	cr_assert(has("t.conf:2: OpenDKIM option 'autorestart' is not supported"));
 	cr_assert(config_is_opendkim_option("RESOLVERCONFIGURATION"));
 	cr_assert_not(config_is_opendkim_option("Frobnicate"));
 	config_unref(cfg);
