@@ -11,7 +11,9 @@
  * Verification results change in one place, msg_decide, from "undecided"
  * to a final result with a reason; evaluation skips decided signatures.
  * Key lookups are made once per message, batched and deduplicated by
- * (domain, selector), for at most max_signatures signatures.
+ * (domain, selector), for at most max_signatures signatures. The fields
+ * are indexed by name at eoh, so that a header hash costs O(h= log fields)
+ * lookups whatever the number of fields.
  *
  * Errors: header limits are DKIM_ERR_LIMIT naming the limit; bad signer
  * parameters DKIM_ERR_INVALID; OpenSSL and allocation failures are
@@ -34,6 +36,12 @@ typedef struct {
 	size_t len;
 	size_t name_len;
 } msg_field;
+
+/* A field in the by-name index: where it is, and its position. */
+typedef struct {
+	const msg_field *f;
+	size_t idx;
+} msg_field_ref;
 
 typedef struct {
 	dkim_sign_params p;         /* strings point to the copies below */
@@ -62,6 +70,7 @@ struct dkim_msg {
 	enum msg_state state;
 	msg_field *fields;
 	size_t nfields, fields_cap, header_bytes;
+	msg_field_ref *by_name;     /* fields sorted by name, from eoh */
 	dkim_bodyhash_set *bodyhash;
 	msg_signer *signers;
 	size_t nsigners;
@@ -90,6 +99,21 @@ static dkim_status msg_state_error(dkim_error *err, const char *call)
 static bool msg_field_is(const msg_field *f, const char *name)
 {
 	return dkim_strcaseeq_n(f->text, f->name_len, name);
+}
+
+/* Field names in ASCII case-insensitive order: 0 exactly when
+ * dkim_strcaseeq_n would say equal (§3.4.2: names compare without case). */
+static int msg_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i, n = alen < blen ? alen : blen;
+
+	for (i = 0; i < n; i++) {
+		int ca = dkim_lower((unsigned char)a[i]), cb = dkim_lower((unsigned char)b[i]);
+
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	return alen == blen ? 0 : alen < blen ? -1 : 1;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
@@ -140,6 +164,7 @@ void dkim_msg_free(dkim_msg *msg)
 	for (i = 0; i < msg->nfields; i++)
 		free(msg->fields[i].text);
 	free(msg->fields);
+	free(msg->by_name);
 	for (i = 0; i < msg->nsigners; i++)
 		msg_signer_free(&msg->signers[i]);
 	free(msg->signers);
@@ -553,6 +578,33 @@ static dkim_status msg_setup_signers(dkim_msg *msg, dkim_error *err)
 	return DKIM_OK;
 }
 
+static int msg_by_name_cmp(const void *pa, const void *pb)
+{
+	const msg_field_ref *a = pa, *b = pb;
+	int c = msg_name_cmp(a->f->text, a->f->name_len, b->f->text, b->f->name_len);
+
+	if (c != 0)
+		return c;
+	return a->idx > b->idx ? -1 : 1;   /* bottom first; positions are distinct */
+}
+
+/* The fields are final at the end of the header: index them by name once,
+ * for every header hash of the message (msg_select_field). */
+static dkim_status msg_index_fields(dkim_msg *msg, dkim_error *err)
+{
+	size_t i;
+
+	msg->by_name = malloc((msg->nfields ? msg->nfields : 1) * sizeof(*msg->by_name));
+	if (msg->by_name == NULL)
+		return msg_nomem(err);
+	for (i = 0; i < msg->nfields; i++) {
+		msg->by_name[i].f = &msg->fields[i];   /* no field is added after eoh */
+		msg->by_name[i].idx = i;
+	}
+	qsort(msg->by_name, msg->nfields, sizeof(*msg->by_name), msg_by_name_cmp);
+	return DKIM_OK;
+}
+
 dkim_status dkim_msg_eoh(dkim_msg *msg, dkim_error *err)
 {
 	dkim_status st;
@@ -560,7 +612,9 @@ dkim_status dkim_msg_eoh(dkim_msg *msg, dkim_error *err)
 	if (msg->state != MSG_HEADERS)
 		return msg_state_error(err, "dkim_msg_eoh");
 	msg->state = MSG_BODY;
-	st = msg_setup_signers(msg, err);
+	st = msg_index_fields(msg, err);
+	if (st == DKIM_OK)
+		st = msg_setup_signers(msg, err);
 	if (st == DKIM_OK && msg->verify)
 		st = msg_setup_verifs(msg, err);
 	return st;
@@ -614,32 +668,45 @@ dkim_status dkim_msg_fetch_keys(dkim_msg *msg, dkim_error *err)
 /* ---- the header hash (RFC 6376 §3.7) --------------------------------------------------- */
 
 /*
- * §5.4.2: for a name listed k times, the k-th instance from the bottom;
- * none left means nothing is hashed (oversigning). -1 when none.
+ * §5.4.2: for a name listed k times in h=, the k-th instance from the
+ * bottom; none left means nothing is hashed (oversigning). h= may list a
+ * thousand names and the header block tens of thousands of fields, so the
+ * fields are not scanned once per name (quadratic: seconds per message):
+ * by_name holds them sorted by name, bottom first within a name; a name
+ * is found by binary search, and taken[] counts the instances used so far
+ * (kept at the position of the name's first instance).
  */
-static long msg_select_field(const dkim_msg *msg, const char *name, bool *used)
+static long msg_select_field(const dkim_msg *msg, const char *name, size_t *taken)
 {
-	size_t i;
+	size_t len = strlen(name), lo = 0, hi = msg->nfields, k;
 
-	for (i = msg->nfields; i-- > 0;) {
-		if (!used[i] && msg_field_is(&msg->fields[i], name)) {
-			used[i] = true;
-			return (long)i;
-		}
+	while (lo < hi) {   /* the first entry not before name */
+		size_t mid = lo + (hi - lo) / 2;
+		const msg_field *f = msg->by_name[mid].f;
+
+		if (msg_name_cmp(f->text, f->name_len, name, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return -1;
+	if (lo == msg->nfields || !msg_field_is(msg->by_name[lo].f, name))
+		return -1;
+	k = lo + taken[lo]++;
+	if (k >= msg->nfields || !msg_field_is(msg->by_name[k].f, name))
+		return -1;
+	return (long)msg->by_name[k].idx;
 }
 
 static dkim_status msg_header_input(const dkim_msg *msg, const char *const *names,
                                     size_t n, dkim_canon canon, const char *sigfield,
                                     size_t siglen, dkim_buf *in)
 {
-	bool *used = calloc(msg->nfields ? msg->nfields : 1, sizeof(*used));
-	dkim_status st = used ? DKIM_OK : DKIM_ERR_NOMEM;
+	size_t *taken = calloc(msg->nfields ? msg->nfields : 1, sizeof(*taken));
+	dkim_status st = taken ? DKIM_OK : DKIM_ERR_NOMEM;
 	size_t i;
 
 	for (i = 0; i < n && st == DKIM_OK; i++) {
-		long idx = msg_select_field(msg, names[i], used);
+		long idx = msg_select_field(msg, names[i], taken);
 
 		if (idx >= 0)
 			st = dkim_canon_header(canon, msg->fields[idx].text,
@@ -648,7 +715,7 @@ static dkim_status msg_header_input(const dkim_msg *msg, const char *const *name
 	/* §3.7: the signature field last, b= empty, without its final CRLF. */
 	if (st == DKIM_OK)
 		st = dkim_canon_header(canon, sigfield, siglen, true, in);
-	free(used);
+	free(taken);
 	return st;
 }
 
@@ -661,6 +728,8 @@ dkim_status dkim_msg_header_digest(const dkim_msg *msg, const char *const *names
 	dkim_buf in;
 	dkim_status st;
 
+	if (msg->by_name == NULL)   /* before dkim_msg_eoh */
+		return msg_state_error(err, "dkim_msg_header_digest");
 	dkim_buf_init(&in);
 	st = msg_header_input(msg, names, n, canon, sigfield, siglen, &in);
 	if (st != DKIM_OK) {

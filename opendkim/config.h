@@ -153,7 +153,8 @@ typedef struct config {
 	unsigned max_signatures;        /* MaximumSignaturesToVerify (3) */
 	unsigned clock_drift;           /* ClockDrift seconds (300) */
 	size_t max_headers;             /* MaximumHeaders bytes (65536; 0 =
-	                                 * no limit) */
+	                                 * no configured limit: the 1 MB
+	                                 * CONFIG_HEADERS_CAP) */
 
 	/* Authentication-Results */
 	char *authserv_id;              /* AuthservID; NULL = the MTA's j
@@ -241,9 +242,20 @@ config *config_ref(config *cfg);
 /* Drops a reference; the last one frees everything. NULL is allowed. */
 void config_unref(config *cfg);
 
+/* MaximumHeaders 0 means no configured limit, not unbounded memory. */
+#define CONFIG_HEADERS_CAP ((size_t)1024 * 1024)
+/* The smallest header field, "X:" CRLF, as the header block counts it. */
+#define CONFIG_MIN_FIELD_BYTES 4
+
+/* The header block kept and processed, in bytes: MaximumHeaders, or
+ * CONFIG_HEADERS_CAP for MaximumHeaders 0. */
+size_t config_header_limit(const config *cfg);
+
 /*
- * dkim_options for messages under this configuration: MaximumHeaders,
- * MaximumSignaturesToVerify, MinimumKeyBits, ClockDrift.
+ * dkim_options for messages under this configuration: MaximumHeaders
+ * (which also sets the engine's per-field and field-count limits, so that
+ * any header block within it is processed), MaximumSignaturesToVerify,
+ * MinimumKeyBits, ClockDrift.
  */
 void config_dkim_options(const config *cfg, dkim_options *opts);
 

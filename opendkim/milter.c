@@ -48,7 +48,6 @@
 #define MILTER_AR_NAME "Authentication-Results"
 #define MILTER_QID_MAX 64
 #define MILTER_HOSTNAME_MAX 256
-#define MILTER_HEADERS_CAP (1024 * 1024)   /* header block kept, at most */
 
 #ifdef DKIMD_VERSION
 #define MILTER_VERSION DKIMD_VERSION
@@ -520,6 +519,24 @@ static bool milter_store_header(milter_msg *m, const milter_conn *conn,
 	return true;
 }
 
+/*
+ * The field's size as the engine counts it against the same limit (its
+ * dkim_options come from config_dkim_options): "name:" and the value as
+ * stored (with the space put back), each bare LF of a fold becoming CRLF,
+ * and the final CRLF. Counted the same way, a block within MaximumHeaders
+ * is never refused by the engine.
+ */
+static size_t milter_field_bytes(const milter_conn *conn, const char *name,
+                                 const char *value)
+{
+	size_t n = strlen(name) + 1 + (conn->leadspc ? 0 : 1) + 2;
+	const char *v;
+
+	for (v = value; *v != '\0'; v++)
+		n += 1 + (*v == '\n' && (v == value || v[-1] != '\r'));
+	return n;
+}
+
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -527,10 +544,8 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
 	if (m == NULL || m->too_big || m->failed)
 		return reply;
-	/* MaximumHeaders 0 means no configured limit, not unbounded memory. */
-	size_t max = m->rt->cfg->max_headers > 0 ? m->rt->cfg->max_headers : MILTER_HEADERS_CAP;
-	m->header_bytes += strlen(name) + strlen(value) + 3;   /* ": " CRLF */
-	if (m->header_bytes > max) {
+	m->header_bytes += milter_field_bytes(conn, name, value);
+	if (m->header_bytes > config_header_limit(m->rt->cfg)) {
 		m->too_big = true;   /* acted upon at end of headers */
 		return reply;
 	}

@@ -206,6 +206,42 @@ Test(config, every_key)
 	config_unref(cfg);
 }
 
+/*
+ * The engine's per-field and field-count limits follow MaximumHeaders:
+ * a field as large as the whole block, as many fields as the smallest
+ * field ("X:" CRLF, 4 bytes) allows. MaximumHeaders 0 is the 1 MB cap the
+ * milter keeps. Library users keep dkim_options_init's own defaults.
+ */
+Test(config, dkim_options_follow_maximum_headers)
+{
+	static const struct {
+		const char *text;
+		size_t block, fields;
+	} cases[] = {
+		{ "", 65536, 16384 },
+		{ "MaximumHeaders 4096\n", 4096, 1024 },
+		{ "MaximumHeaders 131072\n", 131072, 32768 },
+		{ "MaximumHeaders 1001\n", 1001, 250 },
+		{ "MaximumHeaders 0\n", 1048576, 262144 },
+	};
+	dkim_options o, lib;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config *cfg = parse(cases[i].text, 0);
+
+		cr_assert_not_null(cfg, "%s", cases[i].text);
+		cr_assert_eq(config_header_limit(cfg), cases[i].block, "%s", cases[i].text);
+		config_dkim_options(cfg, &o);
+		cr_assert_eq(o.max_header_bytes, cases[i].block, "%s", cases[i].text);
+		cr_assert_eq(o.max_field_bytes, cases[i].block, "%s", cases[i].text);
+		cr_assert_eq(o.max_fields, cases[i].fields, "%s", cases[i].text);
+		config_unref(cfg);
+	}
+	dkim_options_init(&lib);
+	cr_assert_eq(lib.max_field_bytes, 16384);
+	cr_assert_eq(lib.max_fields, 1000);
+}
+
 /* AuthservID HOSTNAME: gethostname(), as OpenDKIM */
 Test(config, authserv_id_hostname)
 {

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "internal.h"
 #include "testkeys.h"
 
@@ -927,6 +929,41 @@ Test(msg, bottom_up_selection)
 	free(top);
 	free(bottom);
 	free(signed_text);
+}
+
+/*
+ * §5.4.2 through the by-name index: each listed name takes its next
+ * instance from the bottom, names compare without case, the instances of
+ * other names in between do not matter, and a name with no instance left
+ * (or none at all) hashes nothing. The header hash input is checked byte
+ * for byte (simple canonicalization: the fields as they are).
+ */
+Test(msg, header_selection_by_name)
+{
+	static const char text[] =
+		"x-a: 1\r\nX-B: 1\r\nFrom: a@example.com\r\nX-A: 2\r\nx-b: 2\r\n"
+		"X-A: 3\r\nX-AA: 1\r\nX-: 1\r\n\r\nbody\r\n";
+	static const char *const h[] = { "X-A", "x-b", "x-a", "X-C", "X-A", "X-A",
+	                                 "FROM", "X-B", "X-B", "X-AA", "X-" };
+	static const char want[] =
+		"X-A: 3\r\nx-b: 2\r\nX-A: 2\r\nx-a: 1\r\nFrom: a@example.com\r\n"
+		"X-B: 1\r\nX-AA: 1\r\nX-: 1\r\nDKIM-Signature: b=";
+	unsigned char got[EVP_MAX_MD_SIZE], exp[EVP_MAX_MD_SIZE];
+	unsigned glen = 0, elen = 0;
+	dkim_options o = opts_at(NOW);
+	dkim_error err;
+	dkim_msg *msg = dkim_msg_new(&o, &err);
+
+	cr_assert_not_null(msg);
+	cr_assert_eq(dkim_msg_verify(msg, fake_lookup, NULL, &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_feed_raw(msg, text, strlen(text), &err), DKIM_OK, "%s", err.message);
+	cr_assert_eq(dkim_msg_header_digest(msg, h, sizeof(h) / sizeof(h[0]), DKIM_CANON_SIMPLE,
+	                                    "DKIM-Signature: b=", 18, DKIM_HASH_SHA256, got,
+	                                    &glen, &err), DKIM_OK, "%s", err.message);
+	cr_assert(EVP_Digest(want, strlen(want), exp, &elen, EVP_sha256(), NULL));
+	cr_assert_eq(glen, elen);
+	cr_assert_arr_eq(got, exp, elen, "the fields were not selected bottom-up by name");
+	dkim_msg_free(msg);
 }
 
 /* Bare LF and CRLF are the same message to the engine. */
