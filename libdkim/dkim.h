@@ -111,8 +111,10 @@ typedef struct dkim_pubkey dkim_pubkey;
 /*
  * Parses a key record (the TXT strings already concatenated). A record with
  * an empty p= parses into a revoked key (dkim_pubkey_revoked is true), so
- * that a cache can remember it. Keys over 8192 bits, Ed25519 keys that are
- * not 32 bytes and unknown k= are syntax errors with a reason.
+ * that a cache can remember it. Unknown tags are ignored, also those named
+ * outside the RFC 6376 §3.2 grammar ("x-foo"), as OpenDKIM does. Keys over
+ * 8192 bits, Ed25519 keys that are not 32 bytes and unknown k= are syntax
+ * errors with a reason.
  * The result has one reference.
  */
 dkim_pubkey *dkim_pubkey_parse(const char *record, size_t len, dkim_error *err);

@@ -509,7 +509,12 @@ dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
 	memset(sig, 0, sizeof(*sig));
 	sig->length = DKIM_NO_LIMIT;
 	sig->header_canon = sig->body_canon = DKIM_CANON_SIMPLE;
-	/* §3.2: duplicate tags are an error; the tag-list parser rejects them. */
+	/*
+	 * §3.2: duplicate tags are an error; the tag-list parser rejects them.
+	 * Strict names too, unlike key records (key.c): §6.1.1 "Implementers
+	 * MUST meticulously validate the format" of this field, so "x-foo=" is
+	 * a syntax error here although OpenDKIM 2.11 and dkimpy 1.1.4 skip it.
+	 */
 	st = dkim_taglist_parse(value, len, tags, DKIM_MAX_TAGS, &ntags, err);
 	if (st != DKIM_OK)
 		return st;
