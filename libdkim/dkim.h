@@ -111,8 +111,10 @@ typedef struct dkim_pubkey dkim_pubkey;
 /*
  * Parses a key record (the TXT strings already concatenated). A record with
  * an empty p= parses into a revoked key (dkim_pubkey_revoked is true), so
- * that a cache can remember it. Keys over 8192 bits, Ed25519 keys that are
- * not 32 bytes and unknown k= are syntax errors with a reason.
+ * that a cache can remember it. Unknown tags are ignored, also those named
+ * outside the RFC 6376 §3.2 grammar ("x-foo"), as OpenDKIM does. Keys over
+ * 8192 bits, Ed25519 keys that are not 32 bytes and unknown k= are syntax
+ * errors with a reason.
  * The result has one reference.
  */
 dkim_pubkey *dkim_pubkey_parse(const char *record, size_t len, dkim_error *err);
@@ -278,9 +280,41 @@ typedef enum {
 	DKIM_FAIL_SIGNATURE     /* b= does not verify over the headers */
 } dkim_fail_kind;
 
+/*
+ * Why a signature got its result, for callers that act on it (such as the
+ * milter's On-* settings): the reason text is for people and may change.
+ * Each cause belongs to one result, given in brackets.
+ */
+typedef enum {
+	DKIM_CAUSE_NONE = 0,        /* [pass] nothing went wrong */
+	DKIM_CAUSE_NOT_EVALUATED,   /* [none] over max_signatures */
+	DKIM_CAUSE_SIG_SYNTAX,      /* [permerror] the DKIM-Signature is malformed or
+	                             * breaks §3.5: a tag missing or bad, h= without
+	                             * From, i= outside d=, unknown a=, ... */
+	DKIM_CAUSE_SIG_EXPIRED,     /* [permerror] x= has passed */
+	DKIM_CAUSE_SIG_FUTURE,      /* [permerror] t= is in the future */
+	DKIM_CAUSE_FROM_FIELD,      /* [permerror] no From field, or several (§8.15) */
+	DKIM_CAUSE_KEY_NOT_FOUND,   /* [permerror] no key record (NXDOMAIN, no TXT) */
+	DKIM_CAUSE_KEY_TEMPFAIL,    /* [temperror] the key lookup failed for now */
+	DKIM_CAUSE_KEY_INVALID,     /* [permerror] the key record is unusable: does
+	                             * not parse, several records, ... */
+	DKIM_CAUSE_KEY_REVOKED,     /* [permerror] empty p= (§3.6.1) */
+	DKIM_CAUSE_KEY_MISMATCH,    /* [permerror] the key record rules this
+	                             * signature out: k= vs a=, h=, s=, t=s */
+	DKIM_CAUSE_ALG_REFUSED,     /* [policy] rsa-sha1 (RFC 8301 §3.1) */
+	DKIM_CAUSE_KEY_TOO_SMALL,   /* [policy] RSA key under min_key_bits */
+	DKIM_CAUSE_BODY_LENGTH,     /* [permerror] l= is longer than the body */
+	DKIM_CAUSE_BODY_HASH,       /* [fail] bh= does not match the body */
+	DKIM_CAUSE_SIGNATURE        /* [fail] b= does not verify */
+} dkim_cause;
+
+/* "none", "not-evaluated", "sig-syntax", ...: stable tokens for logs. */
+const char *dkim_cause_name(dkim_cause cause);
+
 typedef struct {
 	dkim_result result;
-	dkim_fail_kind fail_kind;
+	dkim_fail_kind fail_kind;   /* fail: which check (cause says it too) */
+	dkim_cause cause;
 	const char *reason;     /* short, human readable; "" on pass */
 	/* Tags as found in the signature (NULL when absent or unparsable). */
 	const char *domain;     /* d= */

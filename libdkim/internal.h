@@ -79,6 +79,16 @@ typedef struct {
  */
 dkim_status dkim_taglist_parse(const char *text, size_t len, dkim_tag *tags,
                                size_t max_tags, size_t *ntags, dkim_error *err);
+/*
+ * The same for key records, but a tag whose name is not a §3.2 tag-name
+ * ("x-foo", "1x": a letter or digit, then visible ASCII but ";" and "=")
+ * is kept as an unrecognized tag instead of failing the list; no known tag
+ * has such a name, so callers ignore it (§3.2: unrecognized tags MUST be
+ * ignored). Duplicates, values and the rest are checked as strictly.
+ */
+dkim_status dkim_taglist_parse_tolerant(const char *text, size_t len,
+                                        dkim_tag *tags, size_t max_tags,
+                                        size_t *ntags, dkim_error *err);
 /* The tag with this name (case-sensitive, §3.2), or NULL. */
 const dkim_tag *dkim_taglist_find(const dkim_tag *tags, size_t ntags,
                                   const char *name);

@@ -615,7 +615,8 @@ static dkim_status key_parse_record(const char *record, size_t len,
 	dkim_error sub;
 	dkim_status st;
 
-	st = dkim_taglist_parse(record, len, tags, DKIM_MAX_TAGS, &ntags, &sub);
+	/* §3.2: "Unrecognized tags MUST be ignored", "x-foo" among them. */
+	st = dkim_taglist_parse_tolerant(record, len, tags, DKIM_MAX_TAGS, &ntags, &sub);
 	if (st != DKIM_OK)
 		return dkim_fail(err, st, "key record: %s", sub.message);
 	st = key_parse_v(tags, ntags, err);

@@ -9,7 +9,8 @@
  * -> (eom) DONE; a call made in the wrong state is DKIM_ERR_STATE.
  *
  * Verification results change in one place, msg_decide, from "undecided"
- * to a final result with a reason; evaluation skips decided signatures.
+ * to a final cause (which implies the result) with a reason; evaluation
+ * skips decided signatures.
  * Key lookups are made once per message, batched and deduplicated by
  * (domain, selector), for at most max_signatures signatures. The fields
  * are indexed by name at eoh, so that a header hash costs O(h= log fields)
@@ -418,11 +419,40 @@ dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,
 
 /* ---- verification results: the one place they change -------------------------------- */
 
-static void msg_decide(msg_verif *v, dkim_result result, dkim_fail_kind kind,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Each cause belongs to one result (dkim.h), so the two cannot disagree. */
+static dkim_result msg_cause_result(dkim_cause cause)
+{
+	switch (cause) {
+	case DKIM_CAUSE_NONE:
+		return DKIM_RESULT_PASS;
+	case DKIM_CAUSE_NOT_EVALUATED:
+		return DKIM_RESULT_NONE;
+	case DKIM_CAUSE_KEY_TEMPFAIL:
+		return DKIM_RESULT_TEMPERROR;
+	case DKIM_CAUSE_ALG_REFUSED:
+	case DKIM_CAUSE_KEY_TOO_SMALL:
+		return DKIM_RESULT_POLICY;
+	case DKIM_CAUSE_BODY_HASH:
+	case DKIM_CAUSE_SIGNATURE:
+		return DKIM_RESULT_FAIL;
+	case DKIM_CAUSE_SIG_SYNTAX:
+	case DKIM_CAUSE_SIG_EXPIRED:
+	case DKIM_CAUSE_SIG_FUTURE:
+	case DKIM_CAUSE_FROM_FIELD:
+	case DKIM_CAUSE_KEY_NOT_FOUND:
+	case DKIM_CAUSE_KEY_INVALID:
+	case DKIM_CAUSE_KEY_REVOKED:
+	case DKIM_CAUSE_KEY_MISMATCH:
+	case DKIM_CAUSE_BODY_LENGTH:
+		break;
+	}
+	return DKIM_RESULT_PERMERROR;
+}
 
-static void msg_decide(msg_verif *v, dkim_result result, dkim_fail_kind kind,
-                       const char *fmt, ...)
+static void msg_decide(msg_verif *v, dkim_cause cause, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void msg_decide(msg_verif *v, dkim_cause cause, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -430,8 +460,11 @@ static void msg_decide(msg_verif *v, dkim_result result, dkim_fail_kind kind,
 	if (v->decided)
 		return;
 	v->decided = true;
-	v->res.result = result;
-	v->res.fail_kind = kind;
+	v->res.cause = cause;
+	v->res.result = msg_cause_result(cause);
+	v->res.fail_kind = cause == DKIM_CAUSE_BODY_HASH ? DKIM_FAIL_BODY_HASH
+	                   : cause == DKIM_CAUSE_SIGNATURE ? DKIM_FAIL_SIGNATURE
+	                   : DKIM_FAIL_NONE;
 	va_start(ap, fmt);
 	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
 	va_end(ap);
@@ -464,7 +497,7 @@ static dkim_status msg_parse_verif(dkim_msg *msg, msg_verif *v, dkim_error *err)
 	if (st == DKIM_ERR_NOMEM)
 		return msg_nomem(err);
 	if (st != DKIM_OK) {
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "%s", perr.message);
+		msg_decide(v, DKIM_CAUSE_SIG_SYNTAX, "%s", perr.message);
 		return DKIM_OK;
 	}
 	v->parsed = true;
@@ -489,20 +522,18 @@ static void msg_prejudge(const dkim_msg *msg, msg_verif *v, size_t nfrom)
 
 	/* RFC 6376 §8.15: a second From must not ride on a valid signature. */
 	if (nfrom > 1)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "multiple From fields");
+		msg_decide(v, DKIM_CAUSE_FROM_FIELD, "multiple From fields");
 	else if (nfrom == 0)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "no From field");
+		msg_decide(v, DKIM_CAUSE_FROM_FIELD, "no From field");
 	/* RFC 8301 §3.1: verifiers MUST NOT consider rsa-sha1 signatures valid. */
 	else if (v->sig.alg == DKIM_ALG_RSA_SHA1)
-		msg_decide(v, DKIM_RESULT_POLICY, DKIM_FAIL_NONE,
-		           "rsa-sha1 is not accepted (RFC 8301)");
+		msg_decide(v, DKIM_CAUSE_ALG_REFUSED, "rsa-sha1 is not accepted (RFC 8301)");
 	/* §3.5 x=: signatures MAY be considered invalid past the expiration. */
 	else if (v->sig.has_expire && v->sig.expire + drift < msg->now)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "signature expired");
+		msg_decide(v, DKIM_CAUSE_SIG_EXPIRED, "signature expired");
 	/* §3.5 t=: a timestamp in the future MAY be treated as invalid. */
 	else if (v->sig.has_timestamp && v->sig.timestamp > msg->now + drift)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE,
-		           "signature timestamp is in the future");
+		msg_decide(v, DKIM_CAUSE_SIG_FUTURE, "signature timestamp is in the future");
 }
 
 /* One query per distinct (domain, selector); DNS names are case-insensitive. */
@@ -547,8 +578,8 @@ static dkim_status msg_setup_verifs(dkim_msg *msg, dkim_error *err)
 		v->field = i;
 		v->bh = v->query = -1;
 		if (k > msg->opts.max_signatures) {
-			msg_decide(v, DKIM_RESULT_NONE, DKIM_FAIL_NONE,
-			           "not evaluated: over the limit of %zu", msg->opts.max_signatures);
+			msg_decide(v, DKIM_CAUSE_NOT_EVALUATED, "not evaluated: over the limit of %zu",
+			           msg->opts.max_signatures);
 			continue;
 		}
 		st = msg_parse_verif(msg, v, err);
@@ -839,25 +870,21 @@ static void msg_check_key(const dkim_msg *msg, msg_verif *v, const dkim_pubkey *
 	unsigned flags = dkim_pubkey_flags(key);
 
 	if (dkim_pubkey_revoked(key))
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "key revoked");
+		msg_decide(v, DKIM_CAUSE_KEY_REVOKED, "key revoked");
 	else if (dkim_pubkey_type(key) != v->sig.keytype)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE,
-		           "key type does not match a=");
+		msg_decide(v, DKIM_CAUSE_KEY_MISMATCH, "key type does not match a=");
 	else if (!dkim_pubkey_allows_hash(key, v->sig.hash))
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE,
-		           "key h= does not allow the signature's hash");
+		msg_decide(v, DKIM_CAUSE_KEY_MISMATCH, "key h= does not allow the signature's hash");
 	else if (!dkim_pubkey_allows_email(key))
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE,
-		           "key s= does not allow email");
+		msg_decide(v, DKIM_CAUSE_KEY_MISMATCH, "key s= does not allow email");
 	/* §3.6.1 t=s: "the "i=" domain MUST NOT be a subdomain of "d="" */
 	else if ((flags & DKIM_KEYFLAG_STRICT) &&
 	         dkim_sig_identity_relation(v->sig.identity, v->sig.domain) == 2)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE,
-		           "key t=s forbids i= in a subdomain of d=");
+		msg_decide(v, DKIM_CAUSE_KEY_MISMATCH, "key t=s forbids i= in a subdomain of d=");
 	/* RFC 8301 §3.2: RSA keys below 1024 bits MUST NOT be accepted. */
 	else if (v->sig.keytype == DKIM_KEY_RSA &&
 	         dkim_pubkey_bits(key) < msg->opts.min_key_bits)
-		msg_decide(v, DKIM_RESULT_POLICY, DKIM_FAIL_NONE, "key too small (%u bits)",
+		msg_decide(v, DKIM_CAUSE_KEY_TOO_SMALL, "key too small (%u bits)",
 		           dkim_pubkey_bits(key));
 }
 
@@ -869,11 +896,10 @@ static void msg_check_body(const dkim_msg *msg, msg_verif *v)
 	/* §3.5 l=: a length beyond the body cannot have been signed as is. */
 	if (v->sig.length != DKIM_NO_LIMIT &&
 	    v->sig.length > dkim_bodyhash_total(msg->bodyhash, v->bh))
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "l= exceeds body length");
+		msg_decide(v, DKIM_CAUSE_BODY_LENGTH, "l= exceeds body length");
 	/* §6.1.3: "If the hash values do not match, ... PERMFAIL" as a failure */
 	else if (d == NULL || dlen != v->sig.bh_len || memcmp(d, v->sig.bh, dlen) != 0)
-		msg_decide(v, DKIM_RESULT_FAIL, DKIM_FAIL_BODY_HASH,
-		           "body hash did not verify");
+		msg_decide(v, DKIM_CAUSE_BODY_HASH, "body hash did not verify");
 }
 
 static dkim_status msg_check_headers(const dkim_msg *msg, msg_verif *v,
@@ -897,8 +923,7 @@ static dkim_status msg_check_headers(const dkim_msg *msg, msg_verif *v,
 		return st;
 	if (dkim_key_verify_digest(key, v->sig.hash, digest, dlen, v->sig.b,
 	                           v->sig.b_len, &verr) != DKIM_OK)
-		msg_decide(v, DKIM_RESULT_FAIL, DKIM_FAIL_SIGNATURE,
-		           "signature verification failed");
+		msg_decide(v, DKIM_CAUSE_SIGNATURE, "signature verification failed");
 	return DKIM_OK;
 }
 
@@ -908,12 +933,12 @@ static dkim_status msg_verify_one(dkim_msg *msg, msg_verif *v, dkim_error *err)
 	dkim_status st;
 
 	if (q->status == DKIM_LOOKUP_NOTFOUND)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "no key for signature");
+		msg_decide(v, DKIM_CAUSE_KEY_NOT_FOUND, "no key for signature");
 	else if (q->status == DKIM_LOOKUP_TEMPFAIL)
-		msg_decide(v, DKIM_RESULT_TEMPERROR, DKIM_FAIL_NONE, "%s",
+		msg_decide(v, DKIM_CAUSE_KEY_TEMPFAIL, "%s",
 		           q->reason[0] ? q->reason : "key lookup failed temporarily");
 	else if (q->status != DKIM_LOOKUP_FOUND)
-		msg_decide(v, DKIM_RESULT_PERMERROR, DKIM_FAIL_NONE, "%s",
+		msg_decide(v, DKIM_CAUSE_KEY_INVALID, "%s",
 		           q->reason[0] ? q->reason : "unusable key record");
 	if (v->decided)
 		return DKIM_OK;
@@ -928,7 +953,7 @@ static dkim_status msg_verify_one(dkim_msg *msg, msg_verif *v, dkim_error *err)
 			return st;
 	}
 	if (!v->decided)
-		msg_decide(v, DKIM_RESULT_PASS, DKIM_FAIL_NONE, "%s", "");
+		msg_decide(v, DKIM_CAUSE_NONE, "%s", "");
 	return DKIM_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * sig.c - DKIM-Signature values (RFC 6376 §3.5): parsing and validating the
  * ones we verify, formatting and folding the ones we produce; the names of
- * algorithms, canonicalizations and results; option defaults.
+ * algorithms, canonicalizations, results and causes; option defaults.
  *
  * Interface (internal.h): dkim_sig_parse fills a dkim_sig from a field
  * value, one small function per tag; dkim_sig_strip_b gives the field with
@@ -71,6 +71,29 @@ const char *dkim_result_name(dkim_result result)
 	case DKIM_RESULT_POLICY:    return "policy";
 	case DKIM_RESULT_TEMPERROR: return "temperror";
 	case DKIM_RESULT_PERMERROR: return "permerror";
+	}
+	return "unknown";
+}
+
+const char *dkim_cause_name(dkim_cause cause)
+{
+	switch (cause) {
+	case DKIM_CAUSE_NONE:          return "none";
+	case DKIM_CAUSE_NOT_EVALUATED: return "not-evaluated";
+	case DKIM_CAUSE_SIG_SYNTAX:    return "sig-syntax";
+	case DKIM_CAUSE_SIG_EXPIRED:   return "sig-expired";
+	case DKIM_CAUSE_SIG_FUTURE:    return "sig-future";
+	case DKIM_CAUSE_FROM_FIELD:    return "from-field";
+	case DKIM_CAUSE_KEY_NOT_FOUND: return "key-not-found";
+	case DKIM_CAUSE_KEY_TEMPFAIL:  return "key-tempfail";
+	case DKIM_CAUSE_KEY_INVALID:   return "key-invalid";
+	case DKIM_CAUSE_KEY_REVOKED:   return "key-revoked";
+	case DKIM_CAUSE_KEY_MISMATCH:  return "key-mismatch";
+	case DKIM_CAUSE_ALG_REFUSED:   return "alg-refused";
+	case DKIM_CAUSE_KEY_TOO_SMALL: return "key-too-small";
+	case DKIM_CAUSE_BODY_LENGTH:   return "body-length";
+	case DKIM_CAUSE_BODY_HASH:     return "body-hash";
+	case DKIM_CAUSE_SIGNATURE:     return "signature";
 	}
 	return "unknown";
 }
@@ -486,7 +509,12 @@ dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
 	memset(sig, 0, sizeof(*sig));
 	sig->length = DKIM_NO_LIMIT;
 	sig->header_canon = sig->body_canon = DKIM_CANON_SIMPLE;
-	/* §3.2: duplicate tags are an error; the tag-list parser rejects them. */
+	/*
+	 * §3.2: duplicate tags are an error; the tag-list parser rejects them.
+	 * Strict names too, unlike key records (key.c): §6.1.1 "Implementers
+	 * MUST meticulously validate the format" of this field, so "x-foo=" is
+	 * a syntax error here although OpenDKIM 2.11 and dkimpy 1.1.4 skip it.
+	 */
 	st = dkim_taglist_parse(value, len, tags, DKIM_MAX_TAGS, &ntags, err);
 	if (st != DKIM_OK)
 		return st;

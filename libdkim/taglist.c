@@ -2,10 +2,10 @@
  * taglist.c - RFC 6376 §3.2 tag=value lists (DKIM-Signature values and key
  * records).
  *
- * Interface (internal.h): dkim_taglist_parse splits a list into name/value
- * pairs that point into the caller's text (nothing is copied or allocated);
- * dkim_taglist_find looks a tag up by name. Which tags are required or
- * known is the caller's business.
+ * Interface (internal.h): dkim_taglist_parse (and _tolerant, below) splits
+ * a list into name/value pairs that point into the caller's text (nothing
+ * is copied or allocated); dkim_taglist_find looks a tag up by name. Which
+ * tags are required or known is the caller's business.
  *
  * Grammar (§3.2):
  *   tag-list  = tag-spec *( ";" tag-spec ) [ ";" ]
@@ -15,6 +15,13 @@
  *   tval      = 1*VALCHAR                 (VALCHAR = %x21-3A / %x3C-7E)
  * FWS is accepted as any run of SP, HTAB, CR and LF. Bytes >= 0x80 are
  * accepted in values (RFC 8616 allows UTF-8 there).
+ *
+ * dkim_taglist_parse_tolerant, for key records, also takes names outside
+ * that grammar (a letter or digit, then visible ASCII other than ";" and
+ * "="), such as "x-foo": no tag we know has such a name, so it is one more
+ * unrecognized tag, which §3.2 says MUST be ignored. OpenDKIM and dkimpy
+ * read key records so; failing them would fail keys the rest of the world
+ * accepts. DKIM-Signature values stay strict (sig.c, §6.1.1).
  *
  * Errors: DKIM_ERR_SYNTAX naming the tag and the problem (bad name, no
  * "=", forbidden character, duplicate, empty tag-spec); DKIM_ERR_LIMIT past
@@ -53,23 +60,46 @@ static size_t dkim_taglist_skip_fws(const char *text, size_t len, size_t i)
 	return i;
 }
 
+/* tag-name = ALPHA *ALNUMPUNC; tolerated: (ALPHA / DIGIT) *(visible but ; =) */
+static bool dkim_taglist_name_first(unsigned char c, bool tolerant)
+{
+	return dkim_taglist_is_alpha(c) || (tolerant && c >= '0' && c <= '9');
+}
+
+static bool dkim_taglist_name_char(unsigned char c, bool tolerant)
+{
+	if (tolerant)
+		return c >= 0x21 && c <= 0x7e && c != ';' && c != '=';
+	return dkim_taglist_is_alnumpunc(c);
+}
+
+/* The end of the name starting at text[i]; i itself when there is none. */
+static size_t dkim_taglist_name_end(const char *text, size_t len, size_t i,
+                                    bool tolerant)
+{
+	if (!dkim_taglist_name_first((unsigned char)text[i], tolerant))
+		return i;
+	while (i < len && dkim_taglist_name_char((unsigned char)text[i], tolerant))
+		i++;
+	return i;
+}
+
 /*
  * Parses the tag-name and "=" at text[*pos]; leaves *pos after the "=" and
  * any FWS that follows it.
  */
 static dkim_status dkim_taglist_parse_name(const char *text, size_t len,
-                                           size_t *pos, dkim_tag *tag,
-                                           dkim_error *err)
+                                           bool tolerant, size_t *pos,
+                                           dkim_tag *tag, dkim_error *err)
 {
-	size_t i = *pos, start = *pos;
+	size_t start = *pos, i = dkim_taglist_name_end(text, len, *pos, tolerant);
 
-	if (!dkim_taglist_is_alpha((unsigned char)text[i]))
+	if (i == start)
 		return dkim_fail(err, DKIM_ERR_SYNTAX,
-		                 "tag-list: tag name must start with a letter "
+		                 "tag-list: tag name must start with a letter%s "
 		                 "(found 0x%02x at offset %zu)",
-		                 (unsigned char)text[i], i);
-	while (i < len && dkim_taglist_is_alnumpunc((unsigned char)text[i]))
-		i++;
+		                 tolerant ? " or digit" : "",
+		                 (unsigned char)text[start], start);
 	tag->name = text + start;
 	tag->name_len = i - start;
 	i = dkim_taglist_skip_fws(text, len, i);
@@ -122,8 +152,10 @@ static bool dkim_taglist_has(const dkim_tag *tags, size_t ntags,
 	return false;
 }
 
-dkim_status dkim_taglist_parse(const char *text, size_t len, dkim_tag *tags,
-                               size_t max_tags, size_t *ntags, dkim_error *err)
+static dkim_status dkim_taglist_parse_any(const char *text, size_t len,
+                                          bool tolerant, dkim_tag *tags,
+                                          size_t max_tags, size_t *ntags,
+                                          dkim_error *err)
 {
 	size_t pos = 0, n = 0;
 	dkim_tag tag;
@@ -135,7 +167,7 @@ dkim_status dkim_taglist_parse(const char *text, size_t len, dkim_tag *tags,
 		if (text[pos] == ';')
 			return dkim_fail(err, DKIM_ERR_SYNTAX,
 			                 "tag-list: empty tag-spec at offset %zu", pos);
-		st = dkim_taglist_parse_name(text, len, &pos, &tag, err);
+		st = dkim_taglist_parse_name(text, len, tolerant, &pos, &tag, err);
 		if (st == DKIM_OK)
 			st = dkim_taglist_parse_value(text, len, &pos, &tag, err);
 		if (st != DKIM_OK)
@@ -154,6 +186,19 @@ dkim_status dkim_taglist_parse(const char *text, size_t len, dkim_tag *tags,
 	}
 	*ntags = n;
 	return DKIM_OK;
+}
+
+dkim_status dkim_taglist_parse(const char *text, size_t len, dkim_tag *tags,
+                               size_t max_tags, size_t *ntags, dkim_error *err)
+{
+	return dkim_taglist_parse_any(text, len, false, tags, max_tags, ntags, err);
+}
+
+dkim_status dkim_taglist_parse_tolerant(const char *text, size_t len,
+                                        dkim_tag *tags, size_t max_tags,
+                                        size_t *ntags, dkim_error *err)
+{
+	return dkim_taglist_parse_any(text, len, true, tags, max_tags, ntags, err);
 }
 
 const dkim_tag *dkim_taglist_find(const dkim_tag *tags, size_t ntags,

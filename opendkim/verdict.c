@@ -5,8 +5,6 @@
  */
 #include "verdict.h"
 
-#include <string.h>
-
 typedef struct {
 	const char *name;
 	const char *reject_x, *tempfail_x;  /* RFC 3463 enhanced status codes */
@@ -36,16 +34,18 @@ static const verdict_info verdict_table[] = {
 /*
  * A permanent error: no key record (On-KeyNotFound), a revoked key (the
  * key owner says no: On-BadSignature), anything else about the signature
- * or key record (On-SignatureError). The reasons are libdkim's (msg.c).
+ * or key record (On-SignatureError). libdkim says which by its cause.
  */
 static verdict_cause verdict_permerror(const dkim_sig_result *r)
 {
-	const char *reason = r->reason != NULL ? r->reason : "";
-	if (strncmp(reason, "no key for signature", 20) == 0)
+	switch (r->cause) {
+	case DKIM_CAUSE_KEY_NOT_FOUND:
 		return VERDICT_KEY_NOT_FOUND;
-	if (strncmp(reason, "key revoked", 11) == 0)
+	case DKIM_CAUSE_KEY_REVOKED:
 		return VERDICT_BAD_SIGNATURE;
-	return VERDICT_SIGNATURE_ERROR;
+	default:
+		return VERDICT_SIGNATURE_ERROR;
+	}
 }
 
 verdict_cause verdict_from_results(const dkim_sig_result *const *results, size_t n,

@@ -8,7 +8,8 @@
  * fail or policy (e.g. a key under MinimumKeyBits) or a revoked key ->
  * On-BadSignature; temperror -> On-DNSError; no key record ->
  * On-KeyNotFound; other permanent errors -> On-SignatureError; no
- * signature -> On-NoSignature; anything else -> On-Default.
+ * signature -> On-NoSignature; anything else -> On-Default. Decisions read
+ * libdkim's result and cause, never its reason text (that is for logs).
  */
 #ifndef OPENDKIM_VERDICT_H
 #define OPENDKIM_VERDICT_H

@@ -697,6 +697,15 @@ RECORD_VARIANTS = [
     ("r-k-ed", "v=DKIM1; k=ed25519; p={rsa}", None, False),
     ("r-k-unknown", "v=DKIM1; k=dsa; p={rsa}", None, False),
     ("r-upper-tags", "V=DKIM1; K=rsa; P={rsa}", None, False),
+    # Names outside the tag-name grammar: unrecognized tags, ignored (§3.2).
+    ("r-tag-dash", "v=DKIM1; k=rsa; x-foo=bar; p={rsa}", None, True),
+    ("r-tag-dot", "v=DKIM1; x.y=1; p={rsa}", None, True),
+    ("r-tag-digit", "v=DKIM1; 1x=bar; p={rsa}", None, True),
+    ("r-tag-lead-dash", "v=DKIM1; -x=1; p={rsa}", None, False),
+    # §3.2: "Tags with duplicate names MUST NOT occur", odd names or known.
+    ("r-tag-dash-dup", "v=DKIM1; x-a=1; x-a=2; p={rsa}", None, False),
+    ("r-p-dup", "v=DKIM1; p={rsa}; p={rsa}", None, False),
+    ("r-k-dup", "v=DKIM1; k=rsa; k=rsa; p={rsa}", None, False),
     ("r-p-garbage", "v=DKIM1; p={rsa}!!", None, False),
     ("e-plain", "v=DKIM1; k=ed25519; p={ed}", None, True),
     ("e-k-rsa", "v=DKIM1; k=rsa; p={ed}", None, False),
@@ -712,6 +721,14 @@ RECORD_DEVIATIONS = {
                                "characters outside base64 in p=",
     ("opendkim", "r-p-garbage"): "dkimpy 1.1.4 and OpenDKIM 2.11 skip "
                                  "characters outside base64 in p=",
+    ("dkimpy", "r-tag-digit"): "dkimpy 1.1.4 refuses tag names that start "
+                               "with a digit (OpenDKIM 2.11 ignores them)",
+    ("opendkim", "r-tag-dash-dup"): "OpenDKIM 2.11 accepts duplicate tags "
+                                    "in key records",
+    ("opendkim", "r-p-dup"): "OpenDKIM 2.11 accepts duplicate tags in key "
+                             "records",
+    ("opendkim", "r-k-dup"): "OpenDKIM 2.11 accepts duplicate tags in key "
+                             "records",
     ("opendkim", "r-k-ed"): "OpenDKIM 2.11 takes the key type from a=, "
                             "not k= (RFC 6376 §6.1.3: inappropriate key "
                             "algorithm)",
@@ -803,6 +820,11 @@ def _move_b_first(fields):
 # (name, tag-list mutation, sign l=, verdict RFC 6376 asks for).
 SIG_VARIANTS = [
     ("unknown-tag", _set_tag(b"x_extra", b"yes"), False, True),
+    # Tag names outside the grammar: §6.1.1 "MUST meticulously validate the
+    # format" of this field (key records, by contrast, ignore them).
+    ("tag-dash", _set_tag(b"x-extra", b"yes"), False, False),
+    ("tag-dot", _set_tag(b"x.extra", b"yes"), False, False),
+    ("tag-digit", _set_tag(b"1x", b"yes"), False, False),
     ("no-q", _set_tag(b"q", None), False, True),
     ("no-i", _set_tag(b"i", None), False, True),
     ("no-t", _set_tag(b"t", None), False, True),
@@ -828,7 +850,14 @@ SIG_VARIANTS = [
     ("s-missing", _set_tag(b"s", None), False, False),
 ]
 
+_ODD_NAMES = ("%s skips DKIM-Signature tags named outside the RFC 6376 "
+              "§3.2 grammar (we keep §6.1.1's strict format)")
 SIG_DEVIATIONS = {
+    ("dkimpy", "tag-dash"): _ODD_NAMES % "dkimpy 1.1.4",
+    ("dkimpy", "tag-dot"): _ODD_NAMES % "dkimpy 1.1.4",
+    ("opendkim", "tag-dash"): _ODD_NAMES % "OpenDKIM 2.11",
+    ("opendkim", "tag-dot"): _ODD_NAMES % "OpenDKIM 2.11",
+    ("opendkim", "tag-digit"): _ODD_NAMES % "OpenDKIM 2.11",
     ("dkimpy", "l-too-long"): "dkimpy 1.1.4 accepts l= beyond the body "
                               "(OpenDKIM: 'length tag value exceeds body "
                               "size')",

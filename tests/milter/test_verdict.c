@@ -13,6 +13,13 @@ static dkim_sig_result result(dkim_result res, const char *reason)
 	return r;
 }
 
+/* A result as libdkim gives it: the cause decides, the reason is for logs. */
+static dkim_sig_result caused(dkim_result res, dkim_cause cause, const char *reason)
+{
+	dkim_sig_result r = { .result = res, .cause = cause, .reason = reason };
+	return r;
+}
+
 static verdict_cause decide(dkim_sig_result *rs, size_t n, size_t *decisive)
 {
 	const dkim_sig_result *list[8];
@@ -50,14 +57,73 @@ Test(verdict, topmost_decides_otherwise)
 Test(verdict, permerrors)
 {
 	size_t d;
-	dkim_sig_result nokey[] = { result(DKIM_RESULT_PERMERROR, "no key for signature") };
+	dkim_sig_result nokey[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND,
+	                                   "no key for signature") };
 	cr_assert_eq(decide(nokey, 1, &d), VERDICT_KEY_NOT_FOUND);
-	dkim_sig_result revoked[] = { result(DKIM_RESULT_PERMERROR, "key revoked") };
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	                                     "key revoked") };
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
 	dkim_sig_result syntax[] = { result(DKIM_RESULT_PERMERROR, "bad bh= tag") };
 	cr_assert_eq(decide(syntax, 1, &d), VERDICT_SIGNATURE_ERROR);
 	dkim_sig_result noreason[] = { result(DKIM_RESULT_PERMERROR, NULL) };
 	cr_assert_eq(decide(noreason, 1, &d), VERDICT_SIGNATURE_ERROR);
+}
+
+/* Every cause libdkim gives, with its result (dkim.h), to its On-* setting. */
+Test(verdict, each_libdkim_cause)
+{
+	static const struct {
+		dkim_result result;
+		dkim_cause cause;
+		verdict_cause want;
+	} map[] = {
+		{ DKIM_RESULT_PASS, DKIM_CAUSE_NONE, VERDICT_PASS },
+		{ DKIM_RESULT_NONE, DKIM_CAUSE_NOT_EVALUATED, VERDICT_DEFAULT },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_EXPIRED, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_FUTURE, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_FROM_FIELD, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND, VERDICT_KEY_NOT_FOUND },
+		{ DKIM_RESULT_TEMPERROR, DKIM_CAUSE_KEY_TEMPFAIL, VERDICT_DNS_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_INVALID, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_MISMATCH, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_POLICY, DKIM_CAUSE_ALG_REFUSED, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_POLICY, DKIM_CAUSE_KEY_TOO_SMALL, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_BODY_LENGTH, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_FAIL, DKIM_CAUSE_BODY_HASH, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_FAIL, DKIM_CAUSE_SIGNATURE, VERDICT_BAD_SIGNATURE },
+	};
+	size_t d;
+
+	/* One row per cause: a new cause must be added here. */
+	cr_assert_eq(sizeof(map) / sizeof(*map), (size_t)DKIM_CAUSE_SIGNATURE + 1);
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+		dkim_sig_result r[] = { caused(map[i].result, map[i].cause, "text") };
+		verdict_cause got;
+
+		cr_assert_eq(map[i].cause, (dkim_cause)i, "row %zu out of order", i);
+		got = decide(r, 1, &d);
+		cr_expect_eq(got, map[i].want, "%s gave %s", dkim_cause_name(map[i].cause),
+		             verdict_cause_name(got));
+	}
+}
+
+/* The reason text is for people: it can say anything without changing the
+ * decision. */
+Test(verdict, reason_text_does_not_decide)
+{
+	size_t d;
+	dkim_sig_result lying[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX,
+	                                   "no key for signature") };
+	cr_assert_eq(decide(lying, 1, &d), VERDICT_SIGNATURE_ERROR);
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	                                     "key revoked") };
+	revoked[0].reason = "the key record has an empty p=";
+	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
+	dkim_sig_result nxdomain[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND,
+	                                      NULL) };
+	cr_assert_eq(decide(nxdomain, 1, &d), VERDICT_KEY_NOT_FOUND);
 }
 
 Test(verdict, policy_neutral_none)

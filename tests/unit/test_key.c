@@ -845,6 +845,44 @@ Test(pubkey, unknown_tags_ignored_and_p_with_fws)
 	dkim_pubkey_unref(key);
 }
 
+/*
+ * Tag names outside the §3.2 grammar ("x-foo") are unknown tags too, as
+ * OpenDKIM and dkimpy read them; known tags stay strict, duplicates errors.
+ */
+Test(pubkey, odd_tag_names_ignored)
+{
+	static const char *const ok[] = {
+		"v=DKIM1; k=ed25519; x-foo=bar; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"v=DKIM1; 1x=2; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=; x.y=z",
+		"k=ed25519; x-k=rsa; x-p=AAAA; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		dkim_pubkey *key = parse_ok(ok[i]);
+
+		cr_assert_eq(dkim_pubkey_type(key), DKIM_KEY_ED25519, "%s", ok[i]);
+		cr_assert_eq(dkim_pubkey_bits(key), 256);
+		cr_assert(!dkim_pubkey_revoked(key));
+		dkim_pubkey_unref(key);
+	}
+	/* an odd tag does not hide a revocation, nor excuse a bad known tag */
+	{
+		dkim_pubkey *key = parse_ok("v=DKIM1; x-note=old; p=");
+
+		cr_assert(dkim_pubkey_revoked(key));
+		dkim_pubkey_unref(key);
+	}
+	parse_fails("v=DKIM1; x-foo=bar; k=dsa; p=AAAA", DKIM_ERR_SYNTAX, "unknown key type");
+	parse_fails("x-foo=bar; v=DKIM1; p=", DKIM_ERR_SYNTAX, "v= must be the first tag");
+	parse_fails("v=DKIM1; x-a=1; x-a=2; p=", DKIM_ERR_SYNTAX, "duplicate tag \"x-a\"");
+	parse_fails("v=DKIM1; k=ed25519; x-k=1; k=ed25519; p=", DKIM_ERR_SYNTAX,
+	            "duplicate tag \"k\"");
+	parse_fails("v=DKIM1; x-foo=\x01; p=", DKIM_ERR_SYNTAX, "invalid character");
+	parse_fails("v=DKIM1; -foo=bar; p=", DKIM_ERR_SYNTAX, "must start with a letter");
+	parse_fails("v=DKIM1; x foo=bar; p=", DKIM_ERR_SYNTAX, "expected \"=\"");
+}
+
 Test(pubkey, version_rules)
 {
 	parse_fails("k=rsa; v=DKIM1; p=", DKIM_ERR_SYNTAX, "v= must be the first tag");

@@ -1,7 +1,8 @@
 /*
  * test_msg.c - the message engine (libdkim/msg.c): sign -> verify round
  * trips for every algorithm and canonicalization, chunking, oversigning,
- * tampering, l=, x=/t=, key record checks, lookup batching and limits.
+ * tampering, l=, x=/t=, key record checks, lookup batching and limits,
+ * and the cause (dkim_cause) each kind of result carries.
  *
  * Keys: the fixed ones of tests/data/keys (see testkeys.h); the lookup is a
  * table in memory.
@@ -992,4 +993,206 @@ Test(msg, line_ends_do_not_matter)
 	free(lf);
 	free(signed_lf);
 	free(crlf);
+}
+
+/* ---- causes: what callers act on (dkim.h), one per kind of result --------------------- */
+
+/* The cause of r, its result (each cause has one) and fail_kind agree. */
+static void expect_cause(dkim_sig_result r, dkim_cause want, dkim_result result,
+                         const char *what)
+{
+	cr_expect_eq(r.cause, want, "%s: cause %s, want %s (%s)", what,
+	             dkim_cause_name(r.cause), dkim_cause_name(want), r.reason);
+	cr_expect_eq(r.result, result, "%s: result %s", what, dkim_result_name(r.result));
+	cr_expect_eq(r.fail_kind, want == DKIM_CAUSE_BODY_HASH ? DKIM_FAIL_BODY_HASH
+	                          : want == DKIM_CAUSE_SIGNATURE ? DKIM_FAIL_SIGNATURE
+	                          : DKIM_FAIL_NONE, "%s: fail_kind", what);
+	free((char *)r.reason);
+}
+
+/* A message signed with alg, verified against one record (or status). */
+static dkim_sig_result verify_with_record(const char *record, dkim_lookup_status status,
+                                          dkim_alg alg, const char *identity)
+{
+	dkim_sign_params p = params(alg, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED);
+	char *signed_text;
+	dkim_sig_result r;
+	fake_dns dns;
+
+	memset(&dns, 0, sizeof(dns));
+	dns.keys[0] = (fake_key){ "example.com", p.selector, record, status };
+	dns.nkeys = 1;
+	p.identity = identity;
+	signed_text = sign_text(&p, message, NOW);
+	r = verify_one(signed_text, NOW, &dns);
+	free(signed_text);
+	return r;
+}
+
+Test(msg, cause_of_pass)
+{
+	expect_cause(verify_with_record(rsa_record, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256,
+	                                NULL), DKIM_CAUSE_NONE, DKIM_RESULT_PASS, "pass");
+}
+
+Test(msg, causes_of_key_lookups)
+{
+	expect_cause(verify_with_record(NULL, DKIM_LOOKUP_NOTFOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_NOT_FOUND, DKIM_RESULT_PERMERROR, "NXDOMAIN");
+	expect_cause(verify_with_record(NULL, DKIM_LOOKUP_TEMPFAIL, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_TEMPFAIL, DKIM_RESULT_TEMPERROR, "SERVFAIL");
+	expect_cause(verify_with_record(NULL, DKIM_LOOKUP_PERMFAIL, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_INVALID, DKIM_RESULT_PERMERROR, "unusable record");
+	/* the fake DNS parses the record: a syntax error is a PERMFAIL */
+	expect_cause(verify_with_record("v=DKIM1; p=!!", DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256,
+	                                NULL), DKIM_CAUSE_KEY_INVALID, DKIM_RESULT_PERMERROR,
+	             "bad p=");
+	/* a lookup that says found without a key */
+	expect_cause(verify_with_record(NULL, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_INVALID, DKIM_RESULT_PERMERROR, "found, no key");
+}
+
+Test(msg, causes_of_key_records)
+{
+	char *sha1_only = record_with(rsa_record, "h=sha1");
+	char *other = record_with(rsa_record, "s=other");
+	char *strict = record_with(rsa_record, "t=s");
+
+	expect_cause(verify_with_record("v=DKIM1; k=rsa; p=", DKIM_LOOKUP_FOUND,
+	                                DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_REVOKED, DKIM_RESULT_PERMERROR, "p= empty");
+	expect_cause(verify_with_record(ed_record, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_MISMATCH, DKIM_RESULT_PERMERROR, "k= vs a=");
+	expect_cause(verify_with_record(sha1_only, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_MISMATCH, DKIM_RESULT_PERMERROR, "h=sha1");
+	expect_cause(verify_with_record(other, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_KEY_MISMATCH, DKIM_RESULT_PERMERROR, "s=other");
+	expect_cause(verify_with_record(strict, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256,
+	                                "a@sub.example.com"),
+	             DKIM_CAUSE_KEY_MISMATCH, DKIM_RESULT_PERMERROR, "t=s");
+	free(sha1_only);
+	free(other);
+	free(strict);
+}
+
+Test(msg, causes_of_policy)
+{
+	dkim_sign_params p = params(DKIM_ALG_RSA_SHA256, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED);
+	char *signed_text = sign_text(&p, message, NOW), *sha1, *a;
+	fake_dns dns = dns_with_keys();
+	dkim_options o = opts_at(NOW);
+	dkim_msg *msg;
+
+	o.min_key_bits = 4096;
+	msg = verify_text(signed_text, 0, &dns, &o);
+	cr_expect_eq(dkim_msg_result(msg, 0)->cause, DKIM_CAUSE_KEY_TOO_SMALL);
+	cr_expect_eq(dkim_msg_result(msg, 0)->result, DKIM_RESULT_POLICY);
+	dkim_msg_free(msg);
+	a = strstr(signed_text, "a=rsa-sha256;");
+	cr_assert(asprintf(&sha1, "%.*sa=rsa-sha1;%s", (int)(a - signed_text), signed_text,
+	                   a + strlen("a=rsa-sha256;")) > 0);
+	expect_cause(verify_one(sha1, NOW, &dns), DKIM_CAUSE_ALG_REFUSED, DKIM_RESULT_POLICY,
+	             "rsa-sha1");
+	free(sha1);
+	free(signed_text);
+}
+
+Test(msg, causes_of_the_message)
+{
+	dkim_sign_params p = params(DKIM_ALG_ED25519_SHA256, DKIM_CANON_SIMPLE,
+	                            DKIM_CANON_SIMPLE);
+	char *signed_text, *two, *cut, *hdr, *body;
+	fake_dns dns = dns_with_keys();
+
+	p.body_length = true;
+	p.expire_after = 3600;
+	signed_text = sign_text(&p, message, NOW);
+	two = insert_after_headers(signed_text, "From: mallory@evil.example\r\n");
+	expect_cause(verify_one(two, NOW, &dns), DKIM_CAUSE_FROM_FIELD, DKIM_RESULT_PERMERROR,
+	             "two From");
+	expect_cause(verify_one(signed_text, NOW + 3901, &dns), DKIM_CAUSE_SIG_EXPIRED,
+	             DKIM_RESULT_PERMERROR, "x= passed");
+	expect_cause(verify_one(signed_text, NOW - 301, &dns), DKIM_CAUSE_SIG_FUTURE,
+	             DKIM_RESULT_PERMERROR, "t= ahead");
+	cut = strdup(signed_text);
+	strcpy(strstr(cut, "line three"), "line\r\n");
+	expect_cause(verify_one(cut, NOW, &dns), DKIM_CAUSE_BODY_LENGTH, DKIM_RESULT_PERMERROR,
+	             "l= beyond the body");
+	body = strdup(signed_text);
+	memcpy(strstr(body, "line three"), "line thref", 10);
+	expect_cause(verify_one(body, NOW, &dns), DKIM_CAUSE_BODY_HASH, DKIM_RESULT_FAIL,
+	             "body changed");
+	hdr = strdup(signed_text);
+	memcpy(strstr(hdr, "Hello"), "Jello", 5);
+	expect_cause(verify_one(hdr, NOW, &dns), DKIM_CAUSE_SIGNATURE, DKIM_RESULT_FAIL,
+	             "header changed");
+	free(two);
+	free(cut);
+	free(body);
+	free(hdr);
+	free(signed_text);
+}
+
+Test(msg, causes_of_malformed_and_surplus_signatures)
+{
+	static const char *const bad[] = {
+		"v=1; a=rsa-sha256; d=example.com; s=rsa; h=From; bh=AAAA",
+		"v=1; a=rsa-sha256; d=example.com; s=rsa; h=To; bh=AAAA; b=AAAA",
+		"v=1; a=foo; d=example.com; s=rsa; h=From; bh=AAAA; b=AAAA",
+		"v=1; a=rsa-sha256; d=example.com; d=example.net; s=rsa; h=From; bh=AAAA; b=AAAA",
+		"garbage",
+	};
+	dkim_options o = opts_at(NOW);
+	dkim_buf text;
+	dkim_msg *msg;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fake_dns dns = dns_with_keys();
+		char *t;
+
+		cr_assert(asprintf(&t, "DKIM-Signature: %s\r\n%s", bad[i], message) > 0);
+		expect_cause(verify_one(t, NOW, &dns), DKIM_CAUSE_SIG_SYNTAX,
+		             DKIM_RESULT_PERMERROR, bad[i]);
+		free(t);
+	}
+	dkim_buf_init(&text);
+	for (i = 0; i <= o.max_signatures; i++)
+		dkim_buf_printf(&text, "DKIM-Signature: v=1; a=rsa-sha256; d=example.com;"
+		                " s=sel%zu; h=From; bh=AAAA; b=AAAA\r\n", i);
+	dkim_buf_append_str(&text, message);
+	{
+		fake_dns dns = dns_with_keys();
+
+		msg = verify_text(text.data, 0, &dns, &o);
+	}
+	cr_expect_eq(dkim_msg_result(msg, 0)->cause, DKIM_CAUSE_KEY_NOT_FOUND);
+	cr_expect_eq(dkim_msg_result(msg, o.max_signatures)->cause, DKIM_CAUSE_NOT_EVALUATED);
+	cr_expect_eq(dkim_msg_result(msg, o.max_signatures)->result, DKIM_RESULT_NONE);
+	dkim_msg_free(msg);
+	dkim_buf_free(&text);
+}
+
+/* Every cause has a name, distinct from the others. */
+Test(msg, cause_names)
+{
+	int i, j;
+
+	for (i = DKIM_CAUSE_NONE; i <= DKIM_CAUSE_SIGNATURE; i++) {
+		cr_expect_str_neq(dkim_cause_name((dkim_cause)i), "unknown", "cause %d", i);
+		for (j = DKIM_CAUSE_NONE; j < i; j++)
+			cr_expect_str_neq(dkim_cause_name((dkim_cause)i),
+			                  dkim_cause_name((dkim_cause)j));
+	}
+	cr_expect_str_eq(dkim_cause_name(DKIM_CAUSE_KEY_NOT_FOUND), "key-not-found");
+}
+
+/* A key record with a tag named outside §3.2's grammar verifies (key.c). */
+Test(msg, key_record_with_odd_tag_names)
+{
+	char *odd = record_with(rsa_record, "x-foo=bar; 1x=2");
+
+	expect_cause(verify_with_record(odd, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
+	             DKIM_CAUSE_NONE, DKIM_RESULT_PASS, "x-foo=bar");
+	free(odd);
 }

@@ -181,6 +181,26 @@ Test(sig, malformed_tags_have_reasons)
 	cr_assert_eq(e, sizeof(extras) / sizeof(extras[0]));
 }
 
+/*
+ * Unlike key records, a DKIM-Signature with a tag name outside the §3.2
+ * grammar is malformed: §6.1.1 "Implementers MUST meticulously validate
+ * the format". (OpenDKIM 2.11 and dkimpy 1.1.4 skip such tags.)
+ */
+Test(sig, odd_tag_names_are_errors)
+{
+	static const char *const odd[] = { "; x-foo=bar", "; 1x=bar", "; x.y=1" };
+	size_t i;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		dkim_sig sig;
+		dkim_error err;
+
+		cr_expect_eq(parse(sig_value(odd[i]), &sig, &err), DKIM_ERR_SYNTAX, "%s", odd[i]);
+		cr_expect(strstr(err.message, "tag-list") != NULL, "%s: %s", odd[i], err.message);
+		dkim_sig_free(&sig);
+	}
+}
+
 Test(sig, duplicate_tag_is_an_error)
 {
 	dkim_sig sig;

@@ -97,6 +97,74 @@ Test(taglist, names)
 	assert_fails("=1", DKIM_ERR_SYNTAX, "must start with a letter");
 }
 
+static dkim_status parse_tolerant(const char *text)
+{
+	memset(&err, 0, sizeof(err));
+	return dkim_taglist_parse_tolerant(text, strlen(text), tags, DKIM_MAX_TAGS, &ntags,
+	                                   &err);
+}
+
+/* Key records: a name outside the tag-name grammar is one more unknown tag. */
+Test(taglist, tolerant_names)
+{
+	cr_assert_eq(parse_tolerant("v=DKIM1; x-foo=bar; 1x=2; a.b:c/d=e ; p=AB"), DKIM_OK,
+	             "%s", err.message);
+	cr_assert_eq(ntags, 5);
+	assert_tag(1, "x-foo", "bar");
+	assert_tag(2, "1x", "2");
+	assert_tag(3, "a.b:c/d", "e");
+	assert_tag(4, "p", "AB");
+	/* no known name can match one of them */
+	cr_assert_null(dkim_taglist_find(tags, ntags, "x"));
+	cr_assert_eq(dkim_taglist_find(tags, ntags, "p"), &tags[4]);
+	/* what is still wrong: the first character, FWS inside, no "=" */
+	cr_assert_eq(parse_tolerant("-x=1"), DKIM_ERR_SYNTAX);
+	cr_assert(strstr(err.message, "must start with a letter or digit") != NULL, "%s",
+	          err.message);
+	cr_assert_eq(ntags, 0);
+	cr_assert_eq(parse_tolerant("_a=2"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(parse_tolerant("=1"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(parse_tolerant("x-a b=1"), DKIM_ERR_SYNTAX);
+	cr_assert(strstr(err.message, "tag \"x-a\": expected \"=\"") != NULL, "%s",
+	          err.message);
+	cr_assert_eq(parse_tolerant("v=1; x-k"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(parse_tolerant("x\xc3\xa9=1"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(parse_tolerant("x\x01=1"), DKIM_ERR_SYNTAX);
+}
+
+/* Everything else is as strict as dkim_taglist_parse. */
+Test(taglist, tolerant_keeps_the_rest_strict)
+{
+	static const char *const same[] = {
+		"v=1; a=rsa-sha256; d=example.net", " \r\n\tv\t=\r\n 1 ;\r\n\th = a : b ;",
+		"a=; b= ;c=\r\n ;", "", "a_1=x; Bh2=y", "a=1; A=2",
+	};
+	dkim_tag strict[DKIM_MAX_TAGS];
+	size_t i, k, nstrict;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		cr_assert_eq(parse(same[i]), DKIM_OK);
+		memcpy(strict, tags, sizeof(tags));
+		nstrict = ntags;
+		cr_assert_eq(parse_tolerant(same[i]), DKIM_OK);
+		cr_assert_eq(ntags, nstrict, "%s", same[i]);
+		for (k = 0; k < ntags; k++)
+			cr_assert(tags[k].name == strict[k].name &&
+			          tags[k].name_len == strict[k].name_len &&
+			          tags[k].value == strict[k].value &&
+			          tags[k].value_len == strict[k].value_len, "%s: tag %zu",
+			          same[i], k);
+	}
+	cr_assert_eq(parse_tolerant("x-a=1; p=2; x-a=3"), DKIM_ERR_SYNTAX);
+	cr_assert(strstr(err.message, "duplicate tag \"x-a\"") != NULL, "%s", err.message);
+	cr_assert_eq(parse_tolerant("p=1; x-a=2; p=3"), DKIM_ERR_SYNTAX);
+	cr_assert(strstr(err.message, "duplicate tag \"p\"") != NULL, "%s", err.message);
+	cr_assert_eq(parse_tolerant("x-a=b\x01"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(parse_tolerant("x-a=1;;p=2"), DKIM_ERR_SYNTAX);
+	cr_assert_eq(dkim_taglist_parse_tolerant("x-a=1; y-b=2; z-c=3", 18, tags, 2, &ntags,
+	                                         &err), DKIM_ERR_LIMIT);
+}
+
 Test(taglist, duplicates)
 {
 	/* §3.2: "Tags with duplicate names MUST NOT occur within a single tag-list". */
