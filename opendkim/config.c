@@ -620,9 +620,13 @@ static config_set_result config_set_seconds(config_ctx *ctx,
                                             size_t why_size)
 {
 	unsigned long min = opt->offset == offsetof(config, dns_timeout);
+	/* A signature may be meant to live for years (x= is advisory to
+	 * verifiers); time-outs and drift stay within a day. */
+	unsigned long max = opt->offset == offsetof(config, signature_ttl)
+	                    ? CONFIG_SIGNATURE_TTL_MAX : 86400;
 
 	(void)where;
-	return config_set_number(ctx, opt, value, min, 86400, why, why_size);
+	return config_set_number(ctx, opt, value, min, max, why, why_size);
 }
 
 static config_set_result config_set_count(config_ctx *ctx,
@@ -1140,6 +1144,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers),
 	CONFIG_OPT("SignHeaders", config_set_names, sign_headers),
 	CONFIG_OPT("SignatureAlgorithm", config_set_alg, sign_alg),
+	CONFIG_OPT("SignatureTTL", config_set_seconds, signature_ttl),
 	CONFIG_OPT("SigningTable", config_set_dataset, signingtable),
 	CONFIG_OPT("Socket", config_set_socket, socket),
 	CONFIG_OPT("SoftwareHeader", config_set_bool, software_header),

@@ -144,6 +144,8 @@ typedef struct config {
 	                                 * list, a superset of RFC 6376
 	                                 * §5.4.1's) */
 	config_names oversign_headers;  /* OversignHeaders (default empty) */
+	unsigned signature_ttl;         /* SignatureTTL seconds: x= = t + this
+	                                 * (0, the default: no x=) */
 	config_names omit_headers;      /* OmitHeaders (default Return-Path,
 	                                 * Received, Comments, Keywords, Bcc,
 	                                 * Resent-Bcc, DKIM-Signature) */
@@ -273,5 +275,8 @@ bool config_signing_value(const dataset_entry *e, char keyname[CONFIG_NAME_MAX],
 
 /* True when name is an OpenDKIM 2.11 option (any case). */
 bool config_is_opendkim_option(const char *name);
+
+/* SignatureTTL's upper bound: ten years of seconds. */
+#define CONFIG_SIGNATURE_TTL_MAX 315360000UL
 
 #endif /* ODK_CONFIG_H */

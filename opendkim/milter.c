@@ -621,6 +621,7 @@ static dkim_status milter_add_signers(milter_msg *m)
 			.selector = s->selector, .identity = s->identity,
 			.header_canon = cfg->header_canon, .body_canon = cfg->body_canon,
 			.headers = h, .nheaders = nh, .timestamp = true,
+			.expire_after = cfg->signature_ttl,
 		};
 		if (dkim_msg_add_signer(m->dkim, &p, &m->err) < 0)
 			st = m->err.status;

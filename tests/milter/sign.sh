@@ -25,6 +25,7 @@ mt_verify "$T/out1.eml"
 mt_nogrep "$T/out1.eml" '^Authentication-Results:' "signing adds no A-R"
 mt_grep "$MT_LOG" 'action=accept signed domain=example.com selector=sel' "log line"
 mt_ok "internal client signed, dkimpy verifies"
+mt_nogrep "$T/out1.eml" '(^|[;[:space:]])x=[0-9]' "no x= without SignatureTTL"
 mt_nogrep "$T/out1.eml" '^DKIM-Filter:' "SoftwareHeader off by default"
 
 mt_send "$T/out2.eml" "$T/msg.eml" -a 198.51.100.7 -A alice
@@ -154,5 +155,21 @@ mt_nogrep "$T/mta2.eml" '^DKIM-Signature:' "client of an unlisted MTA daemon"
 mt_grep "$MT_LOG" 'MTA2QID: action=accept .*result=none not signed: client neither internal nor authenticated' "LogWhy reason"
 mt_nogrep "$MT_LOG" 'MTA1QID' "SyslogSuccess no, yet a success was logged"
 mt_ok "MTA submission: external client signed; smtpd: verified, LogWhy says why; SyslogSuccess no"
+mt_stop
+
+# SignatureTTL: x= is t= plus the TTL; dkimpy and our verifier accept it.
+mt_config > "$T/ttl.conf"
+printf 'SignatureTTL\t604800\n' >> "$T/ttl.conf"
+mt_start "$T/ttl.conf"
+mt_send "$T/ttl.eml" "$T/msg.eml"
+mt_verify "$T/ttl.eml"
+tags=$(sed -n '/^DKIM-Signature:/,/^[^[:space:]D]/p' "$T/ttl.eml" | tr -d ' \t\r\n')
+t=$(printf '%s' "$tags" | grep -o ';t=[0-9]*' | cut -d= -f2)
+x=$(printf '%s' "$tags" | grep -o ';x=[0-9]*' | cut -d= -f2)
+[ -n "$t" ] && [ -n "$x" ] && [ $((x - t)) -eq 604800 ] ||
+	mt_fail "SignatureTTL 604800: t=$t x=$x in $tags"
+mt_send "$T/ttl-v.eml" "$T/ttl.eml" -a 198.51.100.7
+mt_grep "$T/ttl-v.eml" 'dkim=pass' "our verifier accepts a signature with x="
+mt_ok "SignatureTTL 604800: x= = t= + 604800, dkimpy and our verifier pass it"
 mt_stop
 exit 0

@@ -101,6 +101,7 @@ Test(config, defaults)
 	cr_assert_not(cfg->has_socket);
 	cr_assert(cfg->syslog);
 	cr_assert(cfg->background);
+	cr_assert_eq(cfg->signature_ttl, 0);
 	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
 	cr_assert_null(cfg->keys);
 	config_dkim_options(cfg, &o);
@@ -138,7 +139,7 @@ Test(config, every_key)
 		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
 		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
 		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n"
-		"Background no\n";
+		"Background no\nSignatureTTL 604800\n";
 	config *cfg = parse(text, 0);
 	dkim_options o;
 
@@ -191,6 +192,7 @@ Test(config, every_key)
 	cr_assert_eq(cfg->umask, 027);
 	cr_assert_not(cfg->syslog);
 	cr_assert_not(cfg->background);
+	cr_assert_eq(cfg->signature_ttl, 604800);
 	cr_assert(cfg->syslog_success && cfg->log_why);
 	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
 	cr_assert_not(cfg->require_safe_keys);
@@ -333,7 +335,7 @@ Test(config, every_error_is_reported_with_line)
 Test(config, opendkim_options_only_warn)
 {
 	config *cfg = parse("TrustAnchorFile /usr/share/dns/root.key\n"
-	                    "autorestart yes\nX-Header yes\nSignatureTTL 10\n"
+	                    "autorestart yes\nX-Header yes\nLogResults yes\n"
 	                    "BaseDirectory /var\nDiagnostics yes\n", 0);
 
 	cr_assert_not_null(cfg);
@@ -673,4 +675,23 @@ Test(config, sample_configuration_loads)
 	cr_assert_eq(cfg->socket.family, CONFIG_SOCK_LOCAL);
 	cr_assert_eq(cfg->umask, 007);
 	config_unref(cfg);
+}
+
+Test(config, signature_ttl_bounds)
+{
+	config *cfg = parse("SignatureTTL 315360000\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->signature_ttl, 315360000u);
+	config_unref(cfg);
+	diag_list_free(&d);
+	cr_assert_null(parse("SignatureTTL 315360001\n", 0));
+	cr_assert(has("t.conf:1: bad value '315360001' for SignatureTTL: "
+	              "expected a number from 0 to 315360000"));
+	diag_list_free(&d);
+	cr_assert_null(parse("SignatureTTL -1\n", 0));
+	cr_assert(has("t.conf:1: bad value '-1' for SignatureTTL"));
+	diag_list_free(&d);
+	cr_assert_null(parse("SignatureTTL 1w\n", 0));
+	cr_assert(has("t.conf:1: bad value '1w' for SignatureTTL"));
 }
