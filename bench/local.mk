@@ -4,7 +4,8 @@
 # replies).
 noinst_PROGRAMS += bench/milterload
 bench_milterload_SOURCES = bench/milterload.c
-bench_milterload_LDADD = $(PTHREAD_LIBS)
+bench_milterload_CPPFLAGS = $(MPROTO_CPPFLAGS)
+bench_milterload_LDADD = $(MPROTO_LIBS) $(PTHREAD_LIBS)
 
 dist_noinst_SCRIPTS += bench/run
 EXTRA_DIST += bench/RESULTS.md bench/latency.sh bench/naivemilter.py bench/replies.sh \

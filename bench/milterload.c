@@ -17,9 +17,9 @@
  * every modification up to the final reply. Steps the milter asked not to
  * get are not sent, replies it said it would not send are not awaited.
  *
- * Writes, like Postfix's VSTREAM: packets are collected in a 4 KB buffer,
- * flushed when it fills and before every read (so a macro packet and its
- * command leave in one write). ACK behaviour (--ack):
+ * The protocol is tests/lib/mproto.c; its writes behave like Postfix's
+ * VSTREAM (a 4 KB buffer, flushed when it fills and before every read, so a
+ * macro packet and its command leave in one write). ACK behaviour (--ack):
  *   postfix  (default) Nagle left on, no TCP_QUICKACK: what Postfix does,
  *            so a milter that splits its replies into small writes waits
  *            for the client's delayed ACK, as it would in production;
@@ -37,12 +37,8 @@
  * failed message; the connection is dropped and the next message gets a new
  * one. The first few errors are printed on stderr.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -51,28 +47,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <libmilter/mfdef.h>
+#include "mproto.h"
 
-#define ML_WBUF 4096                  /* Postfix's VSTREAM buffer size */
-#define ML_MAX_REPLY (1024 * 1024)    /* largest reply packet accepted */
 #define ML_MAX_ERRORS_SHOWN 5
 #define ML_MAX_EXPECT 4
-
-/* What Postfix offers in option negotiation (milter8.c, protocol 6):
- * every step can be skipped or left without reply; no SMFIP_MDS_*. */
-#define ML_OFFER_PROT (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | \
-	SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | \
-	SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_RCPT_REJ | \
-	SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
-	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
-	SMFIP_HDR_LEADSPC)
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -214,12 +196,6 @@ static void ml_buf_str(ml_buf *b, const char *s)
 	ml_buf_add(b, s, strlen(s) + 1);   /* milter strings carry their NUL */
 }
 
-static void ml_buf_u32(ml_buf *b, uint32_t v)
-{
-	uint32_t n = htonl(v);
-	ml_buf_add(b, &n, 4);
-}
-
 static atomic_ulong ml_errors_shown;
 
 /* Reports one error (the first few only); always returns false. */
@@ -343,224 +319,7 @@ static bool ml_message_load(ml_message *m, const char *path)
 	return ok;
 }
 
-/* ---- one connection to the milter -------------------------------------------- */
-
-typedef struct {
-	int fd;
-	bool quick_ack;
-	uint32_t proto;             /* what the milter negotiated */
-	ml_buf out;                 /* unsent packets */
-	char *in;                   /* the last packet read */
-	size_t in_cap;
-} ml_conn;
-
-static int ml_socket_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	strcpy(sun.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* "PORT@HOST" or "PORT@[IP]" (inet: and inet6:). */
-static int ml_socket_inet(const char *spec, int family)
-{
-	char port[16], host[256];
-	const char *at = strchr(spec, '@');
-	size_t plen = at != NULL ? (size_t)(at - spec) : strlen(spec);
-	const char *h = at != NULL ? at + 1 : (family == AF_INET6 ? "::1" : "127.0.0.1");
-	size_t hlen = strlen(h);
-	if (hlen > 1 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (plen == 0 || plen >= sizeof(port) || hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(port, spec, plen);
-	port[plen] = '\0';
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM }, *res;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-static int ml_socket_open(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return ml_socket_unix(spec + 5);
-	if (strncmp(spec, "local:", 6) == 0)
-		return ml_socket_unix(spec + 6);
-	if (strncmp(spec, "inet:", 5) == 0)
-		return ml_socket_inet(spec + 5, AF_INET);
-	if (strncmp(spec, "inet6:", 6) == 0)
-		return ml_socket_inet(spec + 6, AF_INET6);
-	if (spec[0] == '/')
-		return ml_socket_unix(spec);
-	return -1;
-}
-
-static void ml_conn_timeouts(int fd, unsigned long secs)
-{
-	struct timeval tv = { .tv_sec = (time_t)secs };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-/* Sends the pending packets, then DATA (not copied) if given: one writev
- * per round, as a buffered stream writing a large item does. */
-static bool ml_conn_flush(ml_conn *c, const char *data, size_t len)
-{
-	struct iovec iov[2] = { { c->out.data, c->out.len }, { (void *)data, len } };
-	int n = 2;
-	struct iovec *v = iov;
-	while (n > 0) {
-		ssize_t w = writev(c->fd, v, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return ml_error("write: %s", w < 0 ? strerror(errno) : "nothing written");
-		size_t done = (size_t)w;
-		while (n > 0 && done >= v->iov_len) {
-			done -= v->iov_len;
-			v++;
-			n--;
-		}
-		if (n > 0) {
-			v->iov_base = (char *)v->iov_base + done;
-			v->iov_len -= done;
-		}
-	}
-	c->out.len = 0;
-	return true;
-}
-
-/* Queues one packet: 32-bit length (command byte included), command, data.
- * Large data goes out directly behind the buffered bytes. */
-static bool ml_conn_send(ml_conn *c, char cmd, const void *data, size_t len)
-{
-	uint32_t n = htonl((uint32_t)(len + 1));
-	ml_buf_add(&c->out, &n, 4);
-	ml_buf_add(&c->out, &cmd, 1);
-	if (c->out.len + len > ML_WBUF)
-		return ml_conn_flush(c, data, len);
-	ml_buf_add(&c->out, data, len);
-	return true;
-}
-
-static bool ml_conn_read_all(ml_conn *c, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t r = read(c->fd, p, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return ml_error("read: %s", r < 0 ? strerror(errno) : "connection closed");
-		p += r;
-		len -= (size_t)r;
-	}
-	if (c->quick_ack) {
-		int one = 1;   /* Linux drops out of quick-ACK mode; re-arm it */
-		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-	}
-	return true;
-}
-
-/* Reads one reply packet into c->in (NUL-terminated); flushes first. */
-static bool ml_conn_recv(ml_conn *c, char *cmd, size_t *len)
-{
-	if (c->out.len > 0 && !ml_conn_flush(c, NULL, 0))
-		return false;
-	uint32_t n;
-	if (!ml_conn_read_all(c, &n, 4))
-		return false;
-	size_t plen = ntohl(n);
-	if (plen < 1 || plen > ML_MAX_REPLY)
-		return ml_error("bad reply packet length %zu", plen);
-	if (plen + 1 > c->in_cap) {
-		char *p = realloc(c->in, plen + 1);
-		if (p == NULL)
-			ml_oom();
-		c->in = p;
-		c->in_cap = plen + 1;
-	}
-	if (!ml_conn_read_all(c, c->in, plen))
-		return false;
-	*cmd = c->in[0];
-	memmove(c->in, c->in + 1, plen - 1);
-	c->in[plen - 1] = '\0';
-	*len = plen - 1;
-	return true;
-}
-
-/* Option negotiation as Postfix does it: version 6, every action, the
- * protocol mask above; the milter answers with what it wants. */
-static bool ml_conn_negotiate(ml_conn *c)
-{
-	ml_buf b = { 0 };
-	ml_buf_u32(&b, SMFI_PROT_VERSION);
-	ml_buf_u32(&b, SMFI_CURR_ACTS);
-	ml_buf_u32(&b, ML_OFFER_PROT);
-	bool ok = ml_conn_send(c, SMFIC_OPTNEG, b.data, b.len);
-	free(b.data);
-	char cmd;
-	size_t len;
-	if (!ok || !ml_conn_recv(c, &cmd, &len))
-		return false;
-	if (cmd != SMFIC_OPTNEG || len < MILTER_OPTLEN)
-		return ml_error("bad negotiation reply '%c' (%zu bytes)", cmd, len);
-	uint32_t v[3];
-	memcpy(v, c->in, sizeof(v));
-	if (ntohl(v[0]) < 2 || ntohl(v[0]) > SMFI_PROT_VERSION)
-		return ml_error("milter protocol version %u", (unsigned)ntohl(v[0]));
-	c->proto = ntohl(v[2]);
-	if ((c->proto & ~(uint32_t)ML_OFFER_PROT) != 0)
-		return ml_error("milter asks for protocol bits 0x%x not offered",
-		                (unsigned)(c->proto & ~(uint32_t)ML_OFFER_PROT));
-	return true;
-}
-
-static bool ml_conn_open(ml_conn *c, const ml_options *o)
-{
-	c->fd = ml_socket_open(o->socket);
-	if (c->fd < 0)
-		return ml_error("cannot connect to %s: %s", o->socket, strerror(errno));
-	ml_conn_timeouts(c->fd, o->timeout);
-	c->quick_ack = o->quick_ack;
-	if (o->quick_ack) {
-		int one = 1;
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	c->out.len = 0;
-	return ml_conn_negotiate(c);
-}
-
-static void ml_conn_close(ml_conn *c, bool quit)
-{
-	if (c->fd < 0)
-		return;
-	if (quit && ml_conn_send(c, SMFIC_QUIT, NULL, 0))
-		(void)ml_conn_flush(c, NULL, 0);
-	close(c->fd);
-	c->fd = -1;
-	c->out.len = 0;
-}
-
-/* ---- one message through the protocol ------------------------------------------ */
+/* ---- one message through the protocol (tests/lib/mproto.h) ------------------ */
 
 /* The modifications received for one message. */
 typedef struct {
@@ -571,34 +330,11 @@ typedef struct {
 	char final;           /* the final reply */
 } ml_result;
 
-static void ml_macros(ml_conn *c, char stage, const char *const *pairs, size_t n)
+static bool ml_conn_open(mproto_conn *c, const ml_options *o)
 {
-	ml_buf b = { 0 };
-	ml_buf_add(&b, &stage, 1);
-	for (size_t i = 0; i < n; i++)
-		ml_buf_str(&b, pairs[i]);
-	ml_conn_send(c, SMFIC_MACRO, b.data, b.len);
-	free(b.data);
-}
-
-/* Sends one step unless the milter declined it; waits for its reply unless
- * the milter said it sends none. *reply is SMFIR_CONTINUE then. */
-static bool ml_step(ml_conn *c, char cmd, const void *data, size_t len,
-                    uint32_t skip, uint32_t noreply, char *reply)
-{
-	*reply = SMFIR_CONTINUE;
-	if ((c->proto & skip) != 0)
-		return true;
-	if (!ml_conn_send(c, cmd, data, len))
-		return false;
-	if ((c->proto & noreply) != 0)
-		return true;
-	size_t rlen;
-	do {
-		if (!ml_conn_recv(c, reply, &rlen))
-			return false;
-	} while (*reply == SMFIR_PROGRESS);
-	return true;
+	mproto_settings set = { .offer_prot = MPROTO_POSTFIX_PROT,
+	                        .timeout_ms = o->timeout * 1000, .quick_ack = o->quick_ack };
+	return mproto_open(c, o->socket, &set);
 }
 
 static const char *ml_client_addr(const ml_options *o)
@@ -607,121 +343,49 @@ static const char *ml_client_addr(const ml_options *o)
 }
 
 /* Connect and HELO with Postfix's default milter_connect_macros. */
-static bool ml_session_start(ml_conn *c, const ml_options *o, char *reply)
+static bool ml_session_start(mproto_conn *c, const ml_options *o, mproto_reply *r)
 {
 	static const char *const macros[] = {
 		"j", "mx.example.net", "{daemon_name}", "mx.example.net",
 		"{daemon_addr}", "127.0.0.1", "v", "Postfix 3.7.11",
 		"_", "client.example [127.0.0.1]",
 	};
-	if ((c->proto & SMFIP_NOCONNECT) == 0)
-		ml_macros(c, SMFIC_CONNECT, macros, sizeof(macros) / sizeof(*macros));
 	const char *addr = ml_client_addr(o);
-	ml_buf b = { 0 };
 	char hostname[64];
 	snprintf(hostname, sizeof(hostname), "[%s]", addr);
-	ml_buf_str(&b, hostname);
-	ml_buf_add(&b, &(char){ SMFIA_INET }, 1);
-	uint16_t port = htons(40000);
-	ml_buf_add(&b, &port, 2);
-	ml_buf_str(&b, addr);
-	bool ok = ml_step(c, SMFIC_CONNECT, b.data, b.len, SMFIP_NOCONNECT, SMFIP_NR_CONN, reply);
-	free(b.data);
-	if (ok && *reply == SMFIR_CONTINUE)
-		ok = ml_step(c, SMFIC_HELO, "client.example", 15, SMFIP_NOHELO, SMFIP_NR_HELO, reply);
-	return ok;
+	if (!mproto_connect(c, macros, sizeof(macros) / sizeof(*macros), hostname, addr, 40000, r))
+		return false;
+	return r->code != SMFIR_CONTINUE || mproto_helo(c, "client.example", r);
 }
 
 /* MAIL, RCPT, DATA with Postfix's default macros for each ({auth_*} only
  * for an authenticated client). False: the connection failed; otherwise
- * *reply is the milter's word on the envelope. */
-static bool ml_envelope(ml_conn *c, const ml_options *o, const char *qid, char *reply)
+ * r is the milter's word on the envelope. */
+static bool ml_envelope(mproto_conn *c, const ml_options *o, const char *qid, mproto_reply *r)
 {
 	const char *mail[] = { "i", qid, "{mail_addr}", "alice@example.com",
 	                       "{auth_type}", "PLAIN", "{auth_authen}", o->user };
 	static const char *const rcpt[] = { "{rcpt_addr}", "bob@example.net" };
-	static const char from[] = "<alice@example.com>", to[] = "<bob@example.net>";
-
-	if ((c->proto & SMFIP_NOMAIL) == 0)
-		ml_macros(c, SMFIC_MAIL, mail, o->kind == ML_AUTH ? 8 : 4);
-	if (!ml_step(c, SMFIC_MAIL, from, sizeof(from), SMFIP_NOMAIL, SMFIP_NR_MAIL, reply))
-		return false;
-	if (*reply != SMFIR_CONTINUE)
-		return true;
-	if ((c->proto & SMFIP_NORCPT) == 0)
-		ml_macros(c, SMFIC_RCPT, rcpt, 2);
-	if (!ml_step(c, SMFIC_RCPT, to, sizeof(to), SMFIP_NORCPT, SMFIP_NR_RCPT, reply))
-		return false;
-	if (*reply != SMFIR_CONTINUE)
-		return true;
 	const char *data[] = { "i", qid };
-	if ((c->proto & SMFIP_NODATA) == 0)
-		ml_macros(c, SMFIC_DATA, data, 2);
-	return ml_step(c, SMFIC_DATA, NULL, 0, SMFIP_NODATA, SMFIP_NR_DATA, reply);
-}
 
-/* One packet per header field; without SMFIP_HDR_LEADSPC the space after
- * the colon is dropped, as Postfix does. */
-static bool ml_headers(ml_conn *c, const ml_message *m, const char *qid, char *reply)
-{
-	bool leadspc = (c->proto & SMFIP_HDR_LEADSPC) != 0;
-	ml_buf b = { 0 };
-	bool ok = true;
-	*reply = SMFIR_CONTINUE;
-	for (size_t i = 0; ok && *reply == SMFIR_CONTINUE && i < m->count; i++) {
-		const char *v = m->fields[i].value;
-		if (!leadspc && *v == ' ')
-			v++;
-		b.len = 0;
-		ml_buf_str(&b, m->fields[i].name);
-		ml_buf_str(&b, v);
-		ok = ml_step(c, SMFIC_HEADER, b.data, b.len, SMFIP_NOHDRS, SMFIP_NR_HDR, reply);
-	}
-	free(b.data);
-	const char *eoh[] = { "i", qid };
-	if (ok && *reply == SMFIR_CONTINUE && (c->proto & SMFIP_NOEOH) == 0)
-		ml_macros(c, SMFIC_EOH, eoh, 2);
-	if (ok && *reply == SMFIR_CONTINUE)
-		ok = ml_step(c, SMFIC_EOH, NULL, 0, SMFIP_NOEOH, SMFIP_NR_EOH, reply);
-	return ok;
-}
-
-static bool ml_body(ml_conn *c, const ml_message *m, char *reply)
-{
-	*reply = SMFIR_CONTINUE;
-	for (size_t off = 0; off < m->body.len; off += MILTER_CHUNK_SIZE) {
-		size_t n = m->body.len - off < MILTER_CHUNK_SIZE ? m->body.len - off : MILTER_CHUNK_SIZE;
-		if (!ml_step(c, SMFIC_BODY, m->body.data + off, n, SMFIP_NOBODY, SMFIP_NR_BODY, reply))
-			return false;
-		if (*reply == SMFIR_SKIP) {   /* the milter has seen enough */
-			*reply = SMFIR_CONTINUE;
-			break;
-		}
-		if (*reply != SMFIR_CONTINUE)
-			break;
-	}
-	return true;
-}
-
-/* "index(4) name\0 value\0" or "name\0 value\0": checks both strings. */
-static bool ml_mod_fields(const char *data, size_t len, bool indexed, uint32_t *index,
-                          const char **name, const char **value)
-{
-	size_t off = 0;
-	if (indexed) {
-		if (len < 4)
-			return false;
-		uint32_t n;
-		memcpy(&n, data, 4);
-		*index = ntohl(n);
-		off = 4;
-	}
-	const char *nul = memchr(data + off, '\0', len - off);
-	if (nul == NULL || nul == data + off || memchr(nul + 1, '\0', len - (size_t)(nul + 1 - data)) == NULL)
+	if (!mproto_mail(c, mail, o->kind == ML_AUTH ? 8 : 4, "alice@example.com", r))
 		return false;
-	*name = data + off;
-	*value = nul + 1;
-	return true;
+	if (r->code != SMFIR_CONTINUE)
+		return true;
+	if (!mproto_rcpt(c, rcpt, 2, "bob@example.net", r))
+		return false;
+	return r->code != SMFIR_CONTINUE || mproto_data(c, data, 2, r);
+}
+
+/* One packet per header field, then end of headers. */
+static bool ml_headers(mproto_conn *c, const ml_message *m, const char *qid, mproto_reply *r)
+{
+	*r = (mproto_reply){ SMFIR_CONTINUE, NULL };
+	for (size_t i = 0; r->code == SMFIR_CONTINUE && i < m->count; i++)
+		if (!mproto_header(c, m->fields[i].name, m->fields[i].value, r))
+			return false;
+	const char *eoh[] = { "i", qid };
+	return r->code != SMFIR_CONTINUE || mproto_eoh(c, eoh, 2, r);
 }
 
 /* CHGHEADER: index is 1-based among the fields of that name; an empty
@@ -746,81 +410,66 @@ static void ml_result_change(ml_result *r, uint32_t index, const char *name, con
 
 /* Records one header modification; applies it when dumping. A value
  * without SMFIP_HDR_LEADSPC gets the space the MTA puts after the colon. */
-static bool ml_result_mod(ml_result *r, const ml_conn *c, char cmd, const char *data, size_t len)
+static void ml_result_mod(ml_result *r, const mproto_conn *c, const mproto_mod *mod)
 {
-	uint32_t index = 0;
-	const char *name, *value;
-	if (!ml_mod_fields(data, len, cmd != SMFIR_ADDHEADER, &index, &name, &value))
-		return ml_error("malformed modification '%c'", cmd);
-	if (cmd != SMFIR_CHGHEADER) {
-		ml_buf_str(&r->added, name);
-		ml_buf_str(&r->added, value);
+	if (mod->cmd != SMFIR_CHGHEADER) {
+		ml_buf_str(&r->added, mod->name);
+		ml_buf_str(&r->added, mod->value);
 	}
 	if (!r->apply)
-		return true;
-	size_t vlen = strlen(value);
-	bool space = (c->proto & SMFIP_HDR_LEADSPC) == 0;
-	char *v = malloc(vlen + 2);
+		return;
+	char *v = mproto_mod_value(c, mod->value);
 	if (v == NULL)
 		ml_oom();
-	snprintf(v, vlen + 2, "%s%s", space ? " " : "", value);
-	if (cmd == SMFIR_CHGHEADER) {
-		ml_result_change(r, index, name, v);
+	if (mod->cmd == SMFIR_CHGHEADER) {
+		ml_result_change(r, mod->index, mod->name, v);
 		free(v);
 	} else {
-		ml_fields_insert(&r->fields, &r->count, cmd == SMFIR_ADDHEADER ? r->count : index,
-		                 ml_strndup(name, strlen(name)), v);
+		ml_fields_insert(&r->fields, &r->count,
+		                 mod->cmd == SMFIR_ADDHEADER ? r->count : mod->index,
+		                 ml_strndup(mod->name, strlen(mod->name)), v);
 	}
-	return true;
-}
-
-static bool ml_is_final(char cmd)
-{
-	return cmd == SMFIR_ACCEPT || cmd == SMFIR_CONTINUE || cmd == SMFIR_REJECT ||
-	       cmd == SMFIR_TEMPFAIL || cmd == SMFIR_DISCARD || cmd == SMFIR_REPLYCODE ||
-	       cmd == SMFIR_SHUTDOWN || cmd == SMFIR_CONN_FAIL;
 }
 
 /* End of message: reads modifications up to the final reply. */
-static bool ml_eom(ml_conn *c, const char *qid, ml_result *r)
+static bool ml_eom(mproto_conn *c, const char *qid, ml_result *r)
 {
 	const char *eod[] = { "i", qid };
-	ml_macros(c, SMFIC_BODYEOB, eod, 2);
-	if (!ml_conn_send(c, SMFIC_BODYEOB, NULL, 0))
+	if (!mproto_eom(c, eod, 2))
 		return false;
 	for (;;) {
-		char cmd;
-		size_t len;
-		if (!ml_conn_recv(c, &cmd, &len))
+		mproto_mod mod;
+		if (!mproto_eom_next(c, &mod))
 			return false;
-		if (ml_is_final(cmd)) {
-			r->final = cmd;
+		if (mproto_is_final(mod.cmd)) {
+			r->final = mod.cmd;
 			return true;
 		}
-		if ((cmd == SMFIR_INSHEADER || cmd == SMFIR_ADDHEADER || cmd == SMFIR_CHGHEADER) &&
-		    !ml_result_mod(r, c, cmd, c->in, len))
-			return false;
-		/* progress, quarantine, envelope and body changes: read, ignored */
+		if (mod.cmd == SMFIR_INSHEADER || mod.cmd == SMFIR_ADDHEADER ||
+		    mod.cmd == SMFIR_CHGHEADER)
+			ml_result_mod(r, c, &mod);
+		/* quarantine, envelope and body changes: read, ignored */
 	}
 }
 
 /* Runs one message over an open connection. False: the connection is no
  * longer usable. r->final says what the milter decided. */
-static bool ml_message_run(ml_conn *c, const ml_options *o, const ml_message *m,
+static bool ml_message_run(mproto_conn *c, const ml_options *o, const ml_message *m,
                            const char *qid, ml_result *r)
 {
-	char reply;
+	mproto_reply reply;
 	if (!ml_envelope(c, o, qid, &reply))
 		return false;
-	if (reply == SMFIR_CONTINUE && !ml_headers(c, m, qid, &reply))
+	if (reply.code == SMFIR_CONTINUE && !ml_headers(c, m, qid, &reply))
 		return false;
-	if (reply == SMFIR_CONTINUE && !ml_body(c, m, &reply))
+	if (reply.code == SMFIR_CONTINUE &&
+	    !mproto_body(c, m->body.data, m->body.len, MILTER_CHUNK_SIZE, &reply))
 		return false;
-	if (reply == SMFIR_CONTINUE)
+	if (reply.code == SMFIR_CONTINUE)
 		return ml_eom(c, qid, r);
-	r->final = reply;
-	if (reply != SMFIR_ACCEPT)   /* the transaction ends early: reset the milter */
-		return ml_conn_send(c, SMFIC_ABORT, NULL, 0);
+	r->final = reply.code;
+	if (reply.code != SMFIR_ACCEPT)   /* the transaction ends early: reset the milter */
+		return mproto_abort(c);
 	return true;
 }
 
@@ -923,7 +572,7 @@ static double ml_now(void)
 
 /* One message, opening the connection first if needed. *done is when its
  * final reply came (a dump is written after that, outside the latency). */
-static bool ml_worker_message(ml_load *l, ml_conn *c, unsigned long seq, double *done)
+static bool ml_worker_message(ml_load *l, mproto_conn *c, unsigned long seq, double *done)
 {
 	char qid[32];
 	snprintf(qid, sizeof(qid), "4B%08lX", seq);
@@ -931,33 +580,35 @@ static bool ml_worker_message(ml_load *l, ml_conn *c, unsigned long seq, double 
 	ml_result r;
 	ml_result_init(&r, l->m, dump);
 	bool alive = true, ok = false;
-	char reply = SMFIR_CONTINUE;
+	mproto_reply reply = { SMFIR_CONTINUE, NULL };
 	if (c->fd < 0) {
 		atomic_fetch_add(&l->connections, 1);
 		alive = ml_conn_open(c, l->o) && ml_session_start(c, l->o, &reply);
 	}
-	if (alive && reply == SMFIR_ACCEPT) {
+	if (alive && reply.code == SMFIR_ACCEPT) {
 		r.final = SMFIR_ACCEPT;    /* the milter wants nothing of this session */
 		ok = ml_result_check(&r, l->o, seq);
-	} else if (alive && reply != SMFIR_CONTINUE) {
-		alive = ml_error("message %lu: connect/helo reply '%c'", seq, reply);
+	} else if (alive && reply.code != SMFIR_CONTINUE) {
+		alive = ml_error("message %lu: connect/helo reply '%c'", seq, reply.code);
 	} else if (alive) {
 		alive = ml_message_run(c, l->o, l->m, qid, &r);
 		ok = alive && ml_result_check(&r, l->o, seq);
 	}
+	if (!alive && c->error[0] != '\0')
+		ml_error("message %lu: %s", seq, c->error);
 	*done = ml_now();
 	if (ok && dump)
 		ok = ml_result_dump(&r, l->m, l->o->dump_dir, seq);
 	ml_result_free(&r);
 	if (!alive)
-		ml_conn_close(c, false);
+		mproto_close(c, false);
 	return ok;
 }
 
 static void *ml_worker(void *arg)
 {
 	ml_load *l = arg;
-	ml_conn c = { .fd = -1 };
+	mproto_conn c = { .fd = -1 };
 	unsigned long on_conn = 0;
 	for (;;) {
 		unsigned long seq = atomic_fetch_add(&l->next, 1);
@@ -968,15 +619,13 @@ static void *ml_worker(void *arg)
 			atomic_fetch_add(&l->failures, 1);
 		l->latency[seq] = t1 - t0;
 		if (c.fd >= 0 && l->o->per_conn > 0 && ++on_conn >= l->o->per_conn) {
-			ml_conn_close(&c, true);
+			mproto_close(&c, true);
 			on_conn = 0;
 		} else if (c.fd < 0) {
 			on_conn = 0;
 		}
 	}
-	ml_conn_close(&c, true);
-	free(c.out.data);
-	free(c.in);
+	mproto_close(&c, true);
 	return NULL;
 }
 

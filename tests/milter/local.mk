@@ -18,6 +18,8 @@ TESTS += tests/milter/test_authres tests/milter/test_verdict
 # A milter protocol client playing the MTA (as Postfix does).
 check_PROGRAMS += tests/milter/miltclient
 tests_milter_miltclient_SOURCES = tests/milter/miltclient.c
+tests_milter_miltclient_CPPFLAGS = $(MPROTO_CPPFLAGS)
+tests_milter_miltclient_LDADD = $(MPROTO_LIBS)
 
 # Black-box tests of the daemon.
 milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh \
