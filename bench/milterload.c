@@ -52,6 +52,7 @@
 #include <time.h>
 
 #include "mproto.h"
+#include "mproto_msg.h"
 
 #define ML_MAX_ERRORS_SHOWN 5
 #define ML_MAX_EXPECT 4
@@ -161,12 +162,7 @@ static void ml_options_parse(ml_options *o, int argc, char **argv)
 	o->message = argv[optind + 1];
 }
 
-/* ---- growable buffers and errors ---------------------------------------------- */
-
-typedef struct {
-	char *data;
-	size_t len, cap;
-} ml_buf;
+/* ---- errors ------------------------------------------------------------------ */
 
 static void ml_oom(void)
 {
@@ -174,26 +170,12 @@ static void ml_oom(void)
 	exit(1);
 }
 
-static void ml_buf_add(ml_buf *b, const void *data, size_t len)
+static char *ml_strdup(const char *s)
 {
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap > 0 ? b->cap : 256;
-		while (cap < b->len + len)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (p == NULL)
-			ml_oom();
-		b->data = p;
-		b->cap = cap;
-	}
-	if (len > 0)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-}
-
-static void ml_buf_str(ml_buf *b, const char *s)
-{
-	ml_buf_add(b, s, strlen(s) + 1);   /* milter strings carry their NUL */
+	char *d = strdup(s);
+	if (d == NULL)
+		ml_oom();
+	return d;
 }
 
 static atomic_ulong ml_errors_shown;
@@ -213,121 +195,37 @@ static bool ml_error(const char *fmt, ...)
 	return false;
 }
 
-/* ---- the message ------------------------------------------------------------- */
+/* ---- the message (tests/lib/mproto_msg.h) ------------------------------------ */
 
-typedef struct {
-	char *name;
-	char *value;    /* text after the colon, folding kept as "\n" */
-} ml_field;
-
-typedef struct {
-	ml_field *fields;
-	size_t count;
-	ml_buf body;    /* CRLF line ends, as the milter protocol carries it */
-} ml_message;
-
-static char *ml_strndup(const char *s, size_t n)
+static bool ml_message_load(mproto_msg *m, const char *path)
 {
-	char *d = malloc(n + 1);
-	if (d == NULL)
-		ml_oom();
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
-static void ml_fields_insert(ml_field **fields, size_t *count, size_t pos,
-                             char *name, char *value)
-{
-	ml_field *f = realloc(*fields, (*count + 1) * sizeof(**fields));
-	if (f == NULL)
-		ml_oom();
-	if (pos > *count)
-		pos = *count;
-	memmove(f + pos + 1, f + pos, (*count - pos) * sizeof(*f));
-	f[pos] = (ml_field){ name, value };
-	*fields = f;
-	(*count)++;
-}
-
-/* One header line: a new field or a continuation of the last one. */
-static bool ml_message_header_line(ml_message *m, const char *line, size_t len)
-{
-	if (line[0] == ' ' || line[0] == '\t') {
-		if (m->count == 0)
-			return false;
-		ml_field *f = &m->fields[m->count - 1];
-		size_t old = strlen(f->value);
-		char *v = realloc(f->value, old + len + 2);
-		if (v == NULL)
-			ml_oom();
-		v[old] = '\n';
-		memcpy(v + old + 1, line, len);
-		v[old + 1 + len] = '\0';
-		f->value = v;
-		return true;
-	}
-	const char *colon = memchr(line, ':', len);
-	if (colon == NULL || colon == line)
+	char err[512];
+	if (!mproto_msg_load(m, path, err, sizeof(err))) {
+		fprintf(stderr, "milterload: %s\n", err);
 		return false;
-	size_t vstart = (size_t)(colon + 1 - line);
-	ml_fields_insert(&m->fields, &m->count, m->count,
-	                 ml_strndup(line, (size_t)(colon - line)),
-	                 ml_strndup(line + vstart, len - vstart));
+	}
+	if (m->count == 0) {
+		fprintf(stderr, "milterload: %s: no header field\n", path);
+		return false;
+	}
 	return true;
-}
-
-static bool ml_message_parse(ml_message *m, const char *text, size_t len)
-{
-	size_t pos = 0;
-	bool in_body = false;
-	while (pos < len) {
-		const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - start) : len - pos;
-		pos += n + (nl != NULL);
-		if (n > 0 && start[n - 1] == '\r')
-			n--;
-		if (in_body) {
-			ml_buf_add(&m->body, start, n);
-			if (nl != NULL)
-				ml_buf_add(&m->body, "\r\n", 2);
-		} else if (n == 0) {
-			in_body = true;
-		} else if (!ml_message_header_line(m, start, n)) {
-			fprintf(stderr, "milterload: bad header line: %.*s\n", (int)n, start);
-			return false;
-		}
-	}
-	return m->count > 0;
-}
-
-static bool ml_message_load(ml_message *m, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "milterload: %s: %s\n", path, strerror(errno));
-		return false;
-	}
-	ml_buf text = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		ml_buf_add(&text, chunk, n);
-	bool ok = !ferror(f) && ml_message_parse(m, text.data, text.len);
-	fclose(f);
-	free(text.data);
-	return ok;
 }
 
 /* ---- one message through the protocol (tests/lib/mproto.h) ------------------ */
 
-/* The modifications received for one message. */
+/* A header modification received (copied out of the connection's buffer). */
 typedef struct {
-	ml_field *fields;     /* the message's header after the changes */
+	char cmd;              /* SMFIR_INSHEADER, _ADDHEADER or _CHGHEADER */
+	uint32_t index;
+	char *name, *value;
+} ml_mod;
+
+/* What the milter did with one message. */
+typedef struct {
+	ml_mod *mods;
 	size_t count;
-	bool apply;           /* keep fields (for --dump) */
-	ml_buf added;         /* "name\0value\0" of every inserted/added field */
-	char final;           /* the final reply */
+	bool leadspc;          /* SMFIP_HDR_LEADSPC: how to apply them */
+	char final;            /* the final reply */
 } ml_result;
 
 static bool ml_conn_open(mproto_conn *c, const ml_options *o)
@@ -378,7 +276,7 @@ static bool ml_envelope(mproto_conn *c, const ml_options *o, const char *qid, mp
 }
 
 /* One packet per header field, then end of headers. */
-static bool ml_headers(mproto_conn *c, const ml_message *m, const char *qid, mproto_reply *r)
+static bool ml_headers(mproto_conn *c, const mproto_msg *m, const char *qid, mproto_reply *r)
 {
 	*r = (mproto_reply){ SMFIR_CONTINUE, NULL };
 	for (size_t i = 0; r->code == SMFIR_CONTINUE && i < m->count; i++)
@@ -388,47 +286,15 @@ static bool ml_headers(mproto_conn *c, const ml_message *m, const char *qid, mpr
 	return r->code != SMFIR_CONTINUE || mproto_eoh(c, eoh, 2, r);
 }
 
-/* CHGHEADER: index is 1-based among the fields of that name; an empty
- * value deletes the field. */
-static void ml_result_change(ml_result *r, uint32_t index, const char *name, const char *value)
+/* Keeps one header modification, for --expect and --dump. */
+static void ml_result_mod(ml_result *r, const mproto_mod *mod)
 {
-	uint32_t seen = 0;
-	for (size_t i = 0; i < r->count; i++) {
-		if (strcasecmp(r->fields[i].name, name) != 0 || ++seen < (index ? index : 1))
-			continue;
-		free(r->fields[i].value);
-		if (*value == '\0') {
-			free(r->fields[i].name);
-			memmove(r->fields + i, r->fields + i + 1, (r->count - i - 1) * sizeof(*r->fields));
-			r->count--;
-		} else {
-			r->fields[i].value = ml_strndup(value, strlen(value));
-		}
-		return;
-	}
-}
-
-/* Records one header modification; applies it when dumping. A value
- * without SMFIP_HDR_LEADSPC gets the space the MTA puts after the colon. */
-static void ml_result_mod(ml_result *r, const mproto_conn *c, const mproto_mod *mod)
-{
-	if (mod->cmd != SMFIR_CHGHEADER) {
-		ml_buf_str(&r->added, mod->name);
-		ml_buf_str(&r->added, mod->value);
-	}
-	if (!r->apply)
-		return;
-	char *v = mproto_mod_value(c, mod->value);
-	if (v == NULL)
+	ml_mod *p = realloc(r->mods, (r->count + 1) * sizeof(*r->mods));
+	if (p == NULL)
 		ml_oom();
-	if (mod->cmd == SMFIR_CHGHEADER) {
-		ml_result_change(r, mod->index, mod->name, v);
-		free(v);
-	} else {
-		ml_fields_insert(&r->fields, &r->count,
-		                 mod->cmd == SMFIR_ADDHEADER ? r->count : mod->index,
-		                 ml_strndup(mod->name, strlen(mod->name)), v);
-	}
+	r->mods = p;
+	r->mods[r->count++] = (ml_mod){ mod->cmd, mod->index, ml_strdup(mod->name),
+	                                ml_strdup(mod->value) };
 }
 
 /* End of message: reads modifications up to the final reply. */
@@ -437,6 +303,7 @@ static bool ml_eom(mproto_conn *c, const char *qid, ml_result *r)
 	const char *eod[] = { "i", qid };
 	if (!mproto_eom(c, eod, 2))
 		return false;
+	r->leadspc = (c->proto & SMFIP_HDR_LEADSPC) != 0;
 	for (;;) {
 		mproto_mod mod;
 		if (!mproto_eom_next(c, &mod))
@@ -447,14 +314,14 @@ static bool ml_eom(mproto_conn *c, const char *qid, ml_result *r)
 		}
 		if (mod.cmd == SMFIR_INSHEADER || mod.cmd == SMFIR_ADDHEADER ||
 		    mod.cmd == SMFIR_CHGHEADER)
-			ml_result_mod(r, c, &mod);
+			ml_result_mod(r, &mod);
 		/* quarantine, envelope and body changes: read, ignored */
 	}
 }
 
 /* Runs one message over an open connection. False: the connection is no
  * longer usable. r->final says what the milter decided. */
-static bool ml_message_run(mproto_conn *c, const ml_options *o, const ml_message *m,
+static bool mproto_msg_run(mproto_conn *c, const ml_options *o, const mproto_msg *m,
                            const char *qid, ml_result *r)
 {
 	mproto_reply reply;
@@ -463,7 +330,7 @@ static bool ml_message_run(mproto_conn *c, const ml_options *o, const ml_message
 	if (reply.code == SMFIR_CONTINUE && !ml_headers(c, m, qid, &reply))
 		return false;
 	if (reply.code == SMFIR_CONTINUE &&
-	    !mproto_body(c, m->body.data, m->body.len, MILTER_CHUNK_SIZE, &reply))
+	    !mproto_body(c, m->body, m->body_len, MILTER_CHUNK_SIZE, &reply))
 		return false;
 	if (reply.code == SMFIR_CONTINUE)
 		return ml_eom(c, qid, r);
@@ -475,17 +342,17 @@ static bool ml_message_run(mproto_conn *c, const ml_options *o, const ml_message
 
 /* ---- checks and dumps ------------------------------------------------------- */
 
-/* --expect NAME[:TEXT]: some added field NAME with TEXT in its value. */
+/* --expect NAME[:TEXT]: some inserted or added field NAME with TEXT in
+ * its value. */
 static bool ml_result_has(const ml_result *r, const char *expect)
 {
 	const char *colon = strchr(expect, ':');
 	size_t nlen = colon != NULL ? (size_t)(colon - expect) : strlen(expect);
-	for (size_t off = 0; off < r->added.len;) {
-		const char *name = r->added.data + off;
-		const char *value = name + strlen(name) + 1;
-		off = (size_t)(value + strlen(value) + 1 - r->added.data);
-		if (strlen(name) == nlen && strncasecmp(name, expect, nlen) == 0 &&
-		    (colon == NULL || strstr(value, colon + 1) != NULL))
+	for (size_t i = 0; i < r->count; i++) {
+		const ml_mod *mod = &r->mods[i];
+		if (mod->cmd != SMFIR_CHGHEADER && strlen(mod->name) == nlen &&
+		    strncasecmp(mod->name, expect, nlen) == 0 &&
+		    (colon == NULL || strstr(mod->value, colon + 1) != NULL))
 			return true;
 	}
 	return false;
@@ -501,62 +368,45 @@ static bool ml_result_check(const ml_result *r, const ml_options *o, unsigned lo
 	return true;
 }
 
-/* Writes the modified message as the MTA would pass it on (LF line ends,
- * a folded value's "\n" kept). */
-static bool ml_result_dump(const ml_result *r, const ml_message *m, const char *dir,
+/* Writes the message with the milter's changes, as the MTA would pass it
+ * on, to DIR/NNNNNN.eml. */
+static bool ml_result_dump(const ml_result *r, const mproto_msg *m, const char *dir,
                            unsigned long seq)
 {
+	mproto_msg out;
+	bool ok = mproto_msg_copy(&out, m);
+	for (size_t i = 0; ok && i < r->count; i++)
+		ok = mproto_msg_header_mod(&out, r->leadspc, r->mods[i].cmd, r->mods[i].index,
+		                           r->mods[i].name, r->mods[i].value);
+	if (!ok)
+		ml_oom();
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%06lu.eml", dir, seq);
 	FILE *f = fopen(path, "wb");
+	if (f != NULL) {
+		ok = mproto_msg_write(&out, f);
+		ok = fclose(f) == 0 && ok;
+	}
+	mproto_msg_free(&out);
 	if (f == NULL)
 		return ml_error("%s: %s", path, strerror(errno));
-	for (size_t i = 0; i < r->count; i++) {
-		fprintf(f, "%s:", r->fields[i].name);
-		for (const char *p = r->fields[i].value; *p; p++)
-			if (*p != '\r')
-				fputc(*p, f);
-		fputc('\n', f);
-	}
-	fputc('\n', f);
-	const char *p = m->body.data, *end = p + m->body.len;
-	while (p < end) {    /* CRLF -> LF, a line at a time */
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		fwrite(p, 1, n > 0 && p[n - 1] == '\r' ? n - 1 : n, f);
-		if (nl != NULL)
-			fputc('\n', f);
-		p += n + (nl != NULL);
-	}
-	return fclose(f) == 0 || ml_error("%s: write error", path);
-}
-
-static void ml_result_init(ml_result *r, const ml_message *m, bool apply)
-{
-	*r = (ml_result){ .apply = apply, .final = 0 };
-	if (!apply)
-		return;
-	for (size_t i = 0; i < m->count; i++)
-		ml_fields_insert(&r->fields, &r->count, r->count,
-		                 ml_strndup(m->fields[i].name, strlen(m->fields[i].name)),
-		                 ml_strndup(m->fields[i].value, strlen(m->fields[i].value)));
+	return ok || ml_error("%s: write error", path);
 }
 
 static void ml_result_free(ml_result *r)
 {
 	for (size_t i = 0; i < r->count; i++) {
-		free(r->fields[i].name);
-		free(r->fields[i].value);
+		free(r->mods[i].name);
+		free(r->mods[i].value);
 	}
-	free(r->fields);
-	free(r->added.data);
+	free(r->mods);
 }
 
 /* ---- the load: worker threads --------------------------------------------------- */
 
 typedef struct {
 	const ml_options *o;
-	const ml_message *m;
+	const mproto_msg *m;
 	atomic_ulong next;          /* next message number to send */
 	atomic_ulong failures;
 	atomic_ulong connections;
@@ -577,8 +427,7 @@ static bool ml_worker_message(ml_load *l, mproto_conn *c, unsigned long seq, dou
 	char qid[32];
 	snprintf(qid, sizeof(qid), "4B%08lX", seq);
 	bool dump = l->o->dump_dir != NULL && seq < l->o->dump_max;
-	ml_result r;
-	ml_result_init(&r, l->m, dump);
+	ml_result r = { .final = 0 };
 	bool alive = true, ok = false;
 	mproto_reply reply = { SMFIR_CONTINUE, NULL };
 	if (c->fd < 0) {
@@ -591,7 +440,7 @@ static bool ml_worker_message(ml_load *l, mproto_conn *c, unsigned long seq, dou
 	} else if (alive && reply.code != SMFIR_CONTINUE) {
 		alive = ml_error("message %lu: connect/helo reply '%c'", seq, reply.code);
 	} else if (alive) {
-		alive = ml_message_run(c, l->o, l->m, qid, &r);
+		alive = mproto_msg_run(c, l->o, l->m, qid, &r);
 		ok = alive && ml_result_check(&r, l->o, seq);
 	}
 	if (!alive && c->error[0] != '\0')
@@ -668,7 +517,7 @@ int main(int argc, char **argv)
 {
 	ml_options o;
 	ml_options_parse(&o, argc, argv);
-	ml_message m = { 0 };
+	mproto_msg m;
 	if (!ml_message_load(&m, o.message))
 		return 2;
 	if (o.dump_dir != NULL && mkdir(o.dump_dir, 0755) != 0 && errno != EEXIST) {
@@ -689,12 +538,7 @@ int main(int argc, char **argv)
 	for (unsigned long i = 0; i < o.connections; i++)
 		pthread_join(threads[i], NULL);
 	ml_report(&l, ml_now() - t0);
-	for (size_t i = 0; i < m.count; i++) {
-		free(m.fields[i].name);
-		free(m.fields[i].value);
-	}
-	free(m.fields);
-	free(m.body.data);
+	mproto_msg_free(&m);
 	free(l.latency);
 	free(threads);
 	return atomic_load(&l.failures) == 0 ? 0 : 1;

@@ -520,13 +520,3 @@ bool mproto_eom_next(mproto_conn *c, mproto_mod *m)
 		       mproto_fail(c, "unexpected reply '%c' at end of message", m->cmd);
 	}
 }
-
-char *mproto_mod_value(const mproto_conn *c, const char *value)
-{
-	bool space = (c->proto & SMFIP_HDR_LEADSPC) == 0;
-	size_t n = strlen(value);
-	char *v = malloc(n + 2);
-	if (v != NULL)
-		snprintf(v, n + 2, "%s%s", space ? " " : "", value);
-	return v;
-}

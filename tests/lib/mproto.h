@@ -122,8 +122,4 @@ bool mproto_is_final(char cmd);
 /* The message ends early (a step's reply): the milter resets. */
 bool mproto_abort(mproto_conn *c);
 
-/* A header modification's value as the MTA stores it: with a space after
- * the colon unless SMFIP_HDR_LEADSPC. malloc'd; NULL when out of memory. */
-char *mproto_mod_value(const mproto_conn *c, const char *value);
-
 #endif

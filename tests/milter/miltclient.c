@@ -45,11 +45,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mproto.h"
+#include "mproto_msg.h"
 
 #define MC_MAX_RCPTS 64
 
@@ -69,172 +69,18 @@ static void mc_die(const char *fmt, ...)
 	exit(1);
 }
 
-static void *mc_alloc(size_t n)
+/* Stops the program when out of memory. */
+static void mc_mem(bool ok)
 {
-	void *p = calloc(1, n > 0 ? n : 1);
-	if (p == NULL)
+	if (!ok)
 		mc_die("out of memory");
-	return p;
 }
 
-static void *mc_grow(void *p, size_t n)
+static void mc_msg_load(mproto_msg *m, const char *path)
 {
-	p = realloc(p, n > 0 ? n : 1);
-	if (p == NULL)
-		mc_die("out of memory");
-	return p;
-}
-
-static char *mc_strndup(const char *s, size_t n)
-{
-	char *d = mc_alloc(n + 1);
-	memcpy(d, s, n);
-	return d;
-}
-
-/* A growable byte string. */
-typedef struct {
-	char *data;
-	size_t len, cap;
-} mc_buf;
-
-static void mc_buf_add(mc_buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->cap) {
-		b->cap = (b->len + len + 1) * 2;
-		b->data = mc_grow(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-/* ---- the message ---------------------------------------------------------- */
-
-typedef struct {
-	char *name;
-	char *value;    /* raw text after the colon, folding as "\n" */
-} mc_header;
-
-typedef struct {
-	mc_header *hdrs;
-	size_t count;
-	mc_buf body;    /* CRLF line ends, as the milter protocol sends it */
-} mc_message;
-
-static void mc_msg_add_header(mc_message *m, size_t pos, char *name, char *value)
-{
-	m->hdrs = mc_grow(m->hdrs, (m->count + 1) * sizeof(*m->hdrs));
-	if (pos > m->count)
-		pos = m->count;
-	memmove(m->hdrs + pos + 1, m->hdrs + pos, (m->count - pos) * sizeof(*m->hdrs));
-	m->hdrs[pos].name = name;
-	m->hdrs[pos].value = value;
-	m->count++;
-}
-
-static void mc_msg_remove_header(mc_message *m, size_t pos)
-{
-	free(m->hdrs[pos].name);
-	free(m->hdrs[pos].value);
-	memmove(m->hdrs + pos, m->hdrs + pos + 1, (m->count - pos - 1) * sizeof(*m->hdrs));
-	m->count--;
-}
-
-/* Reads the next line (without its LF or CRLF); false at the end. */
-static bool mc_next_line(const char *text, size_t len, size_t *pos,
-                         const char **line, size_t *linelen)
-{
-	if (*pos >= len)
-		return false;
-	const char *start = text + *pos, *nl = memchr(start, '\n', len - *pos);
-	size_t n = nl != NULL ? (size_t)(nl - start) : len - *pos;
-	*pos += n + (nl != NULL ? 1 : 0);
-	if (n > 0 && start[n - 1] == '\r')
-		n--;
-	*line = start;
-	*linelen = n;
-	return true;
-}
-
-static void mc_msg_parse_header(mc_message *m, const char *line, size_t len)
-{
-	if (len > 0 && (line[0] == ' ' || line[0] == '\t')) {
-		if (m->count == 0)
-			mc_die("message starts with a continuation line");
-		mc_header *h = &m->hdrs[m->count - 1];
-		size_t old = strlen(h->value);
-		h->value = mc_grow(h->value, old + len + 2);
-		h->value[old] = '\n';
-		memcpy(h->value + old + 1, line, len);
-		h->value[old + 1 + len] = '\0';
-		return;
-	}
-	const char *colon = memchr(line, ':', len);
-	if (colon == NULL)
-		mc_die("header line without a colon: %.*s", (int)len, line);
-	size_t nlen = (size_t)(colon - line);
-	while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
-		nlen--;
-	mc_msg_add_header(m, m->count, mc_strndup(line, nlen),
-	                  mc_strndup(colon + 1, len - (size_t)(colon + 1 - line)));
-}
-
-static void mc_msg_load(mc_message *m, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		mc_die("%s: %s", path, strerror(errno));
-	mc_buf raw = {0};
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		mc_buf_add(&raw, chunk, n);
-	fclose(f);
-	size_t pos = 0, linelen;
-	const char *line;
-	bool in_body = false;
-	while (mc_next_line(raw.data, raw.len, &pos, &line, &linelen)) {
-		if (!in_body && linelen == 0) {
-			in_body = true;
-		} else if (!in_body) {
-			mc_msg_parse_header(m, line, linelen);
-		} else {
-			mc_buf_add(&m->body, line, linelen);
-			mc_buf_add(&m->body, "\r\n", 2);
-		}
-	}
-	free(raw.data);
-}
-
-static void mc_msg_write(const mc_message *m, FILE *out)
-{
-	for (size_t i = 0; i < m->count; i++)
-		fprintf(out, "%s:%s\n", m->hdrs[i].name, m->hdrs[i].value);
-	fputc('\n', out);
-	size_t pos = 0, linelen;
-	const char *line;
-	while (mc_next_line(m->body.data, m->body.len, &pos, &line, &linelen))
-		fprintf(out, "%.*s\n", (int)linelen, line);
-}
-
-static void mc_msg_free(mc_message *m)
-{
-	while (m->count > 0)
-		mc_msg_remove_header(m, m->count - 1);
-	free(m->hdrs);
-	free(m->body.data);
-	memset(m, 0, sizeof(*m));
-}
-
-static void mc_msg_copy(mc_message *dst, const mc_message *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	for (size_t i = 0; i < src->count; i++)
-		mc_msg_add_header(dst, i, mc_strndup(src->hdrs[i].name, strlen(src->hdrs[i].name)),
-		                  mc_strndup(src->hdrs[i].value, strlen(src->hdrs[i].value)));
-	if (src->body.len > 0)
-		mc_buf_add(&dst->body, src->body.data, src->body.len);
+	char err[512];
+	if (!mproto_msg_load(m, path, err, sizeof(err)))
+		mc_die("%s", err);
 }
 
 /* ---- options -------------------------------------------------------------- */
@@ -350,11 +196,11 @@ static mproto_reply mc_envelope(mproto_conn *s, const mc_options *o, const char 
 	return r;
 }
 
-static mproto_reply mc_headers(mproto_conn *s, const mc_message *m, const char *qid)
+static mproto_reply mc_headers(mproto_conn *s, const mproto_msg *m, const char *qid)
 {
 	mproto_reply r = { SMFIR_CONTINUE, NULL };
 	for (size_t i = 0; i < m->count && r.code == SMFIR_CONTINUE; i++)
-		mc_check(s, mproto_header(s, m->hdrs[i].name, m->hdrs[i].value, &r));
+		mc_check(s, mproto_header(s, m->fields[i].name, m->fields[i].value, &r));
 	const char *macros[] = { "i", qid };
 	if (r.code == SMFIR_CONTINUE)
 		mc_check(s, mproto_eoh(s, macros, 2, &r));
@@ -363,57 +209,22 @@ static mproto_reply mc_headers(mproto_conn *s, const mc_message *m, const char *
 
 /* ---- end of message: modifications ---------------------------------------------- */
 
-static char *mc_mod_value(const mproto_conn *s, const char *value)
-{
-	char *v = mproto_mod_value(s, value);
-	if (v == NULL)
-		mc_die("out of memory");
-	return v;
-}
-
-/* SMFIR_CHGHEADER: index is 1-based among fields of that name; an empty
- * value deletes; past the last one, a non-empty value is added. */
-static void mc_change_header(const mproto_conn *s, mc_message *m, uint32_t index,
-                             const char *name, const char *value)
-{
-	uint32_t seen = 0;
-	for (size_t i = 0; i < m->count; i++) {
-		if (strcasecmp(m->hdrs[i].name, name) != 0 || ++seen != index)
-			continue;
-		if (value[0] == '\0') {
-			mc_msg_remove_header(m, i);
-		} else {
-			free(m->hdrs[i].value);
-			m->hdrs[i].value = mc_mod_value(s, value);
-		}
-		return;
-	}
-	if (value[0] != '\0')
-		mc_msg_add_header(m, m->count, mc_strndup(name, strlen(name)), mc_mod_value(s, value));
-}
-
 /* Applies one modification, in the order received, as Postfix does. */
-static void mc_apply_mod(const mproto_conn *s, mc_message *m, const mproto_mod *mod,
-                         bool *body_replaced, char **quarantine)
+static void mc_apply_mod(const mproto_conn *s, mproto_msg *m, const mproto_mod *mod,
+                         char **quarantine)
 {
+	bool leadspc = (s->proto & SMFIP_HDR_LEADSPC) != 0;
 	switch (mod->cmd) {
-	case SMFIR_INSHEADER:
-	case SMFIR_ADDHEADER:
-		mc_msg_add_header(m, mod->cmd == SMFIR_INSHEADER ? mod->index : m->count,
-		                  mc_strndup(mod->name, strlen(mod->name)), mc_mod_value(s, mod->value));
-		break;
-	case SMFIR_CHGHEADER:
-		mc_change_header(s, m, mod->index, mod->name, mod->value);
+	case SMFIR_INSHEADER: case SMFIR_ADDHEADER: case SMFIR_CHGHEADER:
+		mc_mem(mproto_msg_header_mod(m, leadspc, mod->cmd, mod->index, mod->name, mod->value));
 		break;
 	case SMFIR_REPLBODY:
-		if (!*body_replaced)
-			m->body.len = 0;
-		*body_replaced = true;
-		mc_buf_add(&m->body, mod->data, mod->len);
+		mc_mem(mproto_msg_body_mod(m, mod->data, mod->len));
 		break;
 	case SMFIR_QUARANTINE:
 		free(*quarantine);
-		*quarantine = mc_strndup(mod->data, strlen(mod->data));
+		*quarantine = strdup(mod->data);
+		mc_mem(*quarantine != NULL);
 		break;
 	default:   /* envelope changes */
 		if (mc_verbose)
@@ -421,17 +232,16 @@ static void mc_apply_mod(const mproto_conn *s, mc_message *m, const mproto_mod *
 	}
 }
 
-static mproto_reply mc_eom(mproto_conn *s, mc_message *m, const char *qid, char **quarantine)
+static mproto_reply mc_eom(mproto_conn *s, mproto_msg *m, const char *qid, char **quarantine)
 {
 	const char *macros[] = { "i", qid };
 	mc_check(s, mproto_eom(s, macros, 2));
-	bool body_replaced = false;
 	for (;;) {
 		mproto_mod mod;
 		mc_check(s, mproto_eom_next(s, &mod));
 		if (mproto_is_final(mod.cmd))
 			return (mproto_reply){ mod.cmd, mod.cmd == SMFIR_REPLYCODE ? mod.data : NULL };
-		mc_apply_mod(s, m, &mod, &body_replaced, quarantine);
+		mc_apply_mod(s, m, &mod, quarantine);
 	}
 }
 
@@ -455,14 +265,14 @@ static void mc_report(const mproto_reply *r, const char *quarantine)
 /* One message over an open session; returns the final reply (its text
  * valid until the next read). The message is changed only when the milter
  * let it through to the end. */
-static mproto_reply mc_one_message(mproto_conn *s, const mc_options *o, mc_message *m,
+static mproto_reply mc_one_message(mproto_conn *s, const mc_options *o, mproto_msg *m,
                                    const char *qid, char **quarantine)
 {
 	mproto_reply r = mc_envelope(s, o, qid);
 	if (r.code == SMFIR_CONTINUE)
 		r = mc_headers(s, m, qid);
 	if (r.code == SMFIR_CONTINUE)
-		mc_check(s, mproto_body(s, m->body.data, m->body.len, o->chunk, &r));
+		mc_check(s, mproto_body(s, m->body, m->body_len, o->chunk, &r));
 	if (r.code == SMFIR_CONTINUE && o->wait_ms > 0) {
 		mc_check(s, mproto_flush(s));
 		struct timespec ts = { (time_t)(o->wait_ms / 1000), (long)(o->wait_ms % 1000) * 1000000L };
@@ -479,21 +289,21 @@ int main(int argc, char **argv)
 {
 	mc_options o;
 	mc_options_parse(&o, argc, argv);
-	mc_message orig = {0};
+	mproto_msg orig;
 	mc_msg_load(&orig, o.message);
 	mproto_settings set = { .offer_prot = SMFI_CURR_PROT, .timeout_ms = o.timeout_ms,
 	                        .trace = mc_verbose ? mc_trace : NULL };
 	mproto_conn s;
 	mc_check(&s, mproto_open(&s, o.socket, &set));
 	mproto_reply r = mc_connect_stage(&s, &o);
-	mc_message m = {0};
-	mc_msg_copy(&m, &orig);
+	mproto_msg m;
+	mc_mem(mproto_msg_copy(&m, &orig));
 	for (unsigned long i = 0; i < o.count && r.code == SMFIR_CONTINUE; i++) {
 		char qid[64];
 		snprintf(qid, sizeof(qid), o.count > 1 ? "%s%lu" : "%s", o.qid, i);
 		char *quarantine = NULL;
-		mc_msg_free(&m);
-		mc_msg_copy(&m, &orig);
+		mproto_msg_free(&m);
+		mc_mem(mproto_msg_copy(&m, &orig));
 		mproto_reply mr = mc_one_message(&s, &o, &m, qid, &quarantine);
 		mc_report(&mr, quarantine);
 		free(quarantine);
@@ -504,10 +314,10 @@ int main(int argc, char **argv)
 	FILE *out = o.output != NULL ? fopen(o.output, "w") : stdout;
 	if (out == NULL)
 		mc_die("%s: %s", o.output, strerror(errno));
-	mc_msg_write(&m, out);
-	if (fclose(out) != 0)
+	bool written = mproto_msg_write(&m, out);
+	if (fclose(out) != 0 || !written)
 		mc_die("writing the message: %s", strerror(errno));
-	mc_msg_free(&m);
-	mc_msg_free(&orig);
+	mproto_msg_free(&m);
+	mproto_msg_free(&orig);
 	return 0;
 }
