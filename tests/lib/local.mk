@@ -7,3 +7,10 @@ tests_lib_libmproto_a_SOURCES = tests/lib/mproto.c tests/lib/mproto.h \
 	tests/lib/mproto_msg.c tests/lib/mproto_msg.h
 MPROTO_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 MPROTO_LIBS = tests/lib/libmproto.a
+
+# Its unit tests: a scripted milter on a socketpair.
+check_PROGRAMS += tests/lib/test_mproto
+tests_lib_test_mproto_SOURCES = tests/lib/test_mproto.c
+tests_lib_test_mproto_CPPFLAGS = $(MPROTO_CPPFLAGS)
+tests_lib_test_mproto_LDADD = $(MPROTO_LIBS) $(CRITERION_LIBS)
+TESTS += tests/lib/test_mproto

@@ -145,11 +145,13 @@ static void mproto_socket_options(const mproto_conn *c)
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* Writes every byte of v[0..n) (the array is consumed). */
+/* Writes every byte of v[0..n) (the array is consumed). MSG_NOSIGNAL: a
+ * milter that closed the connection is an error, not a SIGPIPE. */
 static bool mproto_writev_all(mproto_conn *c, struct iovec *v, int n)
 {
 	while (n > 0) {
-		ssize_t w = writev(c->fd, v, n);
+		struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -315,7 +317,7 @@ static bool mproto_negotiate(mproto_conn *c)
 	return true;
 }
 
-bool mproto_open(mproto_conn *c, const char *spec, const mproto_settings *set)
+static void mproto_init(mproto_conn *c, const mproto_settings *set)
 {
 	c->fd = -1;
 	c->set = *set;
@@ -324,6 +326,19 @@ bool mproto_open(mproto_conn *c, const char *spec, const mproto_settings *set)
 	c->in = NULL;
 	c->in_cap = 0;
 	c->error[0] = '\0';
+}
+
+bool mproto_attach(mproto_conn *c, int fd, const mproto_settings *set)
+{
+	mproto_init(c, set);
+	c->fd = fd;
+	mproto_socket_options(c);
+	return mproto_negotiate(c);
+}
+
+bool mproto_open(mproto_conn *c, const char *spec, const mproto_settings *set)
+{
+	mproto_init(c, set);
 	if (!mproto_socket(c, spec))
 		return false;
 	mproto_socket_options(c);

@@ -90,6 +90,8 @@ typedef struct {
  * unix:/path, local:/path or /path. Negotiates (version 6, every action,
  * set->offer_prot); the milter must not ask for more. */
 bool mproto_open(mproto_conn *c, const char *spec, const mproto_settings *set);
+/* The same over a connected stream socket fd (closed by mproto_close). */
+bool mproto_attach(mproto_conn *c, int fd, const mproto_settings *set);
 /* Sends SMFIC_QUIT first when quit (errors ignored); frees the buffers. */
 void mproto_close(mproto_conn *c, bool quit);
 /* Writes the buffered packets (reads do it themselves). */
