@@ -99,6 +99,11 @@ dkim_privkey *dkim_privkey_load(const void *data, size_t len, dkim_error *err);
 dkim_privkey *dkim_privkey_load_file(const char *path, dkim_error *err);
 dkim_keytype dkim_privkey_type(const dkim_privkey *key);
 unsigned dkim_privkey_bits(const dkim_privkey *key);
+/*
+ * A second handle on the same parsed key (no parsing, no copy of the key
+ * material); each handle is freed with dkim_privkey_free. NULL on error.
+ */
+dkim_privkey *dkim_privkey_dup(const dkim_privkey *key, dkim_error *err);
 void dkim_privkey_free(dkim_privkey *key);
 
 /* ---- public keys (key records, RFC 6376 §3.6.1) ------------------------- */

@@ -398,6 +398,29 @@ unsigned dkim_privkey_bits(const dkim_privkey *key)
 	return key->bits;
 }
 
+/*
+ * The parsed key is shared, not copied: EVP_PKEY's reference count is
+ * atomic, and a key is immutable once loaded, so both handles may be used
+ * and freed by different threads.
+ */
+dkim_privkey *dkim_privkey_dup(const dkim_privkey *key, dkim_error *err)
+{
+	dkim_privkey *dup;
+
+	if (key == NULL) {
+		dkim_fail(err, DKIM_ERR_INVALID, "no private key");
+		return NULL;
+	}
+	dup = malloc(sizeof(*dup));
+	if (dup == NULL || EVP_PKEY_up_ref(key->pkey) != 1) {
+		free(dup);
+		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	*dup = *key;
+	return dup;
+}
+
 void dkim_privkey_free(dkim_privkey *key)
 {
 	if (key == NULL)

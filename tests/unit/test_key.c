@@ -554,6 +554,25 @@ Test(pubkey, rfc8463_records)
 	dkim_privkey_free(rsapriv);
 }
 
+/* A reload shares an unchanged key: the copy outlives the original. */
+Test(privkey, dup_shares_the_key)
+{
+	dkim_pubkey *pub = parse_data_record("rfc8463/test.txt");
+	dkim_privkey *priv = load_data_file("rfc8463/rsa.private");
+	dkim_error err = { 0 };
+	dkim_privkey *dup = dkim_privkey_dup(priv, &err);
+
+	cr_assert_not_null(dup, "%s", err.message);
+	cr_assert_eq(dkim_privkey_type(dup), DKIM_KEY_RSA);
+	cr_assert_eq(dkim_privkey_bits(dup), dkim_privkey_bits(priv));
+	dkim_privkey_free(priv);
+	cr_assert(dkim_pubkey_matches(pub, dup));
+	dkim_privkey_free(dup);
+	cr_assert_null(dkim_privkey_dup(NULL, &err));
+	cr_assert_eq(err.status, DKIM_ERR_INVALID);
+	dkim_pubkey_unref(pub);
+}
+
 Test(pubkey, committed_records_match_committed_keys)
 {
 	static const char *names[] = { "keys/rsa2048", "keys/rsa1024-pkcs1",
