@@ -531,6 +531,7 @@ typedef struct {
 	unsigned *lines;
 	unsigned *seq;          /* order in which the values were read */
 	unsigned next_seq;
+	const keystore *previous_keys;  /* a reload: the running keys */
 } config_ctx;
 
 typedef config_set_result (*config_setter)(config_ctx *ctx,
@@ -1498,7 +1499,8 @@ static void config_finish_keys(config_ctx *ctx)
 	                          cfg->uid };
 
 	if (cfg->keytable != NULL) {
-		cfg->keys = keystore_load(cfg->keytable, &opts, ctx->diag);
+		cfg->keys = keystore_load(cfg->keytable, &opts,
+		                          ctx->previous_keys, ctx->diag);
 		if (cfg->keyfile != NULL)
 			diag_add(ctx->diag, DIAG_WARNING, "%s: KeyFile is ignored "
 			         "because KeyTable is set", ctx->wheres[kf]);
@@ -1512,7 +1514,8 @@ static void config_finish_keys(config_ctx *ctx)
 			         ctx->wheres[kf]);
 		cfg->keys = keystore_single("%", cfg->selector, cfg->keyfile,
 		                            ctx->files[kf], ctx->lines[kf],
-		                            &opts, ctx->diag);
+		                            &opts, ctx->previous_keys,
+		                            ctx->diag);
 		config_check_alg(ctx);
 	}
 	if (cfg->signingtable != NULL && cfg->keytable == NULL)
@@ -1582,9 +1585,9 @@ static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
 	return true;
 }
 
-config *config_parse_buffer(const char *name, const char *buf, size_t len,
-                            const config_overrides *ov, unsigned flags,
-                            diag_list *diag)
+static config *config_parse(const char *name, const char *buf, size_t len,
+                           const config_overrides *ov, unsigned flags,
+                           const config *previous, diag_list *diag)
 {
 	config_ctx ctx;
 	size_t errors = diag->errors;
@@ -1593,6 +1596,7 @@ config *config_parse_buffer(const char *name, const char *buf, size_t len,
 
 	if (!config_ctx_init(&ctx, diag, flags))
 		return NULL;
+	ctx.previous_keys = previous != NULL ? previous->keys : NULL;
 	cfg = ctx.cfg;
 	file = config_add_source(&ctx, name);
 	if (file == NULL || (cfg->path = strdup(name)) == NULL)
@@ -1614,8 +1618,15 @@ config *config_parse_buffer(const char *name, const char *buf, size_t len,
 	return cfg;
 }
 
-config *config_load(const char *path, const config_overrides *ov,
-                    diag_list *diag)
+config *config_parse_buffer(const char *name, const char *buf, size_t len,
+                            const config_overrides *ov, unsigned flags,
+                            diag_list *diag)
+{
+	return config_parse(name, buf, len, ov, flags, NULL, diag);
+}
+
+config *config_reload(const char *path, const config_overrides *ov,
+                      const config *previous, diag_list *diag)
 {
 	const char *why;
 	size_t len;
@@ -1630,7 +1641,13 @@ config *config_load(const char *path, const config_overrides *ov,
 		         path, why);
 		return NULL;
 	}
-	cfg = config_parse_buffer(path, data, len, ov, 0, diag);
+	cfg = config_parse(path, data, len, ov, 0, previous, diag);
 	free(data);
 	return cfg;
+}
+
+config *config_load(const char *path, const config_overrides *ov,
+                    diag_list *diag)
+{
+	return config_reload(path, ov, NULL, diag);
 }

@@ -229,6 +229,15 @@ config *config_load(const char *path, const config_overrides *ov,
                     diag_list *diag);
 
 /*
+ * config_load for a reload: previous (may be NULL) is the running
+ * configuration; a key file unchanged since previous read it is not read
+ * again, its parsed key is shared (see keystore.h, Reload). The counts
+ * are in the result's keys->reused and keys->read.
+ */
+config *config_reload(const char *path, const config_overrides *ov,
+                      const config *previous, diag_list *diag);
+
+/*
  * Parses a configuration from memory; name is used in messages. With
  * CONFIG_PARSE_ONLY nothing outside buf is read (the fuzz entry point);
  * otherwise as config_load.

@@ -6,6 +6,10 @@
  * (dkim_privkey_load / dkim_privkey_load_file); this module only decides
  * where it comes from and whether the file is safe to use.
  *
+ * On a reload, a key file that stat(2) shows unchanged since the
+ * previous keystore read it is not read again: the new entry shares the
+ * previous entry's parsed key (dkim_privkey_dup).
+ *
  * Errors: each bad KeyTable line or key is one "FILE:LINE: ..." message
  * naming the key and its path; loading continues to find every problem
  * and then returns NULL.
@@ -18,9 +22,36 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- file safety (RequireSafeKeys) ---------------------------------------- */
+
+/* RequireSafeKeys on a file's stat(2); the reason in why when unsafe. */
+static bool keystore_stat_is_safe(const struct stat *st,
+                                  const keystore_options *opts, char *why,
+                                  size_t why_size)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, why_size, "not a regular file");
+		return false;
+	}
+	if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(why, why_size,
+		         "readable or writable by group or other (mode %04o); "
+		         "chmod 600 it",
+		         (unsigned)(st->st_mode & 07777));
+		return false;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid() &&
+	    !(opts->owner_set && st->st_uid == opts->owner_uid)) {
+		snprintf(why, why_size,
+		         "owned by uid %u, not root or the user opendkim runs as",
+		         (unsigned)st->st_uid);
+		return false;
+	}
+	return true;
+}
 
 bool keystore_file_is_safe(const char *path, const keystore_options *opts,
                            char *why, size_t why_size)
@@ -31,22 +62,31 @@ bool keystore_file_is_safe(const char *path, const keystore_options *opts,
 		snprintf(why, why_size, "%s", strerror(errno));
 		return false;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, why_size, "not a regular file");
+	return keystore_stat_is_safe(&st, opts, why, why_size);
+}
+
+/*
+ * stat(2) of a key file and, with RequireSafeKeys, its safety check; the
+ * error names the file. A file that cannot be stat()ed is never used,
+ * not even through a key read before.
+ */
+static bool keystore_check_path(const char *path, const keystore_options *opts,
+                                struct stat *st, dkim_error *err)
+{
+	char why[160];
+
+	if (stat(path, st) != 0) {
+		err->status = DKIM_ERR_IO;
+		snprintf(err->message, sizeof(err->message),
+		         "cannot read key file %s: %s", path, strerror(errno));
 		return false;
 	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(why, why_size,
-		         "readable or writable by group or other (mode %04o); "
-		         "chmod 600 it",
-		         (unsigned)(st.st_mode & 07777));
-		return false;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid() &&
-	    !(opts->owner_set && st.st_uid == opts->owner_uid)) {
-		snprintf(why, why_size,
-		         "owned by uid %u, not root or the user opendkim runs as",
-		         (unsigned)st.st_uid);
+	if (opts->require_safe &&
+	    !keystore_stat_is_safe(st, opts, why, sizeof(why))) {
+		err->status = DKIM_ERR_KEY;
+		snprintf(err->message, sizeof(err->message),
+		         "key file %s is not safe (RequireSafeKeys): %s", path,
+		         why);
 		return false;
 	}
 	return true;
@@ -57,24 +97,100 @@ static dkim_privkey *keystore_load_path(const char *path,
                                         const keystore_options *opts,
                                         dkim_error *err)
 {
-	char why[160];
 	struct stat st;
 
-	if (stat(path, &st) != 0) {
-		err->status = DKIM_ERR_IO;
-		snprintf(err->message, sizeof(err->message),
-		         "cannot read key file %s: %s", path, strerror(errno));
+	if (!keystore_check_path(path, opts, &st, err))
 		return NULL;
-	}
-	if (opts->require_safe && !keystore_file_is_safe(path, opts, why,
-	                                                 sizeof(why))) {
-		err->status = DKIM_ERR_KEY;
-		snprintf(err->message, sizeof(err->message),
-		         "key file %s is not safe (RequireSafeKeys): %s", path,
-		         why);
-		return NULL;
-	}
 	return dkim_privkey_load_file(path, err);
+}
+
+/* ---- reuse of unchanged key files (reload) -------------------------------- */
+
+void keystore_fileid_of(const struct stat *st, keystore_fileid *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+/* a is before b by at least KEYSTORE_SETTLE_SECONDS. */
+static bool keystore_time_settled(const struct timespec *a,
+                                  const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec - KEYSTORE_SETTLE_SECONDS ||
+	       (a->tv_sec == b->tv_sec - KEYSTORE_SETTLE_SECONDS &&
+	        a->tv_nsec <= b->tv_nsec);
+}
+
+bool keystore_fileid_settled(const keystore_fileid *id,
+                             const struct timespec *now)
+{
+	return keystore_time_settled(&id->mtime, now) &&
+	       keystore_time_settled(&id->ctime, now);
+}
+
+static bool keystore_fileid_equal(const keystore_fileid *a,
+                                  const keystore_fileid *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec &&
+	       a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+const keystore_entry *keystore_reusable(const keystore *previous,
+                                        const char *path,
+                                        const keystore_fileid *id)
+{
+	size_t lo = 0, hi;
+
+	if (previous == NULL)
+		return NULL;
+	/* Binary search of by_path: a KeyTable may hold thousands of keys. */
+	hi = previous->nby_path;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const keystore_entry *e = previous->by_path[mid];
+		int c = strcmp(path, e->path);
+
+		if (c == 0)
+			return e->reusable && keystore_fileid_equal(id, &e->id)
+			       ? e : NULL;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static int keystore_cmp_path(const void *a, const void *b)
+{
+	const keystore_entry *x = *(const keystore_entry *const *)a;
+	const keystore_entry *y = *(const keystore_entry *const *)b;
+
+	return strcmp(x->path, y->path);
+}
+
+/* Builds ks->by_path; false without memory. */
+static bool keystore_index(keystore *ks)
+{
+	size_t i;
+
+	ks->by_path = malloc((ks->count ? ks->count : 1) *
+	                     sizeof(*ks->by_path));
+	if (ks->by_path == NULL)
+		return false;
+	for (i = 0; i < ks->count; i++)
+		if (ks->entries[i].path != NULL && ks->entries[i].key != NULL)
+			ks->by_path[ks->nby_path++] = &ks->entries[i];
+	qsort(ks->by_path, ks->nby_path, sizeof(*ks->by_path),
+	      keystore_cmp_path);
+	return true;
 }
 
 dkim_alg keystore_key_alg(const dkim_privkey *key)
@@ -129,19 +245,61 @@ void keystore_free(keystore *ks)
 	for (i = 0; i < ks->count; i++)
 		keystore_entry_clear(&ks->entries[i]);
 	free(ks->entries);
+	free(ks->by_path);
 	free(ks);
+}
+
+/* What loading entries needs: the options, previous, where to count. */
+typedef struct {
+	keystore *ks;
+	const keystore *previous;       /* NULL when not a reload */
+	const keystore_options *opts;
+	diag_list *diag;
+} keystore_loader;
+
+/*
+ * e's key from its file: shared with the previous keystore when the file
+ * is unchanged, read otherwise. The identity recorded is the one seen
+ * before reading, so a change racing with the read is seen next time.
+ */
+static dkim_privkey *keystore_key_from_file(keystore_loader *ld,
+                                            keystore_entry *e,
+                                            dkim_error *err)
+{
+	const keystore_entry *old;
+	dkim_privkey *key;
+	struct timespec now;
+	struct stat st;
+
+	if (!keystore_check_path(e->path, ld->opts, &st, err))
+		return NULL;
+	keystore_fileid_of(&st, &e->id);
+	old = keystore_reusable(ld->previous, e->path, &e->id);
+	if (old != NULL) {
+		key = dkim_privkey_dup(old->key, err);
+		e->reusable = true;
+		ld->ks->reused += key != NULL;
+		return key;
+	}
+	/* stat(2)'s times are wall-clock times. */
+	e->reusable = clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+	              keystore_fileid_settled(&e->id, &now);
+	key = dkim_privkey_load_file(e->path, err);
+	ld->ks->read += key != NULL;
+	return key;
 }
 
 /*
  * Fills e from domain, selector and key text (path or inline key) and
  * loads the key. Returns false after reporting.
  */
-static bool keystore_fill(keystore_entry *e, const char *name,
-                          const char *domain, const char *selector,
-                          const char *keytext, bool is_path,
-                          const keystore_options *opts, diag_list *diag)
+static bool keystore_fill(keystore_loader *ld, keystore_entry *e,
+                          const char *name, const char *domain,
+                          const char *selector, const char *keytext,
+                          bool is_path)
 {
 	dkim_error err = { DKIM_OK, "" };
+	diag_list *diag = ld->diag;
 
 	if (strcmp(domain, "%") != 0 && !keystore_valid_label_text(domain)) {
 		diag_add(diag, DIAG_ERROR, "%s:%u: key '%s': bad domain '%s'",
@@ -166,10 +324,12 @@ static bool keystore_fill(keystore_entry *e, const char *name,
 	}
 	if (e->path != NULL && strchr(e->path, '%') != NULL)
 		return true;    /* per-domain file: read when a message needs it */
-	if (e->path != NULL)
-		e->key = keystore_load_path(e->path, opts, &err);
-	else
+	if (e->path != NULL) {
+		e->key = keystore_key_from_file(ld, e, &err);
+	} else {
 		e->key = dkim_privkey_load(keytext, strlen(keytext), &err);
+		ld->ks->read += e->key != NULL;
+	}
 	if (e->key == NULL) {
 		diag_add(diag, DIAG_ERROR, "%s:%u: key '%s' (%s): %s", e->file,
 		         e->line, name, e->path ? e->path : "inline key",
@@ -184,10 +344,10 @@ static bool keystore_fill(keystore_entry *e, const char *name,
  * everything after the second colon (an inline PEM key keeps its
  * spaces).
  */
-static bool keystore_parse_entry(keystore_entry *e, const dataset_entry *de,
-                                 const keystore_options *opts,
-                                 diag_list *diag)
+static bool keystore_parse_entry(keystore_loader *ld, keystore_entry *e,
+                                 const dataset_entry *de)
 {
+	diag_list *diag = ld->diag;
 	const char *v = de->value;
 	const char *c1 = strchr(v, ':');
 	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -209,8 +369,8 @@ static bool keystore_parse_entry(keystore_entry *e, const dataset_entry *de,
 		         de->line);
 		ok = false;
 	} else {
-		ok = keystore_fill(e, de->key, domain, selector, c2 + 1,
-		                   keystore_is_path(c2 + 1), opts, diag);
+		ok = keystore_fill(ld, e, de->key, domain, selector, c2 + 1,
+		                   keystore_is_path(c2 + 1));
 	}
 	free(domain);
 	free(selector);
@@ -260,9 +420,10 @@ static void keystore_check_table(const dataset *keytable,
 }
 
 keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
-                        diag_list *diag)
+                        const keystore *previous, diag_list *diag)
 {
 	keystore *ks = keystore_alloc(keytable->count, opts);
+	keystore_loader ld = { ks, previous, opts, diag };
 	size_t i, errors = diag->errors;
 
 	if (ks == NULL) {
@@ -279,10 +440,12 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
 			         "%s:%u: key name '%s' already defined at %s:%u; "
 			         "the first one is used", de->file, de->line,
 			         de->key, dup->file, dup->line);
-		if (!keystore_parse_entry(e, de, opts, diag))
+		if (!keystore_parse_entry(&ld, e, de))
 			keystore_entry_clear(e);
 	}
 	keystore_check_table(keytable, opts, diag);
+	if (diag->errors == errors && !keystore_index(ks))
+		diag_add(diag, DIAG_ERROR, "%s: out of memory", keytable->file);
 	if (diag->errors != errors) {
 		keystore_free(ks);
 		return NULL;
@@ -293,9 +456,10 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
 keystore *keystore_single(const char *domain, const char *selector,
                           const char *keyfile, const char *file,
                           unsigned line, const keystore_options *opts,
-                          diag_list *diag)
+                          const keystore *previous, diag_list *diag)
 {
 	keystore *ks = keystore_alloc(1, opts);
+	keystore_loader ld = { ks, previous, opts, diag };
 
 	if (ks == NULL) {
 		diag_add(diag, DIAG_ERROR, "%s:%u: out of memory", file, line);
@@ -305,8 +469,13 @@ keystore *keystore_single(const char *domain, const char *selector,
 	ks->entries[0].file = file;
 	ks->entries[0].line = line;
 	/* KeyFile is always a path (a relative one is read as given). */
-	if (!keystore_fill(&ks->entries[0], "default", domain, selector,
-	                   keyfile, true, opts, diag)) {
+	if (!keystore_fill(&ld, &ks->entries[0], "default", domain, selector,
+	                   keyfile, true)) {
+		keystore_free(ks);
+		return NULL;
+	}
+	if (!keystore_index(ks)) {
+		diag_add(diag, DIAG_ERROR, "%s:%u: out of memory", file, line);
 		keystore_free(ks);
 		return NULL;
 	}

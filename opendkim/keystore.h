@@ -20,6 +20,19 @@
  * refused with an error naming the file and the reason. A KeyTable file
  * holding a key inline must pass the same check.
  *
+ * Reload: given the keystore loaded before (previous), a key file whose
+ * path and stat(2) identity (device, inode, size, modification and
+ * change times) are those recorded when previous read it is not read
+ * again: its parsed key is shared with previous. So a reload after the
+ * daemon dropped root works with root-owned 0600 key files, and a
+ * KeyTable of thousands of keys is not parsed again. A file that changed
+ * is read again (it must then be readable by the daemon's user), and
+ * RequireSafeKeys is checked on every file either way; a file that cannot
+ * be stat()ed is an error. Inline keys are always parsed. A file changed
+ * less than KEYSTORE_SETTLE_SECONDS before it was read is read again at
+ * the next reload: a second write within the file system's timestamp
+ * granularity could leave size and times as they were.
+ *
  * Errors at load: "FILE:LINE: ..." (the KeyTable line) with the key path
  * and libdkim's reason, added to a diag_list; loading returns NULL.
  *
@@ -30,7 +43,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "dkim.h"
 #include "dataset.h"
@@ -41,12 +56,24 @@ typedef struct {
 	uid_t owner_uid;        /* the UserID's uid */
 } keystore_options;
 
+/* What tells that a key file changed, without reading it (stat(2)). */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+} keystore_fileid;
+
 typedef struct {
 	char *name;             /* KeyTable key name ("default" for KeyFile) */
 	char *domain;           /* d=, or "%" */
 	char *selector;         /* s= */
 	char *path;             /* key file, NULL when inline */
 	dkim_privkey *key;      /* NULL only when path contains "%" */
+	keystore_fileid id;     /* path's identity before key was read;
+	                         * set when path != NULL and key != NULL */
+	bool reusable;          /* id is settled: a reload may reuse key */
 	const char *file;       /* where it was defined (KeyTable or config) */
 	unsigned line;
 } keystore_entry;
@@ -55,20 +82,53 @@ typedef struct keystore {
 	keystore_entry *entries;
 	size_t count;
 	keystore_options opts;
+	const keystore_entry **by_path; /* the entries with a key read from
+	                         * a file, sorted by path (for a reload) */
+	size_t nby_path;
+	size_t reused;          /* key files unchanged, taken from previous */
+	size_t read;            /* keys read from files or parsed inline */
 } keystore;
 
-/* Loads every entry of a KeyTable data set and its key. NULL on error. */
+/*
+ * Loads every entry of a KeyTable data set and its key. previous (may be
+ * NULL): the keystore loaded before, whose unchanged key files are not
+ * read again (see Reload above). NULL on error.
+ */
 keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
-                        diag_list *diag);
+                        const keystore *previous, diag_list *diag);
 
 /*
  * The single-key form: one entry named "default" with domain (may be "%"),
  * selector and the key file. file/line: the configuration line of KeyFile.
+ * previous as for keystore_load.
  */
 keystore *keystore_single(const char *domain, const char *selector,
                           const char *keyfile, const char *file,
                           unsigned line, const keystore_options *opts,
-                          diag_list *diag);
+                          const keystore *previous, diag_list *diag);
+
+#define KEYSTORE_SETTLE_SECONDS 2
+
+/* The identity of a file from its stat(2). */
+void keystore_fileid_of(const struct stat *st, keystore_fileid *id);
+
+/*
+ * True when the file's last change (mtime and ctime) is at least
+ * KEYSTORE_SETTLE_SECONDS before now: a file changed again later would
+ * show other times. A time in the future is not settled.
+ */
+bool keystore_fileid_settled(const keystore_fileid *id,
+                             const struct timespec *now);
+
+/*
+ * The reuse decision of a reload: the entry of previous whose key was
+ * read from path while the file had identity id and which is reusable,
+ * or NULL when there is none (a new path, the file changed, or it had
+ * just changed when read) and the file must be read.
+ */
+const keystore_entry *keystore_reusable(const keystore *previous,
+                                        const char *path,
+                                        const keystore_fileid *id);
 
 void keystore_free(keystore *ks);
 

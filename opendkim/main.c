@@ -129,10 +129,11 @@ static void main_print_diag(const diag_list *d, bool to_log)
 		fprintf(stderr, "opendkim: out of memory while reporting problems\n");
 }
 
-static config *main_load(const main_options *o, bool to_log)
+/* previous: the running configuration on a reload (see config_reload). */
+static config *main_load(const main_options *o, const config *previous, bool to_log)
 {
 	diag_list d = {0};
-	config *cfg = config_load(o->config_path, &o->ov, &d);
+	config *cfg = config_reload(o->config_path, &o->ov, previous, &d);
 	main_print_diag(&d, to_log);
 	if (cfg == NULL && d.errors == 0 && !to_log)
 		fprintf(stderr, "opendkim: cannot load the configuration\n");
@@ -142,7 +143,7 @@ static config *main_load(const main_options *o, bool to_log)
 
 static int main_check(const main_options *o)
 {
-	config *cfg = main_load(o, false);
+	config *cfg = main_load(o, NULL, false);
 	if (cfg == NULL)
 		return 1;
 	config_unref(cfg);
@@ -231,7 +232,7 @@ static int main_test(const main_options *o)
 {
 	/* Without -x and without the default file, the defaults will do. */
 	config *cfg = o->config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) != 0
-	              ? config_new_defaults() : main_load(o, false);
+	              ? config_new_defaults() : main_load(o, NULL, false);
 	if (cfg == NULL)
 		return 1;
 	dkim_resolver_options ro;
@@ -294,10 +295,17 @@ int sigwait(const sigset_t *restrict set, int *restrict sig)
 static main_options main_opts;
 static pthread_t main_thread;
 
+/*
+ * Keys whose files did not change are taken from the running
+ * configuration: the daemon may no longer be allowed to read them (it
+ * dropped root), and a large KeyTable need not be parsed again.
+ */
 static void main_reload(void)
 {
 	log_msg(LOG_INFO, "reloading configuration");
-	config *cfg = main_load(&main_opts, true);
+	config *old = milter_config_get();
+	config *cfg = main_load(&main_opts, old, true);
+	config_unref(old);
 	if (cfg == NULL) {
 		log_msg(LOG_ERR, "configuration has errors: reload refused, keeping the running one");
 		return;
@@ -309,7 +317,11 @@ static void main_reload(void)
 		return;
 	}
 	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
-	log_msg(LOG_INFO, "configuration reloaded");
+	if (cfg->keys != NULL)
+		log_msg(LOG_INFO, "configuration reloaded: %zu key(s) unchanged and reused, %zu read",
+		        cfg->keys->reused, cfg->keys->read);
+	else
+		log_msg(LOG_INFO, "configuration reloaded");
 }
 
 /* Only interrupts the listener's poll() in the main thread. */
@@ -515,7 +527,7 @@ static bool main_prepare(config *cfg)
 static int main_run(void)
 {
 	log_setup("opendkim", false, LOG_MAIL, true);
-	config *cfg = main_load(&main_opts, false);
+	config *cfg = main_load(&main_opts, NULL, false);
 	if (cfg == NULL)
 		return 1;
 	/* "Background no" is OpenDKIM's configuration form of -f: units

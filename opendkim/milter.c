@@ -181,6 +181,14 @@ bool milter_set_config(config *cfg, dkim_error *err)
 	return true;
 }
 
+config *milter_config_get(void)
+{
+	milter_runtime *rt = milter_rt_get();
+	config *cfg = rt != NULL ? config_ref(rt->cfg) : NULL;
+	milter_rt_put(rt);
+	return cfg;
+}
+
 void milter_shutdown(void)
 {
 	pthread_mutex_lock(&milter_rt_lock);

@@ -31,6 +31,12 @@ extern struct smfiDesc milter_desc;
  */
 bool milter_set_config(config *cfg, dkim_error *err);
 
+/*
+ * The configuration messages start with now, with a reference for the
+ * caller (config_unref), or NULL before the first milter_set_config.
+ */
+config *milter_config_get(void);
+
 /* Drops the current runtime (at exit, after the last message). */
 void milter_shutdown(void);
 

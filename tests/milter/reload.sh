@@ -4,6 +4,8 @@
 # selectors. No message fails, the daemon stays up, the new selector is
 # used afterwards. A configuration with errors is refused and the running
 # one stays. SIGUSR1 reloads too (OpenDKIM's signal). SIGTERM stops it.
+# Keys at reload: unchanged key files are kept (root-owned 0600 keys with
+# UserID nobody when run as root), changed ones read again.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -141,4 +143,93 @@ rc=$?
 [ $rc -eq 0 ] || mt_fail "exit status $rc after SIGTERM"
 MT_PID=""
 mt_ok "SIGTERM: clean exit"
+
+# --- Keys at reload -------------------------------------------------------------
+# Deployments keep keys root-owned with mode 0600 and run the daemon as an
+# unprivileged UserID: once it has dropped root it cannot read them, so a
+# reload keeps the keys whose files did not change (same path, same stat).
+# A key file that changed is read again: as the daemon user, so a new key
+# it cannot read is refused (the old configuration stays) until it is
+# given to that user. A key file it cannot even stat is refused too.
+
+# rl_hup: SIGHUP, then wait until the reload is logged (done or refused).
+rl_hup() {
+	_before=$(grep -Ec 'configuration reloaded|reload refused' "$MT_LOG")
+	kill -HUP "$MT_PID" || mt_fail "daemon gone"
+	_i=0
+	while [ "$(grep -Ec 'configuration reloaded|reload refused' "$MT_LOG")" -eq "$_before" ]; do
+		[ $_i -lt 200 ] || mt_fail "reload not done"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+# rl_sign OUT FROMDOMAIN SELECTOR RECORDS: a message signed with SELECTOR
+# that dkimpy verifies with the key records of RECORDS.
+rl_sign() {
+	mt_message "$T/rl.eml" "$2"
+	mt_send "$1" "$T/rl.eml"
+	mt_grep "$1" "s=$3;" "signed with $3"
+	"$MT_VERIFY" "$4" "$1" > "$1.dkimpy" || { cat "$1.dkimpy" >&2; mt_fail "$1 does not verify with $4"; }
+}
+
+as_root=false
+[ "$(id -u)" -eq 0 ] && as_root=true
+mkdir -m 711 "$T/rk"
+echo "txt rka._domainkey.example.com $(dns_keygen "$T/rk" rka rsa 2048)" > "$T/rk.records"
+echo "txt rkb._domainkey.example.org $(dns_keygen "$T/rk" rkb ed25519)" >> "$T/rk.records"
+chmod 600 "$T/rk/rka.private" "$T/rk/rkb.private"
+printf 'ka example.com:rka:%s\nkb example.org:rkb:%s\n' "$T/rk/rka.private" \
+	"$T/rk/rkb.private" > "$T/rk.keytable"
+printf 'example.com ka\nexample.org kb\n' > "$T/rk.signingtable"
+{
+	mt_config | grep -Ev '^(Domain|Selector|KeyFile)'
+	echo "KeyTable $T/rk.keytable"
+	echo "SigningTable $T/rk.signingtable"
+	if $as_root; then echo "UserID nobody"; fi
+} > "$T/rk.conf"
+chmod 755 "$T"
+# A key read less than 2 s after its file changed is read again at the
+# next reload (a second change could leave the same size and times).
+sleep 2.2
+mt_start "$T/rk.conf"
+if $as_root; then
+	[ "$(ps -o user= -p "$MT_PID")" = nobody ] || mt_fail "daemon not running as nobody"
+	[ "$(stat -c %U:%a "$T/rk/rka.private")" = root:600 ] || mt_fail "key not root-owned 0600"
+fi
+rl_hup
+mt_grep "$MT_LOG" 'configuration reloaded: 2 key\(s\) unchanged and reused, 0 read' "keys reused"
+rl_sign "$T/rk1.eml" example.com rka "$T/rk.records"
+rl_sign "$T/rk2.eml" example.org rkb "$T/rk.records"
+mt_ok "reload as $(ps -o user= -p "$MT_PID") with root-owned 0600 keys: both unchanged keys kept, signatures verify"
+
+# The key of rka replaced in place by a new one.
+cp "$T/rk.records" "$T/rk.records.old"
+rec=$(dns_keygen "$T/rk" rka rsa 2048) || mt_fail "keygen"
+chmod 600 "$T/rk/rka.private"
+{ grep -v '^txt rka\.' "$T/rk.records.old"; echo "txt rka._domainkey.example.com $rec"; } > "$T/rk.records"
+if $as_root; then
+	rl_hup
+	mt_grep "$MT_LOG" "reload refused" "new key unreadable by nobody: reload refused"
+	mt_grep "$MT_LOG" "rka.private.*Permission denied" "the error names the file and the reason"
+	rl_sign "$T/rk3.eml" example.com rka "$T/rk.records.old"
+	mt_ok "a changed key the daemon user cannot read: reload refused ($(grep -m1 'rka.private' "$MT_LOG")), old key kept"
+	chown nobody "$T/rk/rka.private"
+fi
+rl_hup
+mt_grep "$MT_LOG" 'configuration reloaded: 1 key\(s\) unchanged and reused, 1 read' "changed key read again"
+rl_sign "$T/rk4.eml" example.com rka "$T/rk.records"
+! "$MT_VERIFY" "$T/rk.records.old" "$T/rk4.eml" > /dev/null 2>&1 || mt_fail "signed with the old key after reload"
+rl_sign "$T/rk5.eml" example.org rkb "$T/rk.records"
+mt_ok "a key file replaced by a new key is read again at reload: the new key signs"
+
+if $as_root; then
+	chmod 700 "$T/rk"
+	rl_hup
+	mt_grep "$MT_LOG" "cannot read key file $T/rk/rkb.private: Permission denied" "stat refused"
+	rl_sign "$T/rk6.eml" example.org rkb "$T/rk.records"
+	chmod 711 "$T/rk"
+	mt_ok "a key file the daemon user cannot stat: reload refused, running keys kept"
+fi
+mt_stop
 exit 0

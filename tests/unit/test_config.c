@@ -1,14 +1,17 @@
 /*
  * test_config.c - opendkim.conf: defaults, every key, booleans, bad values
  * with FILE:LINE, OpenDKIM options we ignore, unknown keys, Include, the
- * socket syntax, KeyTable keys (files, inline, "%", missing, unsafe), and
- * the samples in conf/.
+ * socket syntax, KeyTable keys (files, inline, "%", missing, unsafe), keys
+ * kept or read again on a reload, and the samples in conf/.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../opendkim/config.h" /* not autoconf's config.h */
@@ -529,6 +532,155 @@ Test(config, keytable_inline_pem)
 	             DKIM_KEY_ED25519);
 	config_unref(cfg);
 	free(path);
+}
+
+/* ---- reload: unchanged key files are not read again ---------------------- */
+
+/* Marks every key of cfg as read long enough ago to be reused. */
+static void settle(config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->keys->count; i++)
+		cfg->keys->entries[i].reusable = true;
+}
+
+static config *reload(const char *conf, config *previous)
+{
+	config *cfg = config_reload(conf, NULL, previous, &d);
+
+	dump();
+	return cfg;
+}
+
+Test(config, reload_reuses_unchanged_key_files)
+{
+	char *rsa = odk_write_key("r.private", "RSA", 0600);
+	char *ed = odk_write_key("e.private", "ED25519", 0600);
+	char *inl = odk_inline_key(), *kt, *st, *conf, text[512], *ktext;
+	size_t len = strlen(inl) + 512;
+	config *c1, *c2, *c3;
+
+	ktext = malloc(len);
+	snprintf(ktext, len, "r example.com:r:%s\ne example.com:e:%s\n"
+	         "i example.org:i:%s\nr2 example.net:r:%s\n", rsa, ed, inl, rsa);
+	kt = odk_write("KeyTable", ktext, 0600);
+	st = odk_write("SigningTable", "*@example.com r\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n", kt, st);
+	conf = odk_write("o.conf", text, 0644);
+	c1 = reload(conf, NULL);
+	cr_assert_not_null(c1);
+	cr_assert_eq(c1->keys->read, 4);
+	cr_assert_eq(c1->keys->reused, 0);
+	/* just written: read again, a second write could go unnoticed */
+	cr_assert_not(keystore_find(c1->keys, "r")->reusable);
+	c2 = reload(conf, c1);
+	cr_assert_eq(c2->keys->read, 4);
+	cr_assert_eq(c2->keys->reused, 0);
+	settle(c2);
+	config_unref(c1);
+	c3 = reload(conf, c2);
+	cr_assert_not_null(c3);
+	cr_assert_eq(c3->keys->reused, 3, "r, e and r2 (the same file as r)");
+	cr_assert_eq(c3->keys->read, 1, "the inline key is always parsed");
+	cr_assert(keystore_find(c3->keys, "e")->reusable);
+	/* the shared keys outlive the configuration they came from */
+	config_unref(c2);
+	cr_assert_eq(dkim_privkey_type(keystore_find(c3->keys, "e")->key),
+	             DKIM_KEY_ED25519);
+	cr_assert_eq(dkim_privkey_bits(keystore_find(c3->keys, "r2")->key), 1024);
+	config_unref(c3);
+	free(rsa); free(ed); free(inl); free(kt); free(st); free(conf);
+	free(ktext);
+}
+
+Test(config, reload_reads_changed_key_files)
+{
+	char *rsa = odk_write_key("r.private", "RSA", 0600);
+	char *ed = odk_write_key("e.private", "ED25519", 0600);
+	char *edn = odk_write_key("e.new", "ED25519", 0600), *kt, *conf;
+	char text[512], ktext[512];
+	struct timespec times[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	config *c1, *c2, *c3;
+
+	snprintf(ktext, sizeof(ktext), "r example.com:r:%s\ne example.com:e:%s\n",
+	         rsa, ed);
+	kt = odk_write("KeyTable", ktext, 0644);
+	free(odk_write("SigningTable", "*@example.com r\n", 0644));
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s/SigningTable\n",
+	         kt, odk_tmpdir());
+	conf = odk_write("o.conf", text, 0644);
+	c1 = reload(conf, NULL);
+	cr_assert_not_null(c1);
+	settle(c1);
+	/* e replaced by another file (a new inode), r's time changed in place */
+	cr_assert_eq(rename(edn, ed), 0);
+	cr_assert_eq(utimensat(AT_FDCWD, rsa, times, 0), 0);
+	c2 = reload(conf, c1);
+	cr_assert_not_null(c2);
+	cr_assert_eq(c2->keys->read, 2);
+	cr_assert_eq(c2->keys->reused, 0);
+	settle(c2);
+	/* a file that cannot be checked is an error, never the old key */
+	cr_assert_eq(unlink(rsa), 0);
+	c3 = reload(conf, c2);
+	cr_assert_null(c3);
+	cr_assert(has("cannot read key file"));
+	cr_assert(has("r.private: No such file or directory"));
+	config_unref(c1);
+	config_unref(c2);
+	free(rsa); free(ed); free(edn); free(kt); free(conf);
+}
+
+/* The reuse decision itself: same path, same identity, settled. */
+Test(config, reload_reuse_decision)
+{
+	char *rsa = odk_write_key("r.private", "RSA", 0600), *conf, text[256];
+	const keystore_entry *e;
+	keystore_fileid id;
+	struct timespec now;
+	config *cfg;
+
+	snprintf(text, sizeof(text), "KeyFile %s\nSelector s\nDomain example.com\n",
+	         rsa);
+	conf = odk_write("o.conf", text, 0644);
+	cfg = reload(conf, NULL);
+	cr_assert_not_null(cfg);
+	e = keystore_find(cfg->keys, "default");
+	id = e->id;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "not settled");
+	settle(cfg);
+	cr_assert_eq(keystore_reusable(cfg->keys, rsa, &id), e);
+	cr_assert_null(keystore_reusable(NULL, rsa, &id));
+	cr_assert_null(keystore_reusable(cfg->keys, "/other/r.private", &id));
+	id.ino++;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "inode");
+	id = e->id;
+	id.dev++;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "device");
+	id = e->id;
+	id.size++;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "size");
+	id = e->id;
+	id.mtime.tv_nsec ^= 1;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "mtime");
+	id = e->id;
+	id.ctime.tv_sec++;
+	cr_assert_null(keystore_reusable(cfg->keys, rsa, &id), "ctime");
+	/* settled: KEYSTORE_SETTLE_SECONDS after both times, not before */
+	id = e->id;
+	id.mtime = id.ctime = (struct timespec){ 1000, 500 };
+	now = (struct timespec){ 1000 + KEYSTORE_SETTLE_SECONDS, 500 };
+	cr_assert(keystore_fileid_settled(&id, &now));
+	now.tv_nsec = 499;
+	cr_assert_not(keystore_fileid_settled(&id, &now));
+	now = (struct timespec){ 5000, 0 };
+	id.mtime.tv_sec = 4999;
+	cr_assert_not(keystore_fileid_settled(&id, &now), "mtime too recent");
+	id.mtime.tv_sec = 6000;
+	cr_assert_not(keystore_fileid_settled(&id, &now), "in the future");
+	config_unref(cfg);
+	free(rsa); free(conf);
 }
 
 Test(config, key_errors)
