@@ -7,10 +7,13 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,8 +24,45 @@ static atomic_bool log_stderr = true;
 static atomic_bool log_verbose;
 static const char *log_ident = "opendkim";
 
+/* A decimal number up to stop; false unless all digits and in range. */
+static bool log_parse_ull(const char *s, const char *stop, unsigned long long *v)
+{
+	char *end;
+
+	if (s == stop || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == 0 && end == stop;
+}
+
+bool log_journal_stream_matches(const char *env, dev_t dev, ino_t ino)
+{
+	unsigned long long d, i;
+	const char *colon;
+
+	if (env == NULL || (colon = strchr(env, ':')) == NULL)
+		return false;
+	return log_parse_ull(env, colon, &d) &&
+	       log_parse_ull(colon + 1, colon + 1 + strlen(colon + 1), &i) &&
+	       d == (unsigned long long)dev && i == (unsigned long long)ino;
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	struct stat st;
+
+	if (env == NULL || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return log_journal_stream_matches(env, st.st_dev, st.st_ino);
+}
+
 void log_setup(const char *ident, bool use_syslog, int facility, bool to_stderr)
 {
+	/* Without syslog, standard error is the only copy: keep it. */
+	if (to_stderr && use_syslog && log_stderr_is_journal())
+		to_stderr = false;
 	if (use_syslog && !atomic_load(&log_syslog))
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 	else if (!use_syslog && atomic_load(&log_syslog))

@@ -62,7 +62,8 @@ static void main_usage(FILE *out)
 	fprintf(out,
 	        "usage: opendkim [options]\n"
 	        "  -x CONFIG   configuration file (default %s)\n"
-	        "  -f          stay in the foreground (log to standard error too)\n"
+	        "  -f          stay in the foreground (log to standard error too, unless\n"
+	        "              it is the systemd journal and syslog has the line)\n"
 	        "  -p SOCKET   milter socket (overrides Socket): local:/path, inet:PORT@HOST\n"
 	        "  -n          check the configuration and its tables, then exit\n"
 	        "  -t FILE...  verify stored messages and print each signature's result\n"

@@ -2,7 +2,8 @@
 # The command line and the process: -V, --help, -n (every problem as
 # FILE:LINE, non-zero exit), -t (offline verification), daemon mode with a
 # PID file and a UNIX socket (UMask, stale socket, -p), UserID (privileges
-# dropped after the socket is open), RequireSafeKeys refusing a key that
+# dropped after the socket is open), -f under systemd (no second copy of
+# each line on the journal's stream), RequireSafeKeys refusing a key that
 # others can read, naming the file.
 . "$top_srcdir/tests/milter/lib.sh"
 
@@ -148,6 +149,46 @@ if id opendkim > /dev/null 2>&1; then
 	mt_stop
 	mt_ok "-u opendkim: runs as opendkim, owns its socket, signs"
 fi
+
+port=$(awk '$1 == "Socket" { print $2 }' "$T/good.conf")
+# --- -f under systemd: standard error is the journal, syslog's copy is enough ---------------
+# systemd.exec(5): JOURNAL_STREAM=DEVICE:INODE of the journal's stream on
+# standard error. Here that stream is a file, and syslog goes wherever
+# /dev/log is (or nowhere): the file must get no line when JOURNAL_STREAM
+# names it and Syslog is on, and every line otherwise.
+sed 's/^Syslog\b.*/Syslog yes/' "$T/good.conf" > "$T/syslog.conf"
+# jrun OUT [JOURNAL_STREAM value, "self" for OUT's own]: start, sign one
+# message, stop; the daemon's standard error in OUT.
+jrun() {
+	: > "$1"
+	_js=${2:-}
+	[ "$_js" = self ] && _js=$(stat -c '%d:%i' "$1")
+	if [ -n "$_js" ]; then
+		JOURNAL_STREAM=$_js "$MT_DAEMON" -f -x "$T/syslog.conf" 2>> "$1" &
+	else
+		env -u JOURNAL_STREAM "$MT_DAEMON" -f -x "$T/syslog.conf" 2>> "$1" &
+	fi
+	_jp=$!
+	MT_PIDS="$MT_PIDS $_jp"
+	_i=0
+	until "$MT_CLIENT" -t 5 -o "$1.eml" "$port" "$T/msg.eml" 2> "$1.result"; do
+		kill -0 "$_jp" 2> /dev/null || { cat "$1" >&2; mt_fail "daemon exited at start"; }
+		[ $_i -lt 100 ] || mt_fail "daemon did not start"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	mt_grep "$1.eml" '^DKIM-Signature:' "signed with stderr to $1"
+	kill -TERM "$_jp"
+	wait "$_jp" || mt_fail "exit status with stderr to $1"
+}
+jrun "$T/journal.err" self
+[ ! -s "$T/journal.err" ] || { cat "$T/journal.err" >&2; mt_fail "lines written twice to the journal"; }
+jrun "$T/tty.err"
+mt_grep "$T/tty.err" 'opendkim\[[0-9]+\]: .*starting' "foreground without the journal: start line"
+mt_grep "$T/tty.err" 'opendkim\[[0-9]+\]: .*terminating' "foreground without the journal: stop line"
+jrun "$T/other.err" "1:1"
+mt_grep "$T/other.err" 'starting' "JOURNAL_STREAM naming another stream"
+mt_ok "-f: no second copy of each line when standard error is the journal ($(wc -l < "$T/tty.err") lines otherwise)"
 
 # --- RequireSafeKeys ------------------------------------------------------------------------
 chmod 644 "$T/keys/sel.private"

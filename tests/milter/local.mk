@@ -6,14 +6,18 @@
 # dkimverify.py (dkimpy as an independent verifier).
 
 # Unit tests.
-check_PROGRAMS += tests/milter/test_authres tests/milter/test_verdict
+check_PROGRAMS += tests/milter/test_authres tests/milter/test_verdict \
+	tests/milter/test_log
 tests_milter_test_authres_SOURCES = tests/milter/test_authres.c \
 	opendkim/authres.c opendkim/authres.h
 tests_milter_test_authres_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 tests_milter_test_verdict_SOURCES = tests/milter/test_verdict.c \
 	opendkim/verdict.c opendkim/verdict.h
 tests_milter_test_verdict_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(CRITERION_LIBS)
-TESTS += tests/milter/test_authres tests/milter/test_verdict
+tests_milter_test_log_SOURCES = tests/milter/test_log.c \
+	opendkim/log.c opendkim/log.h
+tests_milter_test_log_LDADD = $(CRITERION_LIBS)
+TESTS += tests/milter/test_authres tests/milter/test_verdict tests/milter/test_log
 
 # A milter protocol client playing the MTA (as Postfix does).
 check_PROGRAMS += tests/milter/miltclient
