@@ -13,13 +13,18 @@
  * up to 30 s), then the daemon exits.
  *
  * Exit status: 0 on success, 1 on configuration or start-up errors
- * (each printed as "FILE:LINE: problem"), 2 on a usage error; -t: 0 when
+ * (each printed as "FILE:LINE: problem", or as what failed and why:
+ * "cannot open socket inet:8891@127.0.0.1: Address already in use"; the
+ * socket is opened before the daemon detaches, so this status and message
+ * reach the caller in daemon mode too), 2 on a usage error; -t: 0 when
  * every message has a passing signature, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <libgen.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -32,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -399,16 +405,19 @@ static bool main_start_signal_thread(void)
 	sigset_t set;
 	main_signal_set(&set);
 	/* Blocked before any other thread exists, so every thread inherits it. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-		return false;
+	int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
 	struct sigaction sa = { .sa_handler = main_wakeup_handler, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR2, &sa, NULL) != 0)
-		return false;
+	if (rc == 0 && sigaction(SIGUSR2, &sa, NULL) != 0)
+		rc = errno;
 	main_thread = pthread_self();
 	pthread_t tid;
-	if (pthread_create(&tid, NULL, main_signal_thread, NULL) != 0)
+	if (rc == 0)
+		rc = pthread_create(&tid, NULL, main_signal_thread, NULL);
+	if (rc != 0) {
+		log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(rc));
 		return false;
+	}
 	pthread_detach(tid);
 	return true;
 }
@@ -444,11 +453,15 @@ static bool main_write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
-		log_msg(LOG_ERR, "%s: %s", path, strerror(errno));
+		log_msg(LOG_ERR, "cannot write PID file %s: %s", path, strerror(errno));
 		return false;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0;
+	if (fclose(f) != 0) {
+		log_msg(LOG_ERR, "cannot write PID file %s: %s", path, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -476,16 +489,104 @@ static void main_set_nodelay(void)
 	}
 }
 
+/*
+ * Why libmilter could not open the socket. It tells only syslog; errno
+ * after its failure is that of whatever it called last (a failed bind,
+ * but also syslog, close or the resolver), which its API does not promise.
+ * So do what it did - resolve, socket, SO_REUSEADDR, bind, listen on the
+ * same address - and report the step that fails. False when every step
+ * works (the cause went away).
+ */
+static bool main_probe_inet(const config_socket *s, char *why, size_t size)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char port[16];
+	snprintf(port, sizeof(port), "%u", s->port);
+	hints.ai_family = s->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int rc = getaddrinfo(s->host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, size, "cannot resolve %s: %s", s->host != NULL ? s->host : "*",
+		         gai_strerror(rc));
+		return true;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1, err = 0;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1) != 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	if (err != 0)
+		snprintf(why, size, "%s", strerror(err));
+	return err != 0;
+}
+
+/* The same for a UNIX socket, which libmilter replaces when stale. */
+static bool main_probe_local(const config_socket *s, char *why, size_t size)
+{
+	struct stat st;
+	if (lstat(s->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(why, size, "%s exists and is not a socket", s->path);
+			return true;
+		}
+		char *copy = strdup(s->path);
+		bool denied = copy != NULL && access(dirname(copy), W_OK | X_OK) != 0;
+		if (denied)
+			snprintf(why, size, "cannot replace %s: %s", s->path, strerror(errno));
+		free(copy);
+		return denied;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, size, "%s", strerror(errno));
+		return true;
+	}
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", s->path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), err = 0;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+		err = errno;
+	else
+		unlink(s->path);
+	if (fd >= 0)
+		close(fd);
+	if (err != 0)
+		snprintf(why, size, "%s", strerror(err));
+	return err != 0;
+}
+
+/* The probe's reason, else errno as libmilter left it, else a pointer to syslog. */
+static void main_socket_why(const config_socket *s, int saved_errno, char *why, size_t size)
+{
+	bool found = s->family == CONFIG_SOCK_LOCAL ? main_probe_local(s, why, size)
+	                                            : main_probe_inet(s, why, size);
+	if (found)
+		return;
+	if (saved_errno != 0)
+		snprintf(why, size, "%s", strerror(saved_errno));
+	else
+		snprintf(why, size, "libmilter refused it (its reason went to syslog)");
+}
+
 static bool main_open_socket(const config *cfg)
 {
-	if (smfi_setconn(cfg->socket.spec) != MI_SUCCESS ||
-	    smfi_register(milter_desc) != MI_SUCCESS) {
-		log_msg(LOG_ERR, "cannot use socket %s", cfg->socket.spec);
+	if (smfi_setconn(cfg->socket.spec) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot use socket %s: out of memory", cfg->socket.spec);
+		return false;
+	}
+	if (smfi_register(milter_desc) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot register with libmilter (version mismatch or out of memory)");
 		return false;
 	}
 	/* true: a stale UNIX socket left by a previous run is removed. */
+	errno = 0;
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		log_msg(LOG_ERR, "cannot open socket %s", cfg->socket.spec);
+		int saved_errno = errno;
+		char why[256];
+		main_socket_why(&cfg->socket, saved_errno, why, sizeof(why));
+		log_msg(LOG_ERR, "cannot open socket %s: %s", cfg->socket.spec, why);
 		return false;
 	}
 	main_set_nodelay();
@@ -508,21 +609,32 @@ static bool main_drop_privileges(const config *cfg)
 	return true;
 }
 
+/*
+ * The socket is opened before the daemon detaches (as OpenDKIM does): a
+ * socket in use or a bad path is then said on the terminal and in the
+ * exit status, not only in syslog; and the PID file, written after, never
+ * names a daemon that failed to start.
+ */
 static bool main_prepare(config *cfg)
 {
 	if (!cfg->has_socket) {
 		log_msg(LOG_ERR, "no Socket configured (set Socket or use -p)");
 		return false;
 	}
-	if (!main_opts.foreground && !main_daemonize()) {
-		log_msg(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
-		return false;
-	}
 	if (cfg->has_umask)
 		umask(cfg->umask);
+	if (!main_open_socket(cfg))
+		return false;
+	if (!main_opts.foreground) {
+		if (!main_daemonize()) {
+			log_msg(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
+			return false;
+		}
+		log_setup("opendkim", cfg->syslog, cfg->syslog_facility, false);
+	}
 	if (cfg->pidfile != NULL && !main_write_pidfile(cfg->pidfile))
 		return false;
-	return main_open_socket(cfg) && main_start_signal_thread() && main_drop_privileges(cfg);
+	return main_start_signal_thread() && main_drop_privileges(cfg);
 }
 
 static int main_run(void)
@@ -536,7 +648,8 @@ static int main_run(void)
 	 * only; a reload cannot un-fork the daemon. */
 	if (!cfg->background)
 		main_opts.foreground = true;
-	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
+	/* Until the daemon detaches, its errors go to the terminal too. */
+	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, true);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };
 	if (!main_prepare(cfg) || !milter_set_config(cfg, &err)) {
@@ -548,6 +661,8 @@ static int main_run(void)
 	}
 	log_msg(LOG_INFO, "opendkim (dkimd) %s starting", DKIMD_VERSION);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+	if (rc != 0)
+		log_msg(LOG_ERR, "libmilter's listener failed (its reason went to syslog)");
 	log_msg(LOG_INFO, "terminating");
 	milter_shutdown();
 	if (pidfile != NULL)

@@ -2,9 +2,10 @@
 # The command line and the process: -V, --help, -n (every problem as
 # FILE:LINE, non-zero exit), -t (offline verification), daemon mode with a
 # PID file and a UNIX socket (UMask, stale socket, -p), UserID (privileges
-# dropped after the socket is open), -f under systemd (no second copy of
-# each line on the journal's stream), RequireSafeKeys refusing a key that
-# others can read, naming the file.
+# dropped after the socket is open), a socket that cannot be opened (the
+# reason, exit status 1, with and without -f), -f under systemd (no second
+# copy of each line on the journal's stream), RequireSafeKeys refusing a
+# key that others can read, naming the file.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -150,7 +151,24 @@ if id opendkim > /dev/null 2>&1; then
 	mt_ok "-u opendkim: runs as opendkim, owns its socket, signs"
 fi
 
+# --- a socket that cannot be opened: the reason, the socket, exit status 1 ---------------
 port=$(awk '$1 == "Socket" { print $2 }' "$T/good.conf")
+mt_start "$T/good.conf"
+"$MT_DAEMON" -f -x "$T/good.conf" > "$T/busy.out" 2>&1 && mt_fail "second daemon on a port in use started"
+mt_grep "$T/busy.out" "cannot open socket $port: Address already in use" "the reason and the socket"
+# Without -f the socket is opened before detaching: the failure is seen too.
+"$MT_DAEMON" -x "$T/good.conf" -P "$T/busy.pid" > "$T/busy2.out" 2>&1 && mt_fail "second daemon (no -f) on a port in use: exit status 0"
+mt_grep "$T/busy2.out" "cannot open socket $port: Address already in use" "the reason without -f"
+[ ! -e "$T/busy.pid" ] || mt_fail "PID file written by a daemon that did not start"
+mt_stop
+: > "$T/run/notasocket"
+"$MT_DAEMON" -f -x "$T/good.conf" -p "local:$T/run/notasocket" > "$T/file.out" 2>&1 && mt_fail "started on a regular file"
+mt_grep "$T/file.out" "cannot open socket local:$T/run/notasocket: $T/run/notasocket exists and is not a socket" "not a socket"
+"$MT_DAEMON" -f -x "$T/good.conf" -p "local:$T/nodir/s.sock" > "$T/nodir.out" 2>&1 && mt_fail "started in a missing directory"
+mt_grep "$T/nodir.out" "cannot open socket local:$T/nodir/s.sock: No such file or directory" "missing directory"
+[ ! -e "$T/nodir" ] || mt_fail "the probe left something behind"
+mt_ok "socket errors say why: $(grep -m1 'cannot open socket' "$T/busy.out")"
+
 # --- -f under systemd: standard error is the journal, syslog's copy is enough ---------------
 # systemd.exec(5): JOURNAL_STREAM=DEVICE:INODE of the journal's stream on
 # standard error. Here that stream is a file, and syslog goes wherever
