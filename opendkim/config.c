@@ -1339,13 +1339,30 @@ static void config_read_buffer(config_ctx *ctx, const char *file,
 /* ---- step 2: applying values ----------------------------------------------- */
 
 static void config_override(config_ctx *ctx, const char *name,
-                            const char *value)
+                            const char *value, const char *where)
 {
 	size_t idx = config_index(name);
 
 	if (value != NULL)
-		config_remember(ctx, idx, value, strlen(value), "command line",
-		                0);
+		config_remember(ctx, idx, value, strlen(value), where, 0);
+}
+
+static void config_apply_overrides(config_ctx *ctx, const config_overrides *ov)
+{
+	size_t i, idx;
+
+	config_override(ctx, "Socket", ov->socket, "command line (-p)");
+	config_override(ctx, "UserID", ov->user, "command line (-u)");
+	config_override(ctx, "PidFile", ov->pidfile, "command line (-P)");
+	for (i = 0; i < ov->nitems && i < CONFIG_MAX_OVERRIDES; i++) {
+		const config_override_item *it = &ov->items[i];
+
+		if (config_find_option(it->key, &idx) == NULL)
+			diag_add(ctx->diag, DIAG_ERROR, "%s: unknown option '%s'",
+			         it->where, it->key);
+		else
+			config_override(ctx, it->key, it->value, it->where);
+	}
 }
 
 /* The option set by the seq-th remembered value, or CONFIG_NOPTIONS. */
@@ -1603,11 +1620,8 @@ static config *config_parse(const char *name, const char *buf, size_t len,
 		diag_add(diag, DIAG_ERROR, "%s: out of memory", name);
 	else
 		config_read_buffer(&ctx, file, buf, len, 0);
-	if (ov != NULL) {
-		config_override(&ctx, "Socket", ov->socket);
-		config_override(&ctx, "UserID", ov->user);
-		config_override(&ctx, "PidFile", ov->pidfile);
-	}
+	if (ov != NULL)
+		config_apply_overrides(&ctx, ov);
 	config_apply(&ctx);
 	config_finish(&ctx);
 	config_ctx_free(&ctx);

@@ -207,11 +207,23 @@ typedef struct config {
 	size_t nsources;
 } config;
 
+/* One opendkim.conf key set by a command-line flag (OpenDKIM's -b, -c,
+ * -d, ...); where names the flag in messages ("command line (-b)"). */
+typedef struct {
+	const char *key;
+	const char *value;
+	const char *where;
+} config_override_item;
+
+#define CONFIG_MAX_OVERRIDES 16
+
 /* Overrides from the command line, applied before the checks. */
 typedef struct {
 	const char *socket;             /* -p: replaces Socket */
 	const char *user;               /* -u: replaces UserID */
 	const char *pidfile;            /* -P: replaces PidFile */
+	config_override_item items[CONFIG_MAX_OVERRIDES];  /* later wins */
+	size_t nitems;
 } config_overrides;
 
 /* Flags for config_parse_buffer. */

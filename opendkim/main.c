@@ -5,7 +5,9 @@
  *
  * Flags (as OpenDKIM's): -x CONFIG, -f (foreground), -p SOCKET, -n (check
  * the configuration and exit), -t FILE... (verify stored messages), -u
- * USER, -P PIDFILE, -v (more logging), -V (version), --help.
+ * USER, -P PIDFILE, -v (more logging), -V (version), --help; and the ones
+ * that stand for configuration keys (main_key_flags: -b -c -d -D -k -l -o
+ * -s -S -T -W), -A accepted and ignored.
  *
  * Signals: SIGHUP and SIGUSR1 reload the configuration (a configuration
  * with errors is refused and the running one stays); SIGTERM and SIGINT:
@@ -77,7 +79,13 @@ static void main_usage(FILE *out)
 	        "  -P PIDFILE  write the process id there (overrides PidFile)\n"
 	        "  -v          more logging\n"
 	        "  -V          print the version and build features, then exit\n"
-	        "  --help      this text\n", CONFIG_DEFAULT_PATH);
+	        "  --help      this text\n"
+	        "OpenDKIM's flags for configuration keys (they override the file):\n"
+	        "  -b MODE (Mode)  -c CANON (Canonicalization)  -d DOMAINS (Domain)\n"
+	        "  -D (SubDomains yes)  -k KEYFILE (KeyFile)  -l (Syslog yes)\n"
+	        "  -o HEADERS (OmitHeaders)  -s SELECTOR (Selector)\n"
+	        "  -S ALG (SignatureAlgorithm)  -T SECONDS (DNSTimeout)  -W (LogWhy yes)\n"
+	        "  -A (AutoRestart) is accepted and ignored\n", CONFIG_DEFAULT_PATH);
 }
 
 static void main_version(void)
@@ -92,12 +100,54 @@ static void main_version(void)
 	printf("  data sets: file: refile: csl:\n");
 }
 
+/*
+ * OpenDKIM's flags that stand for a configuration key (opendkim(8)): they
+ * override the file, so service units and scripts written for OpenDKIM
+ * keep their meaning. value NULL: the flag's argument is the value.
+ */
+static const struct {
+	int flag;
+	const char *key, *value, *where;
+} main_key_flags[] = {
+	{ 'b', "Mode", NULL, "command line (-b)" },
+	{ 'c', "Canonicalization", NULL, "command line (-c)" },
+	{ 'd', "Domain", NULL, "command line (-d)" },
+	{ 'D', "SubDomains", "yes", "command line (-D)" },
+	{ 'k', "KeyFile", NULL, "command line (-k)" },
+	{ 'l', "Syslog", "yes", "command line (-l)" },
+	{ 'o', "OmitHeaders", NULL, "command line (-o)" },
+	{ 's', "Selector", NULL, "command line (-s)" },
+	{ 'S', "SignatureAlgorithm", NULL, "command line (-S)" },
+	{ 'T', "DNSTimeout", NULL, "command line (-T)" },
+	{ 'W', "LogWhy", "yes", "command line (-W)" },
+};
+
+/* A key flag: remembered as an override; false if c is not one. */
+static bool main_key_flag(main_options *o, int c, const char *arg)
+{
+	for (size_t i = 0; i < sizeof(main_key_flags) / sizeof(*main_key_flags); i++) {
+		if (main_key_flags[i].flag != c)
+			continue;
+		if (o->ov.nitems < CONFIG_MAX_OVERRIDES) {
+			config_override_item *it = &o->ov.items[o->ov.nitems++];
+			it->key = main_key_flags[i].key;
+			it->value = main_key_flags[i].value ? main_key_flags[i].value : arg;
+			it->where = main_key_flags[i].where;
+		}
+		return true;
+	}
+	return false;
+}
+
 static int main_parse(main_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	memset(o, 0, sizeof(*o));
 	int c;
-	while ((c = getopt_long(argc, argv, "x:fp:ntu:P:vVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "x:fp:ntu:P:vVhAb:c:d:Dk:lo:s:S:T:W",
+	                        longopts, NULL)) != -1) {
+		if (main_key_flag(o, c, optarg))
+			continue;
 		switch (c) {
 		case 'x': o->config_path = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -109,6 +159,10 @@ static int main_parse(main_options *o, int argc, char **argv)
 		case 'v': o->verbose = true; break;
 		case 'V': main_version(); exit(0);
 		case 'h': main_usage(stdout); exit(0);
+		case 'A':
+			fprintf(stderr, "opendkim: -A (AutoRestart) is not supported and is "
+			        "ignored: the service manager restarts the daemon\n");
+			break;
 		default: main_usage(stderr); return 2;
 		}
 	}

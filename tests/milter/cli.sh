@@ -208,6 +208,23 @@ jrun "$T/other.err" "1:1"
 mt_grep "$T/other.err" 'starting' "JOURNAL_STREAM naming another stream"
 mt_ok "-f: no second copy of each line when standard error is the journal ($(wc -l < "$T/tty.err") lines otherwise)"
 
+# --- OpenDKIM's flags for configuration keys override the file --------------------------
+sed -e '/^Domain/d' -e '/^Selector/d' -e '/^KeyFile/d' "$T/good.conf" > "$T/bare.conf"
+mt_start "$T/bare.conf" -d example.com,example.org -s sel -k "$T/keys/sel.private" \
+	-c relaxed/relaxed -S rsa-sha256 -D -W -l -T 3 -A
+mt_send "$T/flags.eml" "$T/msg.eml"
+mt_grep "$T/flags.eml" '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel;' "-c/-d/-s/-k signature"
+mt_verify "$T/flags.eml"
+mt_grep "$MT_LOG" '-A \(AutoRestart\) is not supported and is ignored' "-A warning"
+mt_stop
+mt_start "$T/good.conf" -b v
+mt_send "$T/flags-v.eml" "$T/msg.eml"
+mt_nogrep "$T/flags-v.eml" '^DKIM-Signature:' "-b v still signed"
+mt_stop
+"$MT_DAEMON" -n -x "$T/good.conf" -T 0 > "$T/flags-bad.out" 2>&1 && mt_fail "-T 0 accepted"
+mt_grep "$T/flags-bad.out" "^command line \(-T\): bad value '0' for DNSTimeout" "bad flag value names the flag"
+mt_ok "OpenDKIM's -b -c -d -D -k -l -s -S -T -W override the file, -A is ignored, errors name the flag"
+
 # --- RequireSafeKeys ------------------------------------------------------------------------
 chmod 644 "$T/keys/sel.private"
 "$MT_DAEMON" -f -x "$T/good.conf" > "$T/unsafe.out" 2>&1 && mt_fail "started with a world-readable key"

@@ -402,7 +402,8 @@ Test(config, sockets)
 
 Test(config, overrides)
 {
-	config_overrides ov = { "inet:9999", "root", "/tmp/p.pid" };
+	config_overrides ov = { .socket = "inet:9999", .user = "root",
+	                        .pidfile = "/tmp/p.pid" };
 	config *cfg = config_parse_buffer("t.conf", "Socket inet:1\n", 14, &ov,
 	                                  0, &d);
 
@@ -413,7 +414,32 @@ Test(config, overrides)
 	config_unref(cfg);
 	ov.socket = "bad";
 	cr_assert_null(config_parse_buffer("t.conf", "", 0, &ov, 0, &d));
-	cr_assert(has("command line: bad value 'bad' for Socket"));
+	cr_assert(has("command line (-p): bad value 'bad' for Socket"));
+}
+
+/* OpenDKIM's key flags (-b, -c, ...) reach the configuration as items. */
+Test(config, override_items_replace_the_file)
+{
+	config_overrides ov = { .nitems = 2 };
+	config *cfg;
+
+	ov.items[0] = (config_override_item){ "Mode", "v", "command line (-b)" };
+	ov.items[1] = (config_override_item){ "Canonicalization",
+	                                      "relaxed/relaxed",
+	                                      "command line (-c)" };
+	cfg = config_parse_buffer("t.conf", "Mode sv\n", 8, &ov, 0, &d);
+	cr_assert_not_null(cfg);
+	cr_assert(!cfg->sign && cfg->verify);
+	cr_assert_eq(cfg->body_canon, DKIM_CANON_RELAXED);
+	config_unref(cfg);
+	ov.items[1].value = "sideways";
+	cr_assert_null(config_parse_buffer("t.conf", "", 0, &ov, 0, &d));
+	cr_assert(has("command line (-c): bad value 'sideways' for "
+	              "Canonicalization"));
+	diag_list_free(&d);
+	ov.items[0].key = "Frobnicate";
+	cr_assert_null(config_parse_buffer("t.conf", "", 0, &ov, 0, &d));
+	cr_assert(has("command line (-b): unknown option 'Frobnicate'"));
 }
 
 Test(config, include_and_depth)
