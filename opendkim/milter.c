@@ -537,11 +537,16 @@ static bool milter_store_header(milter_msg *m, const milter_conn *conn,
 static size_t milter_field_bytes(const milter_conn *conn, const char *name,
                                  const char *value)
 {
-	size_t n = strlen(name) + 1 + (conn->leadspc ? 0 : 1) + 2;
-	const char *v;
+	size_t vlen = strlen(value);
+	size_t n = strlen(name) + 1 + (conn->leadspc ? 0 : 1) + vlen + 2;
+	const char *lf = memchr(value, '\n', vlen);
 
-	for (v = value; *v != '\0'; v++)
-		n += 1 + (*v == '\n' && (v == value || v[-1] != '\r'));
+	/* memchr, not a loop per byte: this runs for every field received. */
+	while (lf != NULL) {
+		if (lf == value || lf[-1] != '\r')
+			n++;
+		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
+	}
 	return n;
 }
 
