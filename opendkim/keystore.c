@@ -176,21 +176,56 @@ static int keystore_cmp_path(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-/* Builds ks->by_path; false without memory. */
+/* By name without case, then by position in the KeyTable. */
+static int keystore_cmp_name(const void *a, const void *b)
+{
+	const keystore_entry *x = *(const keystore_entry *const *)a;
+	const keystore_entry *y = *(const keystore_entry *const *)b;
+	int c = strcasecmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;      /* entries[] is in file order */
+}
+
+/* Builds ks->by_path and ks->by_name; false without memory. */
 static bool keystore_index(keystore *ks)
 {
-	size_t i;
+	size_t i, n = ks->count ? ks->count : 1;
 
-	ks->by_path = malloc((ks->count ? ks->count : 1) *
-	                     sizeof(*ks->by_path));
-	if (ks->by_path == NULL)
+	ks->by_path = malloc(n * sizeof(*ks->by_path));
+	ks->by_name = malloc(n * sizeof(*ks->by_name));
+	if (ks->by_path == NULL || ks->by_name == NULL)
 		return false;
-	for (i = 0; i < ks->count; i++)
+	for (i = 0; i < ks->count; i++) {
 		if (ks->entries[i].path != NULL && ks->entries[i].key != NULL)
 			ks->by_path[ks->nby_path++] = &ks->entries[i];
+		if (ks->entries[i].name != NULL)
+			ks->by_name[ks->nby_name++] = &ks->entries[i];
+	}
 	qsort(ks->by_path, ks->nby_path, sizeof(*ks->by_path),
 	      keystore_cmp_path);
+	qsort(ks->by_name, ks->nby_name, sizeof(*ks->by_name),
+	      keystore_cmp_name);
 	return true;
+}
+
+/* A name defined twice: the first one is used (as OpenDKIM does). */
+static void keystore_warn_duplicates(const keystore *ks, diag_list *diag)
+{
+	size_t i, j;
+
+	for (i = 0; i < ks->nby_name; i = j) {
+		const keystore_entry *first = ks->by_name[i];
+
+		for (j = i + 1; j < ks->nby_name &&
+		     strcasecmp(ks->by_name[j]->name, first->name) == 0; j++)
+			diag_add(diag, DIAG_WARNING,
+			         "%s:%u: key name '%s' already defined at "
+			         "%s:%u; the first one is used",
+			         ks->by_name[j]->file, ks->by_name[j]->line,
+			         ks->by_name[j]->name, first->file, first->line);
+	}
 }
 
 dkim_alg keystore_key_alg(const dkim_privkey *key)
@@ -246,6 +281,7 @@ void keystore_free(keystore *ks)
 		keystore_entry_clear(&ks->entries[i]);
 	free(ks->entries);
 	free(ks->by_path);
+	free(ks->by_name);
 	free(ks);
 }
 
@@ -432,20 +468,16 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
 	}
 	for (i = 0; i < keytable->count; i++) {
 		const dataset_entry *de = &keytable->entries[i];
-		const keystore_entry *dup = keystore_find(ks, de->key);
 		keystore_entry *e = &ks->entries[ks->count++];
 
-		if (dup != NULL)
-			diag_add(diag, DIAG_WARNING,
-			         "%s:%u: key name '%s' already defined at %s:%u; "
-			         "the first one is used", de->file, de->line,
-			         de->key, dup->file, dup->line);
 		if (!keystore_parse_entry(&ld, e, de))
 			keystore_entry_clear(e);
 	}
 	keystore_check_table(keytable, opts, diag);
-	if (diag->errors == errors && !keystore_index(ks))
+	if (!keystore_index(ks))
 		diag_add(diag, DIAG_ERROR, "%s: out of memory", keytable->file);
+	else
+		keystore_warn_duplicates(ks, diag);
 	if (diag->errors != errors) {
 		keystore_free(ks);
 		return NULL;
@@ -484,14 +516,21 @@ keystore *keystore_single(const char *domain, const char *selector,
 
 const keystore_entry *keystore_find(const keystore *ks, const char *name)
 {
-	size_t i;
+	size_t lo = 0, hi;
 
-	if (ks == NULL || name == NULL)
+	if (ks == NULL || name == NULL || ks->by_name == NULL)
 		return NULL;
-	for (i = 0; i < ks->count; i++)
-		if (ks->entries[i].name != NULL &&
-		    strcasecmp(ks->entries[i].name, name) == 0)
-			return &ks->entries[i];
+	hi = ks->nby_name;
+	while (lo < hi) {       /* the first entry not before name */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcasecmp(ks->by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ks->nby_name && strcasecmp(ks->by_name[lo]->name, name) == 0)
+		return ks->by_name[lo];
 	return NULL;
 }
 

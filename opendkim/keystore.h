@@ -85,6 +85,9 @@ typedef struct keystore {
 	const keystore_entry **by_path; /* the entries with a key read from
 	                         * a file, sorted by path (for a reload) */
 	size_t nby_path;
+	const keystore_entry **by_name; /* every entry, sorted by name (case
+	                         * ignored), file order within a name */
+	size_t nby_name;
 	size_t reused;          /* key files unchanged, taken from previous */
 	size_t read;            /* keys read from files or parsed inline */
 } keystore;
@@ -132,7 +135,9 @@ const keystore_entry *keystore_reusable(const keystore *previous,
 
 void keystore_free(keystore *ks);
 
-/* The entry named name (case-insensitive), or NULL. */
+/* The entry named name (case-insensitive; the first in the KeyTable when
+ * a name is defined twice), or NULL. A binary search: it runs for every
+ * message signed, and for every SigningTable line at load. */
 const keystore_entry *keystore_find(const keystore *ks, const char *name);
 
 /*

@@ -533,6 +533,54 @@ Test(config, keytable_files_inline_and_percent)
 	free(rsa); free(ed); free(inl); free(kt); free(st); free(kttext);
 }
 
+/* Key names: case ignored, the first definition wins (a warning names
+ * both lines), and a table of many keys is searched, not scanned. */
+Test(config, keytable_names_duplicates_and_many)
+{
+	char *ed = odk_write_key("many.private", "ED25519", 0600);
+	size_t n = 3000, len = n * 96 + 256, off = 0, i;
+	char *kttext = malloc(len), *sttext = malloc(n * 48), text[512];
+	char *kt, *st;
+	config *cfg;
+	const keystore_entry *e;
+
+	cr_assert_not_null(kttext);
+	cr_assert_not_null(sttext);
+	off += (size_t)snprintf(kttext + off, len - off,
+	                        "Dup d0.example:first:%s\n", ed);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(kttext + off, len - off,
+		                        "key%zu d%zu.example:s:%s\n", i, i, ed);
+	snprintf(kttext + off, len - off, "DUP d0.example:second:%s\n", ed);
+	for (i = off = 0; i < n; i++)
+		off += (size_t)sprintf(sttext + off, "d%zu.example key%zu\n", i, i);
+	kt = odk_write("KeyTable", kttext, 0600);
+	st = odk_write("SigningTable", sttext, 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n", kt, st);
+	cfg = parse(text, 0);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->keys->count, n + 2);
+	cr_assert(has("KeyTable:3002: key name 'DUP' already defined at "));
+	cr_assert(has(":1; the first one is used"));
+	e = keystore_find(cfg->keys, "dup");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(e->selector, "first");
+	for (i = 0; i < n; i += 97) {
+		char name[32], domain[32];
+
+		snprintf(name, sizeof(name), "KEY%zu", i);
+		snprintf(domain, sizeof(domain), "d%zu.example", i);
+		e = keystore_find(cfg->keys, name);
+		cr_assert_not_null(e, "%s", name);
+		cr_assert_str_eq(e->domain, domain);
+	}
+	cr_assert_null(keystore_find(cfg->keys, "key"));
+	cr_assert_null(keystore_find(cfg->keys, "zzz"));
+	config_unref(cfg);
+	free(ed); free(kt); free(st); free(kttext); free(sttext);
+}
+
 /* A PEM key pasted on one KeyTable line (line breaks lost). */
 Test(config, keytable_inline_pem)
 {
