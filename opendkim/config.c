@@ -463,6 +463,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->external_ignore);
 	hostlist_free(cfg->peer_list);
 	dataset_free(cfg->mtas);
+	dataset_free(cfg->macro_list);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
 	config_names_free(&cfg->omit_headers);
@@ -1117,6 +1118,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("KeyFile", config_set_string, keyfile),
 	CONFIG_OPT("KeyTable", config_set_dataset, keytable),
 	CONFIG_OPT("LogWhy", config_set_bool, log_why),
+	CONFIG_OPT("MacroList", config_set_dataset, macro_list),
 	CONFIG_OPT("MaximumHeaders", config_set_count, max_headers),
 	CONFIG_OPT("MaximumSignaturesToVerify", config_set_count,
 	           max_signatures),
@@ -1465,6 +1467,63 @@ static void config_finish_user(config_ctx *ctx)
 	cfg->gid = gr->gr_gid;
 }
 
+/* Macro names: letters, digits, "_", optionally in braces. */
+static bool config_macro_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len >= 2 && s[0] == '{' && s[len - 1] == '}') {
+		s++;
+		len -= 2;
+	}
+	if (len == 0 || len > CONFIG_MACRO_NAME_MAX - 3)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+bool config_macro_entry(const char *entry, char *name, const char **values,
+                        const char **why)
+{
+	const char *bar = strchr(entry, '|'), *v;
+	size_t len = bar != NULL ? (size_t)(bar - entry) : strlen(entry);
+
+	if (!config_macro_name_ok(entry, len)) {
+		*why = "the macro name must be letters, digits and '_' "
+		       "(at most 64), as in daemon_name|ORIGINATING";
+		return false;
+	}
+	for (v = bar; v != NULL; v = strchr(v + 1, '|')) {
+		if (v[1] == '|' || v[1] == '\0') {
+			*why = "empty value between '|'";
+			return false;
+		}
+	}
+	if (len == 1 || entry[0] == '{')
+		snprintf(name, CONFIG_MACRO_NAME_MAX, "%.*s", (int)len, entry);
+	else
+		snprintf(name, CONFIG_MACRO_NAME_MAX, "{%.*s}", (int)len, entry);
+	*values = bar != NULL ? bar + 1 : NULL;
+	return true;
+}
+
+/* Every MacroList entry is well formed (a bad one would never match). */
+static void config_check_macrolist(config_ctx *ctx)
+{
+	const dataset *ml = ctx->cfg->macro_list;
+	char name[CONFIG_MACRO_NAME_MAX];
+	const char *values, *why;
+	size_t i;
+
+	for (i = 0; ml != NULL && i < ml->count; i++)
+		if (!config_macro_entry(ml->entries[i].key, name, &values, &why))
+			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad MacroList "
+			         "entry '%s': %s", ml->entries[i].file,
+			         ml->entries[i].line, ml->entries[i].key, why);
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1557,6 +1616,7 @@ static void config_finish(config_ctx *ctx)
 	    !config_names_add(&cfg->sign_headers, "From"))
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
+	config_check_macrolist(ctx);
 	config_finish_user(ctx);
 	if (!(ctx->flags & CONFIG_PARSE_ONLY))
 		config_finish_keys(ctx);

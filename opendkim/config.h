@@ -132,6 +132,8 @@ typedef struct config {
 	hostlist *peer_list;            /* PeerList (NULL: empty) */
 	dataset *mtas;                  /* MTA: daemon names ({daemon_name})
 	                                 * whose mail is signed (NULL: none) */
+	dataset *macro_list;            /* MacroList: "name[|value...]"
+	                                 * entries (NULL: none) */
 
 	/* What a signature looks like */
 	dkim_canon header_canon;        /* Canonicalization (simple/simple) */
@@ -296,6 +298,17 @@ bool config_signing_value(const dataset_entry *e, char keyname[CONFIG_NAME_MAX],
 
 /* True when name is an OpenDKIM 2.11 option (any case). */
 bool config_is_opendkim_option(const char *name);
+
+/*
+ * A MacroList entry, "name" or "name|value|value...". Writes the macro's
+ * name as libmilter knows it into name (CONFIG_MACRO_NAME_MAX bytes):
+ * "daemon_name" -> "{daemon_name}"; a one-letter name ("j") or one in
+ * braces stays as given. *values: the text after the first "|", NULL when
+ * the entry has no values. False with a reason in *why when malformed.
+ */
+#define CONFIG_MACRO_NAME_MAX 68
+bool config_macro_entry(const char *entry, char *name, const char **values,
+                        const char **why);
 
 /* SignatureTTL's upper bound: ten years of seconds. */
 #define CONFIG_SIGNATURE_TTL_MAX 315360000UL

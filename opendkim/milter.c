@@ -374,6 +374,12 @@ static void milter_conn_set_client(milter_conn *conn, const char *hostname,
 	}
 }
 
+/* MacroList's view of the MTA's macros (every stage's, at end of headers). */
+static const char *milter_macro(void *arg, const char *name)
+{
+	return smfi_getsymval((SMFICTX *)arg, (char *)name);
+}
+
 static policy_client milter_client(const milter_conn *conn, bool authenticated)
 {
 	policy_client c = {
@@ -695,6 +701,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
 	policy_client client = milter_client(conn, m->authenticated);
 	client.daemon_name = m->daemon_name;
+	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false;

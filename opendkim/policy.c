@@ -32,9 +32,43 @@ bool policy_client_is_peer(const config *cfg, const policy_client *client)
 	return hostlist_match(cfg->peer_list, client->addr, client->hostname);
 }
 
+/* value is one of the "|"-separated values (compared with case). */
+static bool policy_macro_value_listed(const char *values, const char *value)
+{
+	size_t len = strlen(value);
+
+	while (values != NULL) {
+		const char *bar = strchr(values, '|');
+		size_t n = bar != NULL ? (size_t)(bar - values) : strlen(values);
+
+		if (n == len && memcmp(values, value, len) == 0)
+			return true;
+		values = bar != NULL ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+bool policy_macro_listed(const config *cfg, policy_macro_fn get, void *arg)
+{
+	const dataset *ml = cfg->macro_list;
+	char name[CONFIG_MACRO_NAME_MAX];
+	const char *values, *why, *value;
+	size_t i;
+
+	for (i = 0; ml != NULL && i < ml->count; i++) {
+		if (!config_macro_entry(ml->entries[i].key, name, &values, &why))
+			continue;       /* refused at load; never here */
+		value = get(arg, name);
+		if (value != NULL &&
+		    (values == NULL || policy_macro_value_listed(values, value)))
+			return true;
+	}
+	return false;
+}
+
 bool policy_client_is_internal(const config *cfg, const policy_client *client)
 {
-	return client->authenticated ||
+	return client->authenticated || client->macro_listed ||
 	       (cfg->mtas != NULL && client->daemon_name != NULL &&
 	        dataset_contains(cfg->mtas, client->daemon_name)) ||
 	       hostlist_match(cfg->internal_hosts, client->addr,

@@ -33,15 +33,26 @@ typedef struct {
 	bool authenticated;             /* {auth_type} or {auth_authen} set */
 	const char *daemon_name;        /* the MTA's {daemon_name}, may be
 	                                 * NULL */
+	bool macro_listed;              /* policy_macro_listed said yes */
 } policy_client;
+
+/* A macro's value from the MTA (NULL: not sent); name as libmilter's. */
+typedef const char *(*policy_macro_fn)(void *arg, const char *name);
+
+/*
+ * MacroList: did the MTA set one of the listed macros (to one of the
+ * entry's values, compared with case, when the entry lists values)?
+ */
+bool policy_macro_listed(const config *cfg, policy_macro_fn get, void *arg);
 
 /* PeerList: the milter should not touch this client's mail at all. */
 bool policy_client_is_peer(const config *cfg, const policy_client *client);
 
 /*
  * May this client have its mail signed? True when it is in InternalHosts,
- * authenticated, or the MTA daemon that received the message is listed in
- * MTA (opendkim.conf(5): e.g. Postfix's submission service).
+ * authenticated, the MTA daemon that received the message is listed in
+ * MTA (opendkim.conf(5): e.g. Postfix's submission service), or a macro
+ * of MacroList matched (macro_listed).
  */
 bool policy_client_is_internal(const config *cfg,
                                const policy_client *client);

@@ -4,7 +4,7 @@
 # client too; an unauthenticated external one is verified instead; with a
 # KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
 # both verify; a header block over MaximumHeaders gets a clear reply; MTA
-# daemon names; LogWhy.
+# daemon names; MacroList; LogWhy; SignatureTTL.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -155,6 +155,20 @@ mt_nogrep "$T/mta2.eml" '^DKIM-Signature:' "client of an unlisted MTA daemon"
 mt_grep "$MT_LOG" 'MTA2QID: action=accept .*result=none not signed: client neither internal nor authenticated' "LogWhy reason"
 mt_nogrep "$MT_LOG" 'MTA1QID' "SyslogSuccess no, yet a success was logged"
 mt_ok "MTA submission: external client signed; smtpd: verified, LogWhy says why; SyslogSuccess no"
+mt_stop
+
+# MacroList: a listed macro value marks mail to sign whatever the client.
+mt_config > "$T/macro.conf"
+printf 'MacroList\tdaemon_name|ORIGINATING|SUBMISSION\n' >> "$T/macro.conf"
+mt_start "$T/macro.conf"
+mt_send "$T/macro1.eml" "$T/msg.eml" -a 198.51.100.8 -D ORIGINATING
+mt_verify "$T/macro1.eml"
+mt_grep "$T/macro1.eml" '^DKIM-Signature:' "MacroList daemon_name|ORIGINATING"
+mt_send "$T/macro2.eml" "$T/msg.eml" -a 198.51.100.8 -D originating
+mt_nogrep "$T/macro2.eml" '^DKIM-Signature:' "MacroList values compare with case"
+mt_send "$T/macro3.eml" "$T/msg.eml" -a 198.51.100.8
+mt_nogrep "$T/macro3.eml" '^DKIM-Signature:' "MacroList without the macro"
+mt_ok "MacroList daemon_name|ORIGINATING|SUBMISSION: external client signed through ORIGINATING only"
 mt_stop
 
 # SignatureTTL: x= is t= plus the TTL; dkimpy and our verifier accept it.

@@ -271,7 +271,7 @@ Test(policy, clients_and_decision)
 	                   "PeerList 192.0.2.1\nExternalIgnoreList .ok.example\n"
 	                   "MTA submission,msa\n");
 	struct sockaddr_in sin;
-	policy_client c = { (struct sockaddr *)&sin, NULL, false, NULL };
+	policy_client c = { .addr = (struct sockaddr *)&sin };
 	policy_decision dec;
 
 	memset(&sin, 0, sizeof(sin));
@@ -334,6 +334,65 @@ static char *hlist(const config *cfg, const char *const *hdrs, size_t n)
 	}
 	free(out);
 	return buf;
+}
+
+/* A fake MTA for MacroList: macros as "name=value" pairs. */
+static const char *fake_macro(void *arg, const char *name)
+{
+	const char *const *m = arg;
+	size_t len = strlen(name);
+
+	for (; *m != NULL; m++)
+		if (strncmp(*m, name, len) == 0 && (*m)[len] == '=')
+			return *m + len + 1;
+	return NULL;
+}
+
+Test(policy, macro_list)
+{
+	config *cfg = load("", "* A\n", "MacroList daemon_name|ORIGINATING|"
+	                   "SUBMISSION,{auth_author},j|mx.example\n");
+	const char *originating[] = { "{daemon_name}=ORIGINATING", NULL };
+	const char *submission[] = { "{daemon_name}=SUBMISSION", NULL };
+	const char *smtpd[] = { "{daemon_name}=smtpd", NULL };
+	const char *lower[] = { "{daemon_name}=originating", NULL };
+	const char *author[] = { "{auth_author}=", NULL };
+	const char *j[] = { "j=mx.example", NULL };
+	const char *none[] = { NULL };
+	policy_client c = { .addr = NULL };
+
+	cr_assert(policy_macro_listed(cfg, fake_macro, originating));
+	cr_assert(policy_macro_listed(cfg, fake_macro, submission));
+	cr_assert_not(policy_macro_listed(cfg, fake_macro, smtpd));
+	/* values compare with case, as OpenDKIM's */
+	cr_assert_not(policy_macro_listed(cfg, fake_macro, lower));
+	/* no values listed: set to anything, even empty */
+	cr_assert(policy_macro_listed(cfg, fake_macro, author));
+	cr_assert(policy_macro_listed(cfg, fake_macro, j));
+	cr_assert_not(policy_macro_listed(cfg, fake_macro, none));
+	cr_assert_not(policy_client_is_internal(cfg, &c));
+	c.macro_listed = true;
+	cr_assert(policy_client_is_internal(cfg, &c));
+	config_unref(cfg);
+}
+
+Test(policy, macro_list_bad_entries)
+{
+	static const char *const bad[] = {
+		"MacroList daemon_name|\n", "MacroList daemon_name||x\n",
+		"MacroList |x\n", "MacroList da$mon\n", "MacroList {}\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_null(config_parse_buffer("t.conf", bad[i],
+		                                   strlen(bad[i]), NULL, 0, &d),
+		               "%s accepted", bad[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
+		                                 "bad MacroList entry") != NULL,
+		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
 }
 
 Test(policy, header_list)
