@@ -427,7 +427,8 @@ config *config_new_defaults(void)
 	cfg->syslog_facility = LOG_MAIL;
 	cfg->require_safe_keys = true;
 	cfg->internal_hosts = hostlist_default_internal();
-	if (cfg->internal_hosts == NULL ||
+	cfg->syslog_name = strdup("opendkim");
+	if (cfg->internal_hosts == NULL || cfg->syslog_name == NULL ||
 	    !config_names_set(&cfg->sender_headers, config_default_sender, 1) ||
 	    !config_names_set(&cfg->sign_headers, config_default_sign,
 	                      CONFIG_NELEMS(config_default_sign)) ||
@@ -471,6 +472,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->remove_ar_from);
 	free(cfg->nameservers);
 	free(cfg->pidfile);
+	free(cfg->syslog_name);
 	free(cfg->user);
 	free(cfg->group);
 	for (i = 0; i < cfg->nsources; i++)
@@ -921,6 +923,31 @@ static config_set_result config_set_facility(config_ctx *ctx,
 	return CONFIG_SET_BAD;
 }
 
+/*
+ * SyslogName: the identifier of every log line ("NAME[PID]: ..."), so
+ * that several instances can be told apart. OpenDKIM takes any text; a
+ * space, ':' or '[' would make the lines ambiguous to log parsers, so
+ * letters, digits, '-', '_', '.' and '/' only.
+ */
+static config_set_result config_set_syslog_name(config_ctx *ctx,
+                                                const config_option *opt,
+                                                const char *value,
+                                                const char *where, char *why,
+                                                size_t why_size)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > CONFIG_SYSLOG_NAME_MAX ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                  "0123456789-_./") != len) {
+		snprintf(why, why_size, "expected a name of letters, digits, "
+		         "'-', '_', '.' or '/' (at most %d)",
+		         CONFIG_SYSLOG_NAME_MAX);
+		return CONFIG_SET_BAD;
+	}
+	return config_set_string(ctx, opt, value, where, why, why_size);
+}
+
 /* user[:group]; resolved in config_finish_user. */
 static config_set_result config_set_userid(config_ctx *ctx,
                                            const config_option *opt,
@@ -1154,6 +1181,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("SubDomains", config_set_bool, subdomains),
 	CONFIG_OPT("Syslog", config_set_bool, syslog),
 	CONFIG_OPT("SyslogFacility", config_set_facility, syslog_facility),
+	CONFIG_OPT("SyslogName", config_set_syslog_name, syslog_name),
 	CONFIG_OPT("SyslogSuccess", config_set_bool, syslog_success),
 	CONFIG_OPT("UMask", config_set_umask, umask),
 	CONFIG_OPT("UserID", config_set_userid, user),

@@ -198,6 +198,8 @@ typedef struct config {
 
 	/* Logging */
 	bool syslog;                    /* Syslog (yes) */
+	char *syslog_name;              /* SyslogName: the log identifier
+	                                 * ("opendkim") */
 	bool syslog_success;            /* SyslogSuccess (no) */
 	int syslog_facility;            /* SyslogFacility (LOG_MAIL) */
 	bool log_why;                   /* LogWhy (no) */
@@ -309,6 +311,9 @@ bool config_is_opendkim_option(const char *name);
 #define CONFIG_MACRO_NAME_MAX 68
 bool config_macro_entry(const char *entry, char *name, const char **values,
                         const char **why);
+
+/* SyslogName's longest value. */
+#define CONFIG_SYSLOG_NAME_MAX 64
 
 /* SignatureTTL's upper bound: ten years of seconds. */
 #define CONFIG_SIGNATURE_TTL_MAX 315360000UL

@@ -186,4 +186,24 @@ mt_send "$T/ttl-v.eml" "$T/ttl.eml" -a 198.51.100.7
 mt_grep "$T/ttl-v.eml" 'dkim=pass' "our verifier accepts a signature with x="
 mt_ok "SignatureTTL 604800: x= = t= + 604800, dkimpy and our verifier pass it"
 mt_stop
+
+# SyslogName: every line carries it; a reload to another name takes effect.
+mt_config > "$T/name.conf"
+printf 'SyslogName\tdkim-out\n' >> "$T/name.conf"
+mt_start "$T/name.conf"
+mt_send "$T/name.eml" "$T/msg.eml"
+mt_verify "$T/name.eml"
+mt_grep "$MT_LOG" '^dkim-out\[[0-9]+\]: 4ABC123DEF: action=accept signed' "SyslogName on a message's line"
+mt_nogrep "$MT_LOG" '^opendkim\[' "SyslogName dkim-out, yet a line says opendkim"
+sed 's/^SyslogName.*/SyslogName\tdkim-in/' "$T/name.conf" > "$T/name2.conf"
+cp "$T/name2.conf" "$T/name.conf"
+kill -HUP "$MT_PID"
+i=0
+while ! grep -q '^dkim-in\[[0-9]*\]: configuration reloaded' "$MT_LOG"; do
+	[ $i -lt 100 ] || mt_fail "SyslogName dkim-in not used after a reload"
+	sleep 0.05
+	i=$((i + 1))
+done
+mt_ok "SyslogName dkim-out names every line; a reload renames them"
+mt_stop
 exit 0
