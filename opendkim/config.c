@@ -1135,6 +1135,8 @@ static config_set_result config_set_names(config_ctx *ctx,
 static const config_option config_options[] = {
 	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar),
 	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
+	CONFIG_OPT("AuthservIDWithJobID", config_set_bool,
+	           authserv_id_with_jobid),
 	CONFIG_OPT("Background", config_set_bool, background),
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
 	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),

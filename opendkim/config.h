@@ -165,6 +165,8 @@ typedef struct config {
 	                                 * macro; "HOSTNAME" is replaced by
 	                                 * gethostname() at load */
 	bool always_add_ar;             /* AlwaysAddARHeader (no) */
+	bool authserv_id_with_jobid;    /* AuthservIDWithJobID (no): write
+	                                 * "authserv-id/queue-id" */
 	bool remove_ar_all;             /* RemoveARAll (no) */
 	hostlist *remove_ar_from;       /* RemoveARFrom (NULL: only ours) */
 	bool software_header;           /* SoftwareHeader (no) */

@@ -46,7 +46,9 @@
 #include "verdict.h"
 
 #define MILTER_AR_NAME "Authentication-Results"
-#define MILTER_QID_MAX 64
+/* one more than a job id may have (AUTHRES_JOB_ID_MAX): a longer queue id
+ * is truncated to a length authres_format_job refuses, never written cut */
+#define MILTER_QID_MAX (AUTHRES_JOB_ID_MAX + 2)
 #define MILTER_HOSTNAME_MAX 256
 
 #ifdef DKIMD_VERSION
@@ -484,9 +486,13 @@ static bool milter_ar_forged(const config *cfg, const milter_conn *conn,
 	if (cfg->remove_ar_all || authres_is_ours(value, conn->authserv_id))
 		return true;
 	char id[AUTHRES_ID_MAX];
-	return cfg->remove_ar_from != NULL &&
-	       authres_authserv_id(value, id, sizeof(id)) &&
-	       hostlist_match_name(cfg->remove_ar_from, id);
+	if (cfg->remove_ar_from == NULL || !authres_authserv_id(value, id, sizeof(id)))
+		return false;
+	/* "host/JOB" is host's field with a job id (AuthservIDWithJobID). */
+	char *slash = strchr(id, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	return hostlist_match_name(cfg->remove_ar_from, id);
 }
 
 static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *value)
@@ -809,7 +815,10 @@ static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 		free(list);
 		return true;
 	}
-	char *value = authres_format(conn->authserv_id, list, n, "\n\t");
+	/* AuthservIDWithJobID: the MTA's queue id, when it gave a usable one
+	 * (authres_format_job leaves out anything but token characters). */
+	const char *job = m->rt->cfg->authserv_id_with_jobid && m->qid[0] != '\0' ? m->qid : NULL;
+	char *value = authres_format_job(conn->authserv_id, job, list, n, "\n\t");
 	free(list);
 	bool ok = value != NULL && milter_insert(ctx, conn, MILTER_AR_NAME, value);
 	free(value);

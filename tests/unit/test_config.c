@@ -105,6 +105,7 @@ Test(config, defaults)
 	cr_assert(cfg->syslog);
 	cr_assert(cfg->background);
 	cr_assert_str_eq(cfg->syslog_name, "opendkim");
+	cr_assert_not(cfg->authserv_id_with_jobid);
 	cr_assert_eq(cfg->signature_ttl, 0);
 	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
 	cr_assert_null(cfg->keys);
@@ -143,7 +144,8 @@ Test(config, every_key)
 		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
 		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
 		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n"
-		"Background no\nSignatureTTL 604800\nSyslogName dkim-out\n";
+		"Background no\nSignatureTTL 604800\nSyslogName dkim-out\n"
+		"AuthservIDWithJobID yes\n";
 	config *cfg = parse(text, 0);
 	dkim_options o;
 
@@ -198,6 +200,7 @@ Test(config, every_key)
 	cr_assert_not(cfg->background);
 	cr_assert_eq(cfg->signature_ttl, 604800);
 	cr_assert_str_eq(cfg->syslog_name, "dkim-out");
+	cr_assert(cfg->authserv_id_with_jobid);
 	cr_assert(cfg->syslog_success && cfg->log_why);
 	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
 	cr_assert_not(cfg->require_safe_keys);
