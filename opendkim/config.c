@@ -1171,6 +1171,8 @@ static const config_option config_options[] = {
 	CONFIG_OPT("QueryCache", config_set_bool, query_cache),
 	CONFIG_OPT("RemoveARAll", config_set_bool, remove_ar_all),
 	CONFIG_OPT("RemoveARFrom", config_set_hostlist, remove_ar_from),
+	CONFIG_OPT("RemoveOldSignatures", config_set_bool,
+	           remove_old_signatures),
 	CONFIG_OPT("RequireSafeKeys", config_set_bool, require_safe_keys),
 	CONFIG_OPT("Selector", config_set_string, selector),
 	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers),

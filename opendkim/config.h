@@ -148,6 +148,9 @@ typedef struct config {
 	config_names oversign_headers;  /* OversignHeaders (default empty) */
 	unsigned signature_ttl;         /* SignatureTTL seconds: x= = t + this
 	                                 * (0, the default: no x=) */
+	bool remove_old_signatures;     /* RemoveOldSignatures (no): delete
+	                                 * the DKIM-Signature fields of mail
+	                                 * we sign */
 	config_names omit_headers;      /* OmitHeaders (default Return-Path,
 	                                 * Received, Comments, Keywords, Bcc,
 	                                 * Resent-Bcc, DKIM-Signature) */

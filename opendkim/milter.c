@@ -224,6 +224,8 @@ typedef struct {
 	size_t *ar_remove;              /* A-R indexes (1-based, ascending) */
 	size_t nremove;
 	size_t nar;                     /* A-R fields seen */
+	size_t nsig;                    /* DKIM-Signature fields seen */
+	size_t nsig_removed;            /* of them, removed (RemoveOldSignatures) */
 	policy_decision decision;
 	policy_signers signers;
 	dkim_msg *dkim;
@@ -577,6 +579,8 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	bool ok = milter_store_header(m, conn, name, value);
 	if (ok && strcasecmp(name, MILTER_AR_NAME) == 0)
 		ok = milter_note_ar(m, conn, m->hdrs[m->nhdrs - 1].value);
+	else if (policy_is_signature_field(name))
+		m->nsig++;
 	if (!ok) {
 		m->failed = true;
 		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
@@ -782,6 +786,24 @@ static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
 	return true;
 }
 
+/*
+ * RemoveOldSignatures: the message's DKIM-Signature fields go when we sign
+ * it (policy_sign_headers kept them out of h=). Before ours are inserted,
+ * so that the indexes still name theirs; from the highest index down, as
+ * for Authentication-Results, because each deletion renumbers the rest.
+ */
+static bool milter_remove_old_signatures(SMFICTX *ctx, milter_msg *m)
+{
+	if (!m->decision.sign || !m->rt->cfg->remove_old_signatures)
+		return true;
+	for (size_t i = m->nsig; i > 0; i--) {
+		if (smfi_chgheader(ctx, "DKIM-Signature", (int)i, NULL) != MI_SUCCESS)
+			return false;
+		m->nsig_removed++;
+	}
+	return true;
+}
+
 /* The engine's results as a list, topmost signature first. */
 static const dkim_sig_result **milter_results(const dkim_msg *dkim, size_t *n)
 {
@@ -872,6 +894,8 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 		                policy_why_text(m->decision.why));
 	if (m->nremove > 0)
 		milter_line_add(line, sizeof(line), " removed=%zu forged Authentication-Results", m->nremove);
+	if (m->nsig_removed > 0)
+		milter_line_add(line, sizeof(line), " removed=%zu old DKIM-Signature", m->nsig_removed);
 	if (m->decision.log_external)
 		milter_line_add(line, sizeof(line), " (external host %s sent as a signing domain)",
 		                conn->hostname);
@@ -897,6 +921,8 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	milter_msg *m = conn->msg;
 	if (!milter_add_software_header(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Filter");
+	if (!milter_remove_old_signatures(ctx, m))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot remove old DKIM-Signature");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Signature");
 	if (!milter_remove_forged_ar(ctx, m))

@@ -458,12 +458,21 @@ static bool policy_push(const char ***list, size_t *n, size_t *cap,
 	return true;
 }
 
+bool policy_is_signature_field(const char *name)
+{
+	return strcasecmp(name, "DKIM-Signature") == 0;
+}
+
 static bool policy_should_sign(const config *cfg, const char *name)
 {
 	/* RFC 6376 §5.4: From MUST be signed, whatever OmitHeaders says */
 	if (strcasecmp(name, "From") == 0)
 		return true;
 	if (config_names_has(&cfg->omit_headers, name))
+		return false;
+	/* RemoveOldSignatures: those fields are deleted as we sign; a
+	 * signature over them would break on its way out. */
+	if (cfg->remove_old_signatures && policy_is_signature_field(name))
 		return false;
 	return config_names_has(&cfg->sign_headers, name) ||
 	       config_names_has(&cfg->oversign_headers, name);
@@ -487,8 +496,10 @@ dkim_status policy_sign_headers(const config *cfg, const char *const *names,
 		ok = policy_push(&list, &count, &cap, "From");
 	/* RFC 6376 §8.15: one more instance than present stops additions */
 	for (i = 0; i < cfg->oversign_headers.count && ok; i++)
-		ok = policy_push(&list, &count, &cap,
-		                 cfg->oversign_headers.names[i]);
+		if (!cfg->remove_old_signatures ||
+		    !policy_is_signature_field(cfg->oversign_headers.names[i]))
+			ok = policy_push(&list, &count, &cap,
+			                 cfg->oversign_headers.names[i]);
 	if (!ok) {
 		free(list);
 		*out = NULL;

@@ -177,12 +177,20 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
  * order: each present field named in SignHeaders and not in OmitHeaders
  * once per occurrence (From always: RFC 6376 §5.4 requires it), then each
  * OversignHeaders name once more (present or not: an absent field listed
- * in h= hashes as empty, so nobody can add one later; RFC 6376 §5.4.2).
+ * in h= hashes as empty, so nobody can add one later; RFC 6376 §5.4.2);
+ * with RemoveOldSignatures, never DKIM-Signature.
  * *out is a malloc'd array of pointers into names[] or cfg's lists (the array
  * only is freed by the caller). Returns DKIM_OK or DKIM_ERR_NOMEM.
  */
 dkim_status policy_sign_headers(const config *cfg, const char *const *names,
                                 size_t n, const char ***out, size_t *nout,
                                 dkim_error *err);
+
+/*
+ * A DKIM-Signature field (any case)? With RemoveOldSignatures the milter
+ * deletes those of a message it signs, and policy_sign_headers leaves
+ * them out of h= (even when SignHeaders or OversignHeaders name them).
+ */
+bool policy_is_signature_field(const char *name);
 
 #endif /* ODK_POLICY_H */

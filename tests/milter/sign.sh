@@ -4,7 +4,8 @@
 # client too; an unauthenticated external one is verified instead; with a
 # KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
 # both verify; a header block over MaximumHeaders gets a clear reply; MTA
-# daemon names; MacroList; LogWhy; SignatureTTL.
+# daemon names; MacroList; LogWhy; SignatureTTL; SyslogName;
+# RemoveOldSignatures.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -205,5 +206,33 @@ while ! grep -q '^dkim-in\[[0-9]*\]: configuration reloaded' "$MT_LOG"; do
 	i=$((i + 1))
 done
 mt_ok "SyslogName dkim-out names every line; a reload renames them"
+mt_stop
+
+# RemoveOldSignatures: a message we sign loses its DKIM-Signature fields
+# (all of them, wherever they are), ours verifies; verified mail keeps them.
+{
+	printf 'DKIM-Signature: v=1; a=rsa-sha256; d=old1.example; s=x; h=from;\n\tbh=AAAA; b=BBBB\n'
+	sed '/^$/q' "$T/msg.eml" | sed '$d'
+	printf 'dkim-signature: v=1; a=rsa-sha256; d=old2.example; s=x; h=from; bh=AAAA; b=CCCC\n'
+	printf 'DKIM-Signature: v=1; a=rsa-sha256; d=old3.example; s=x; h=from; bh=AAAA; b=DDDD\n\n'
+	sed '1,/^$/d' "$T/msg.eml"
+} > "$T/old.eml"
+mt_config > "$T/old.conf"
+mt_start "$T/old.conf"
+mt_send "$T/old-keep.eml" "$T/old.eml"
+[ "$(grep -ci '^dkim-signature:' "$T/old-keep.eml")" -eq 4 ] ||
+	mt_fail "without RemoveOldSignatures: expected 3 old signatures and ours"
+mt_stop
+printf 'RemoveOldSignatures\tyes\n' >> "$T/old.conf"
+mt_start "$T/old.conf"
+mt_send "$T/old-rm.eml" "$T/old.eml"
+mt_nogrep "$T/old-rm.eml" 'old[0-9]\.example' "RemoveOldSignatures left an old signature"
+[ "$(grep -ci '^dkim-signature:' "$T/old-rm.eml")" -eq 1 ] || mt_fail "RemoveOldSignatures: not exactly our signature"
+mt_grep "$T/old-rm.eml" 'd=example.com' "our signature"
+mt_verify "$T/old-rm.eml"
+mt_grep "$MT_LOG" '4ABC123DEF: action=accept signed .*removed=3 old DKIM-Signature' "log line"
+mt_send "$T/old-v.eml" "$T/old.eml" -a 198.51.100.7
+[ "$(grep -ci '^dkim-signature:' "$T/old-v.eml")" -eq 3 ] || mt_fail "RemoveOldSignatures removed signatures of verified mail"
+mt_ok "RemoveOldSignatures: 3 old signatures removed when signing, ours verifies; kept when verifying"
 mt_stop
 exit 0

@@ -395,6 +395,31 @@ Test(policy, macro_list_bad_entries)
 	}
 }
 
+/* RemoveOldSignatures: the fields deleted as we sign are never in h=. */
+Test(policy, remove_old_signatures_header_list)
+{
+	static const char *const hdrs[] = {
+		"DKIM-Signature", "From", "dkim-signature", "Subject"
+	};
+	config *cfg = load("", "* A\n", "OmitHeaders Received\n"
+	                   "SignHeaders *,+DKIM-Signature\n"
+	                   "OversignHeaders From,DKIM-Signature\n");
+
+	/* without it, a site may sign old signatures if it asks to */
+	cr_assert_str_eq(hlist(cfg, hdrs, 4), "DKIM-Signature:From:"
+	                 "dkim-signature:Subject:From:DKIM-Signature");
+	config_unref(cfg);
+	cfg = load("", "* A\n", "OmitHeaders Received\n"
+	           "SignHeaders *,+DKIM-Signature\n"
+	           "OversignHeaders From,DKIM-Signature\n"
+	           "RemoveOldSignatures yes\n");
+	cr_assert(cfg->remove_old_signatures);
+	cr_assert_str_eq(hlist(cfg, hdrs, 4), "From:Subject:From");
+	cr_assert(policy_is_signature_field("DKIM-SIGNATURE"));
+	cr_assert_not(policy_is_signature_field("DKIM-Signatures"));
+	config_unref(cfg);
+}
+
 Test(policy, header_list)
 {
 	static const char *const hdrs[] = {
