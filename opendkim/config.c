@@ -465,6 +465,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->peer_list);
 	dataset_free(cfg->mtas);
 	dataset_free(cfg->macro_list);
+	dataset_free(cfg->exempt_domains);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
 	config_names_free(&cfg->omit_headers);
@@ -1142,6 +1143,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
 	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),
 	CONFIG_OPT("Domain", config_set_dataset, domains),
+	CONFIG_OPT("ExemptDomains", config_set_dataset, exempt_domains),
 	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
 	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
 	CONFIG_OPT("KeyFile", config_set_string, keyfile),
@@ -1556,6 +1558,41 @@ static void config_check_macrolist(config_ctx *ctx)
 			         ml->entries[i].line, ml->entries[i].key, why);
 }
 
+/* Letters, digits and the characters of extra only, 1 to 255 of them. */
+static bool config_domain_chars(const char *s, const char *extra)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len > 255)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * ExemptDomains entries are domain names (refile: may hold "*"): an
+ * address or a typing mistake would never match, and mail meant to be
+ * left alone would be signed or verified after all.
+ */
+static void config_check_exempt(config_ctx *ctx)
+{
+	const dataset *ds = ctx->cfg->exempt_domains;
+	bool re = ds != NULL && ds->kind == DATASET_REFILE;
+	size_t i;
+
+	for (i = 0; ds != NULL && i < ds->count; i++) {
+		const dataset_entry *e = &ds->entries[i];
+
+		if (e->key[0] != '.' && config_domain_chars(e->key, re ? "-_.*" : "-_."))
+			continue;
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad ExemptDomains entry "
+		         "'%s': expected a domain name%s", e->file, e->line,
+		         e->key, re ? " (or a pattern with '*')" : "");
+	}
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1649,6 +1686,7 @@ static void config_finish(config_ctx *ctx)
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
 	config_check_macrolist(ctx);
+	config_check_exempt(ctx);
 	config_finish_user(ctx);
 	if (!(ctx->flags & CONFIG_PARSE_ONLY))
 		config_finish_keys(ctx);

@@ -609,12 +609,15 @@ static bool milter_plain_domain(const char *d)
  * external one the answer only serves the "external host sent as our
  * domain" log line, so a failure just means no signers.
  */
-static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender)
+static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender,
+                                bool *exempt)
 {
 	const config *cfg = m->rt->cfg;
 	policy_sender_addr sender;
 	*have_sender = policy_sender(cfg, m->hdrs, m->nhdrs, &sender);
-	if (!*have_sender || !cfg->sign || (!internal && !milter_plain_domain(sender.domain)))
+	*exempt = *have_sender && policy_sender_exempt(cfg, &sender);
+	if (!*have_sender || *exempt || !cfg->sign ||
+	    (!internal && !milter_plain_domain(sender.domain)))
 		return true;
 	if (policy_find_signers(cfg, &sender, &m->signers, &m->err) == DKIM_OK)
 		return true;
@@ -622,9 +625,14 @@ static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender)
 	return !internal;
 }
 
-static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender)
+static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender,
+                          bool exempt)
 {
-	policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored, &m->decision);
+	if (exempt)
+		policy_decide_exempt(&m->decision);
+	else
+		policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored,
+		              &m->decision);
 	if (!m->decision.sign)
 		policy_signers_free(&m->signers);   /* e.g. "%" keys loaded for nothing */
 }
@@ -714,10 +722,10 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
-	bool have_sender = false;
-	if (m->failed || !milter_find_signers(m, internal, &have_sender))
+	bool have_sender = false, exempt = false;
+	if (m->failed || !milter_find_signers(m, internal, &have_sender, &exempt))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
-	milter_decide(m, internal, ignored, have_sender);
+	milter_decide(m, internal, ignored, have_sender, exempt);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);

@@ -414,6 +414,8 @@ const char *policy_why_text(policy_why why)
 		return "client neither internal nor authenticated";
 	case POLICY_WHY_NO_KEYS:
 		return "no signing keys configured";
+	case POLICY_WHY_EXEMPT:
+		return "sender domain in ExemptDomains";
 	}
 	return "unknown";
 }
@@ -438,6 +440,18 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
 		out->sign = true;
 	/* OpenDKIM signs or verifies a message, never both */
 	out->verify = !out->sign && cfg->verify;
+}
+
+bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender)
+{
+	return cfg->exempt_domains != NULL && sender->domain[0] != '\0' &&
+	       dataset_contains(cfg->exempt_domains, sender->domain);
+}
+
+void policy_decide_exempt(policy_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->why = POLICY_WHY_EXEMPT;
 }
 
 /* ---- what to sign ---------------------------------------------------------- */

@@ -144,7 +144,9 @@ typedef enum {
 	                                 * / Domain */
 	POLICY_WHY_EXTERNAL,            /* our domain, client neither internal
 	                                 * nor authenticated */
-	POLICY_WHY_NO_KEYS              /* no KeyTable/KeyFile configured */
+	POLICY_WHY_NO_KEYS,             /* no KeyTable/KeyFile configured */
+	POLICY_WHY_EXEMPT               /* sender domain in ExemptDomains:
+	                                 * not verified either */
 } policy_why;
 
 /* A short phrase for the log line ("sender domain not in SigningTable"). */
@@ -169,6 +171,16 @@ typedef struct {
 void policy_decide(const config *cfg, bool internal, bool have_sender,
                    size_t nsigners, bool ignored_external,
                    policy_decision *out);
+
+/*
+ * ExemptDomains: is mail from sender's domain left alone entirely (OpenDKIM:
+ * "ignored entirely by the filter")? Exact domains, or refile: patterns,
+ * ignoring case. The sender is the one policy_sender found.
+ */
+bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender);
+
+/* The decision for an exempt sender: neither sign nor verify. */
+void policy_decide_exempt(policy_decision *out);
 
 /* ---- what to sign -------------------------------------------------------- */
 

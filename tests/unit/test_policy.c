@@ -395,6 +395,62 @@ Test(policy, macro_list_bad_entries)
 	}
 }
 
+/* ExemptDomains: exact domains (any case) or refile: patterns. */
+Test(policy, exempt_domains)
+{
+	char *re = odk_write("exempt.re", "*.lists.example\n# comment\n"
+	                     "partner.example\n", 0644);
+	char text[512];
+	config *cfg = load("", "* A\n", "ExemptDomains example.net,Example.ORG\n");
+	policy_sender_addr a = sender("u", "example.net");
+	policy_sender_addr b = sender("u", "example.org");
+	policy_sender_addr c = sender("u", "sub.example.net");
+	policy_sender_addr e = sender("u", "");
+	policy_decision dec;
+
+	cr_assert(policy_sender_exempt(cfg, &a));
+	cr_assert(policy_sender_exempt(cfg, &b));
+	cr_assert_not(policy_sender_exempt(cfg, &c), "exact, not subdomains");
+	cr_assert_not(policy_sender_exempt(cfg, &e));
+	policy_decide_exempt(&dec);
+	cr_assert(!dec.sign && !dec.verify && dec.why == POLICY_WHY_EXEMPT);
+	cr_assert_str_eq(policy_why_text(dec.why), "sender domain in ExemptDomains");
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "ExemptDomains refile:%s\n", re);
+	cfg = load("", "* A\n", text);
+	a = sender("u", "a.lists.example");
+	b = sender("u", "lists.example");
+	c = sender("u", "partner.example");
+	cr_assert(policy_sender_exempt(cfg, &a));
+	cr_assert_not(policy_sender_exempt(cfg, &b));
+	cr_assert(policy_sender_exempt(cfg, &c));
+	config_unref(cfg);
+	cfg = config_new_defaults();
+	cr_assert_not(policy_sender_exempt(cfg, &c), "none by default");
+	config_unref(cfg);
+	free(re);
+}
+
+Test(policy, exempt_domains_bad_entries)
+{
+	static const char *const bad[] = {
+		"ExemptDomains user@example.com\n", "ExemptDomains *.example.com\n",
+		"ExemptDomains .example.com\n", "ExemptDomains ex ample.com\n",
+		"ExemptDomains example.com,exa$mple.net\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_null(config_parse_buffer("t.conf", bad[i],
+		                                   strlen(bad[i]), NULL, 0, &d),
+		               "%s accepted", bad[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
+		                                 "bad ExemptDomains entry") != NULL,
+		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
+}
+
 /* RemoveOldSignatures: the fields deleted as we sign are never in h=. */
 Test(policy, remove_old_signatures_header_list)
 {
