@@ -466,6 +466,7 @@ static void config_free(config *cfg)
 	dataset_free(cfg->mtas);
 	dataset_free(cfg->macro_list);
 	dataset_free(cfg->exempt_domains);
+	dataset_free(cfg->dont_sign_mail_to);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
 	config_names_free(&cfg->omit_headers);
@@ -1143,6 +1144,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
 	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),
 	CONFIG_OPT("Domain", config_set_dataset, domains),
+	CONFIG_OPT("DontSignMailTo", config_set_dataset, dont_sign_mail_to),
 	CONFIG_OPT("ExemptDomains", config_set_dataset, exempt_domains),
 	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
 	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
@@ -1593,6 +1595,33 @@ static void config_check_exempt(config_ctx *ctx)
 	}
 }
 
+/*
+ * DontSignMailTo entries are addresses, local@domain, or refile: patterns
+ * with "*" (any entry: a pattern may stand for either part). An entry
+ * without "@", or with a "*" outside refile: (taken literally there, as
+ * by OpenDKIM), is legal to OpenDKIM but never matches a recipient: an
+ * error, so the mistake is found at load rather than by signed mail.
+ */
+static void config_check_dont_sign(config_ctx *ctx)
+{
+	const dataset *ds = ctx->cfg->dont_sign_mail_to;
+	bool re = ds != NULL && ds->kind == DATASET_REFILE;
+	size_t i;
+
+	for (i = 0; ds != NULL && i < ds->count; i++) {
+		const dataset_entry *e = &ds->entries[i];
+		const char *at = strrchr(e->key, '@');
+
+		if (re ? strchr(e->key, '*') != NULL || at != NULL
+		       : at != NULL && at != e->key && at[1] != '\0' &&
+		         strchr(e->key, '*') == NULL)
+			continue;
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad DontSignMailTo entry "
+		         "'%s': expected an address, user@domain%s", e->file,
+		         e->line, e->key, re ? " (or a pattern with '*')" : "");
+	}
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1687,6 +1716,7 @@ static void config_finish(config_ctx *ctx)
 	config_names_remove(&cfg->omit_headers, "From");
 	config_check_macrolist(ctx);
 	config_check_exempt(ctx);
+	config_check_dont_sign(ctx);
 	config_finish_user(ctx);
 	if (!(ctx->flags & CONFIG_PARSE_ONLY))
 		config_finish_keys(ctx);

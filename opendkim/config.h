@@ -134,6 +134,9 @@ typedef struct config {
 	                                 * whose mail is signed (NULL: none) */
 	dataset *macro_list;            /* MacroList: "name[|value...]"
 	                                 * entries (NULL: none) */
+	dataset *dont_sign_mail_to;     /* DontSignMailTo: recipient addresses
+	                                 * (or refile: patterns) that stop
+	                                 * signing (NULL: none) */
 	dataset *exempt_domains;        /* ExemptDomains: sender domains whose
 	                                 * mail is neither signed nor verified
 	                                 * (NULL: none) */

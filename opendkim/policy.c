@@ -416,6 +416,8 @@ const char *policy_why_text(policy_why why)
 		return "no signing keys configured";
 	case POLICY_WHY_EXEMPT:
 		return "sender domain in ExemptDomains";
+	case POLICY_WHY_RCPT:
+		return "a recipient is in DontSignMailTo";
 	}
 	return "unknown";
 }
@@ -452,6 +454,38 @@ void policy_decide_exempt(policy_decision *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->why = POLICY_WHY_EXEMPT;
+}
+
+bool policy_rcpt_no_sign(const config *cfg, const char *rcpt)
+{
+	const dataset *ds = cfg->dont_sign_mail_to;
+	size_t len;
+
+	if (ds == NULL || rcpt == NULL)
+		return false;
+	/* RFC 5321 §4.1.2: Forward-path = "<" Mailbox ">" (the MTA may also
+	 * give it bare); the brackets are not part of the address. */
+	len = strlen(rcpt);
+	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
+		char *bare = strndup(rcpt + 1, len - 2);
+		bool hit;
+
+		if (bare == NULL)
+			return true;    /* out of memory: not signing is safe */
+		hit = dataset_contains(ds, bare);
+		free(bare);
+		return hit;
+	}
+	return dataset_contains(ds, rcpt);
+}
+
+void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out)
+{
+	if (!out->sign)
+		return;
+	out->sign = false;
+	out->why = POLICY_WHY_RCPT;
+	out->verify = cfg->verify;
 }
 
 /* ---- what to sign ---------------------------------------------------------- */

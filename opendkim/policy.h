@@ -145,8 +145,9 @@ typedef enum {
 	POLICY_WHY_EXTERNAL,            /* our domain, client neither internal
 	                                 * nor authenticated */
 	POLICY_WHY_NO_KEYS,             /* no KeyTable/KeyFile configured */
-	POLICY_WHY_EXEMPT               /* sender domain in ExemptDomains:
+	POLICY_WHY_EXEMPT,              /* sender domain in ExemptDomains:
 	                                 * not verified either */
+	POLICY_WHY_RCPT                 /* a recipient in DontSignMailTo */
 } policy_why;
 
 /* A short phrase for the log line ("sender domain not in SigningTable"). */
@@ -181,6 +182,21 @@ bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender);
 
 /* The decision for an exempt sender: neither sign nor verify. */
 void policy_decide_exempt(policy_decision *out);
+
+/*
+ * DontSignMailTo: is rcpt (an envelope recipient as the MTA gives it,
+ * "<user@domain>" or bare) one whose mail must not be signed? Exact
+ * addresses ignoring case, or refile: patterns against the bare address.
+ * The milter asks as recipients arrive and keeps one boolean per message.
+ */
+bool policy_rcpt_no_sign(const config *cfg, const char *rcpt);
+
+/*
+ * Applies a DontSignMailTo match to a decision made by policy_decide: a
+ * message that would be signed is not (POLICY_WHY_RCPT); it is verified
+ * instead when Mode has v, as any message that is not signed.
+ */
+void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out);
 
 /* ---- what to sign -------------------------------------------------------- */
 

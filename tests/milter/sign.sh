@@ -5,7 +5,7 @@
 # KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
 # both verify; a header block over MaximumHeaders gets a clear reply; MTA
 # daemon names; MacroList; LogWhy; SignatureTTL; SyslogName;
-# RemoveOldSignatures.
+# RemoveOldSignatures; DontSignMailTo.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -234,5 +234,36 @@ mt_grep "$MT_LOG" '4ABC123DEF: action=accept signed .*removed=3 old DKIM-Signatu
 mt_send "$T/old-v.eml" "$T/old.eml" -a 198.51.100.7
 [ "$(grep -ci '^dkim-signature:' "$T/old-v.eml")" -eq 3 ] || mt_fail "RemoveOldSignatures removed signatures of verified mail"
 mt_ok "RemoveOldSignatures: 3 old signatures removed when signing, ours verifies; kept when verifying"
+mt_stop
+
+# DontSignMailTo: one listed recipient among many stops signing (the
+# message is verified instead); others are signed. The daemon asks for
+# recipients only when DontSignMailTo is set, and does not answer them.
+mt_config > "$T/rcpt.conf"
+mt_start "$T/rcpt.conf"
+mt_send "$T/rcpt0.eml" "$T/msg.eml" -v -r bob@example.net
+mt_nogrep "$T/rcpt0.eml.result" "> 'R'" "recipients sent without DontSignMailTo (SMFIP_NORCPT)"
+mt_stop
+printf 'DontSignMailTo\tcsl:Bob@Example.NET,carol@example.org\n' >> "$T/rcpt.conf"
+mt_start "$T/rcpt.conf"
+mt_send "$T/rcpt1.eml" "$T/msg.eml" -v -r alice@example.net -r dave@example.org
+mt_grep "$T/rcpt1.eml" '^DKIM-Signature:' "DontSignMailTo: unlisted recipients, signed"
+mt_verify "$T/rcpt1.eml"
+mt_grep "$T/rcpt1.eml.result" "> 'R'" "recipients not sent with DontSignMailTo"
+awk "/> 'R'/ { r = 1; next } r && /< 'c'/ { bad = 1 } { r = 0 } END { exit bad }" \
+	"$T/rcpt1.eml.result" || mt_fail "RCPT answered (SMFIP_NR_RCPT not used)"
+set --
+i=0
+while [ $i -lt 63 ]; do
+	set -- "$@" -r "user$i@example.net"
+	i=$((i + 1))
+done
+mt_send "$T/rcpt2.eml" "$T/msg.eml" "$@" -r BOB@example.net -i RCPTQID
+mt_nogrep "$T/rcpt2.eml" '^DKIM-Signature:' "DontSignMailTo: the 64th recipient is listed, yet signed"
+mt_grep "$T/rcpt2.eml" '^Authentication-Results: mx.example.net;' "DontSignMailTo: verified instead"
+mt_grep "$MT_LOG" 'RCPTQID: action=accept .*not signed: a recipient is in DontSignMailTo' "LogWhy line"
+mt_send "$T/rcpt3.eml" "$T/msg.eml" -r carol@example.org -r other@example.org
+mt_nogrep "$T/rcpt3.eml" '^DKIM-Signature:' "DontSignMailTo: first recipient listed, yet signed"
+mt_ok "DontSignMailTo: any listed recipient (any case, 1st or 64th) stops signing; RCPT only asked for then"
 mt_stop
 exit 0

@@ -108,6 +108,7 @@ Test(config, defaults)
 	cr_assert_not(cfg->authserv_id_with_jobid);
 	cr_assert_not(cfg->remove_old_signatures);
 	cr_assert_null(cfg->exempt_domains);
+	cr_assert_null(cfg->dont_sign_mail_to);
 	cr_assert_eq(cfg->signature_ttl, 0);
 	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
 	cr_assert_null(cfg->keys);
@@ -148,7 +149,8 @@ Test(config, every_key)
 		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n"
 		"Background no\nSignatureTTL 604800\nSyslogName dkim-out\n"
 		"AuthservIDWithJobID yes\nRemoveOldSignatures yes\n"
-		"ExemptDomains example.net,example.org\n";
+		"ExemptDomains example.net,example.org\n"
+		"DontSignMailTo csl:bob@example.net\n";
 	config *cfg = parse(text, 0);
 	dkim_options o;
 
@@ -206,6 +208,7 @@ Test(config, every_key)
 	cr_assert(cfg->authserv_id_with_jobid);
 	cr_assert(cfg->remove_old_signatures);
 	cr_assert_eq(cfg->exempt_domains->count, 2);
+	cr_assert_eq(cfg->dont_sign_mail_to->count, 1);
 	cr_assert(cfg->syslog_success && cfg->log_why);
 	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
 	cr_assert_not(cfg->require_safe_keys);

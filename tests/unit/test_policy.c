@@ -451,6 +451,67 @@ Test(policy, exempt_domains_bad_entries)
 	}
 }
 
+/* DontSignMailTo: exact addresses (any case, with or without the
+ * brackets of RCPT TO) or refile: patterns; a match stops signing only. */
+Test(policy, dont_sign_mail_to)
+{
+	char *re = odk_write("nosign.re", "*@partner.example\nlist-*@example.com\n", 0644);
+	char text[512];
+	config *cfg = load("", "* A\n", "DontSignMailTo csl:Bob@Example.NET,carol@example.org\n");
+	policy_decision dec;
+
+	cr_assert(policy_rcpt_no_sign(cfg, "<bob@example.net>"));
+	cr_assert(policy_rcpt_no_sign(cfg, "BOB@example.net"));
+	cr_assert(policy_rcpt_no_sign(cfg, "<carol@example.org>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.org>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.net"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "example.net"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, NULL));
+	policy_decide(cfg, true, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && dec.verify && dec.why == POLICY_WHY_RCPT);
+	cr_assert_str_eq(policy_why_text(dec.why), "a recipient is in DontSignMailTo");
+	/* a message not signed anyway keeps its reason */
+	policy_decide(cfg, false, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && dec.why == POLICY_WHY_EXTERNAL);
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "DontSignMailTo refile:%s\nMode s\n", re);
+	cfg = load("", "* A\n", text);
+	cr_assert(policy_rcpt_no_sign(cfg, "<anyone@PARTNER.example>"));
+	cr_assert(policy_rcpt_no_sign(cfg, "<list-dev@example.com>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<dev@example.com>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<x@sub.partner.example.net>"));
+	policy_decide(cfg, true, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && !dec.verify, "Mode s: neither");
+	config_unref(cfg);
+	cfg = config_new_defaults();
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.net>"), "none by default");
+	config_unref(cfg);
+	free(re);
+}
+
+Test(policy, dont_sign_mail_to_bad_entries)
+{
+	static const char *const bad[] = {
+		"DontSignMailTo example.com\n", "DontSignMailTo @example.com\n",
+		"DontSignMailTo bob@\n", "DontSignMailTo a@b.example,*@c.example\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_null(config_parse_buffer("t.conf", bad[i],
+		                                   strlen(bad[i]), NULL, 0, &d),
+		               "%s accepted", bad[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
+		                                 "bad DontSignMailTo entry") != NULL,
+		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
+}
+
 /* RemoveOldSignatures: the fields deleted as we sign are never in h=. */
 Test(policy, remove_old_signatures_header_list)
 {
