@@ -228,9 +228,40 @@ static void authres_put_result(FILE *f, const dkim_sig_result *const *results,
 	authres_put_b(f, results, n, i);
 }
 
+bool authres_valid_job_id(const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+	if (len == 0 || len > AUTHRES_JOB_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!authres_is_token_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * RFC 8601 §2.2: authserv-id is a "value" (RFC 2045 §5.1: token or
+ * quoted-string). "/" is not a token character, so "id/job" is written as
+ * a quoted-string; both parts are tokens, which need no escaping in it.
+ */
+static void authres_put_id(FILE *f, const char *authserv_id, const char *job_id)
+{
+	if (job_id != NULL && authres_valid_job_id(job_id))
+		fprintf(f, "\"%s/%s\";", authserv_id, job_id);
+	else
+		fprintf(f, "%s;", authserv_id);
+}
+
 char *authres_format(const char *authserv_id,
                      const dkim_sig_result *const *results, size_t n,
                      const char *eol)
+{
+	return authres_format_job(authserv_id, NULL, results, n, eol);
+}
+
+char *authres_format_job(const char *authserv_id, const char *job_id,
+                         const dkim_sig_result *const *results, size_t n,
+                         const char *eol)
 {
 	if (!authres_valid_id(authserv_id))
 		return NULL;
@@ -239,7 +270,7 @@ char *authres_format(const char *authserv_id,
 	FILE *f = open_memstream(&text, &size);
 	if (f == NULL)
 		return NULL;
-	fprintf(f, "%s;", authserv_id);
+	authres_put_id(f, authserv_id, job_id);
 	size_t written = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (results[i]->result == DKIM_RESULT_NONE)
@@ -333,8 +364,12 @@ bool authres_is_ours(const char *value, const char *authserv_id)
 		if (authres_lower((unsigned char)id[i]) !=
 		    authres_lower((unsigned char)authserv_id[i]))
 			return false;
-	/* "mx.example.net." names the same host as "mx.example.net". */
+	/* "mx.example.net." names the same host as "mx.example.net"; and
+	 * "mx.example.net/JOB" is ours with a job id (AuthservIDWithJobID,
+	 * whether or not it is on now: a forgery may use either form). */
 	const char *a = id + i, *b = authserv_id + i;
-	return (a[0] == '\0' || (a[0] == '.' && a[1] == '\0')) &&
+	if (a[0] == '.' && (a[1] == '\0' || a[1] == '/'))
+		a++;
+	return (a[0] == '\0' || a[0] == '/') &&
 	       (b[0] == '\0' || (b[0] == '.' && b[1] == '\0'));
 }

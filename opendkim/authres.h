@@ -41,6 +41,23 @@ char *authres_format(const char *authserv_id,
                      const char *eol);
 
 /*
+ * authres_format with a job id (AuthservIDWithJobID): the authserv-id is
+ * written "authserv_id/job_id", as a quoted-string ("/" is not a token
+ * character, RFC 2045 §5.1). A job_id that is NULL or not valid
+ * (authres_valid_job_id) is left out: the field is then authres_format's.
+ */
+char *authres_format_job(const char *authserv_id, const char *job_id,
+                         const dkim_sig_result *const *results, size_t n,
+                         const char *eol);
+
+/* Longest job id written (the MTA's queue id: Postfix's long ones are 20). */
+#define AUTHRES_JOB_ID_MAX 64
+
+/* A job id we write: 1 to AUTHRES_JOB_ID_MAX RFC 2045 token characters
+ * (printable ASCII but no space, ()<>@,;:\"/[]?=). */
+bool authres_valid_job_id(const char *s);
+
+/*
  * The header.b value for result i: the shortest prefix of its b= (at least
  * 8 characters) that differs from the prefix of every other signature's b=
  * (RFC 6008 §4). Writes at most size-1 chars plus NUL; returns the length
@@ -59,7 +76,8 @@ bool authres_authserv_id(const char *value, char *out, size_t size);
 
 /*
  * True when a received Authentication-Results value carries authserv_id
- * (compared case-insensitively, RFC 8601 §2.5).
+ * (compared case-insensitively, RFC 8601 §2.5), alone or followed by
+ * "/anything" (our own form with a job id, quoted or not).
  */
 bool authres_is_ours(const char *value, const char *authserv_id);
 

@@ -427,7 +427,8 @@ config *config_new_defaults(void)
 	cfg->syslog_facility = LOG_MAIL;
 	cfg->require_safe_keys = true;
 	cfg->internal_hosts = hostlist_default_internal();
-	if (cfg->internal_hosts == NULL ||
+	cfg->syslog_name = strdup("opendkim");
+	if (cfg->internal_hosts == NULL || cfg->syslog_name == NULL ||
 	    !config_names_set(&cfg->sender_headers, config_default_sender, 1) ||
 	    !config_names_set(&cfg->sign_headers, config_default_sign,
 	                      CONFIG_NELEMS(config_default_sign)) ||
@@ -464,6 +465,8 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->peer_list);
 	dataset_free(cfg->mtas);
 	dataset_free(cfg->macro_list);
+	dataset_free(cfg->exempt_domains);
+	dataset_free(cfg->dont_sign_mail_to);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
 	config_names_free(&cfg->omit_headers);
@@ -471,6 +474,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->remove_ar_from);
 	free(cfg->nameservers);
 	free(cfg->pidfile);
+	free(cfg->syslog_name);
 	free(cfg->user);
 	free(cfg->group);
 	for (i = 0; i < cfg->nsources; i++)
@@ -921,6 +925,31 @@ static config_set_result config_set_facility(config_ctx *ctx,
 	return CONFIG_SET_BAD;
 }
 
+/*
+ * SyslogName: the identifier of every log line ("NAME[PID]: ..."), so
+ * that several instances can be told apart. OpenDKIM takes any text; a
+ * space, ':' or '[' would make the lines ambiguous to log parsers, so
+ * letters, digits, '-', '_', '.' and '/' only.
+ */
+static config_set_result config_set_syslog_name(config_ctx *ctx,
+                                                const config_option *opt,
+                                                const char *value,
+                                                const char *where, char *why,
+                                                size_t why_size)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > CONFIG_SYSLOG_NAME_MAX ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                  "0123456789-_./") != len) {
+		snprintf(why, why_size, "expected a name of letters, digits, "
+		         "'-', '_', '.' or '/' (at most %d)",
+		         CONFIG_SYSLOG_NAME_MAX);
+		return CONFIG_SET_BAD;
+	}
+	return config_set_string(ctx, opt, value, where, why, why_size);
+}
+
 /* user[:group]; resolved in config_finish_user. */
 static config_set_result config_set_userid(config_ctx *ctx,
                                            const config_option *opt,
@@ -1108,11 +1137,15 @@ static config_set_result config_set_names(config_ctx *ctx,
 static const config_option config_options[] = {
 	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar),
 	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
+	CONFIG_OPT("AuthservIDWithJobID", config_set_bool,
+	           authserv_id_with_jobid),
 	CONFIG_OPT("Background", config_set_bool, background),
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
 	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
 	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),
 	CONFIG_OPT("Domain", config_set_dataset, domains),
+	CONFIG_OPT("DontSignMailTo", config_set_dataset, dont_sign_mail_to),
+	CONFIG_OPT("ExemptDomains", config_set_dataset, exempt_domains),
 	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
 	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
 	CONFIG_OPT("KeyFile", config_set_string, keyfile),
@@ -1142,6 +1175,8 @@ static const config_option config_options[] = {
 	CONFIG_OPT("QueryCache", config_set_bool, query_cache),
 	CONFIG_OPT("RemoveARAll", config_set_bool, remove_ar_all),
 	CONFIG_OPT("RemoveARFrom", config_set_hostlist, remove_ar_from),
+	CONFIG_OPT("RemoveOldSignatures", config_set_bool,
+	           remove_old_signatures),
 	CONFIG_OPT("RequireSafeKeys", config_set_bool, require_safe_keys),
 	CONFIG_OPT("Selector", config_set_string, selector),
 	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers),
@@ -1154,6 +1189,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("SubDomains", config_set_bool, subdomains),
 	CONFIG_OPT("Syslog", config_set_bool, syslog),
 	CONFIG_OPT("SyslogFacility", config_set_facility, syslog_facility),
+	CONFIG_OPT("SyslogName", config_set_syslog_name, syslog_name),
 	CONFIG_OPT("SyslogSuccess", config_set_bool, syslog_success),
 	CONFIG_OPT("UMask", config_set_umask, umask),
 	CONFIG_OPT("UserID", config_set_userid, user),
@@ -1524,6 +1560,68 @@ static void config_check_macrolist(config_ctx *ctx)
 			         ml->entries[i].line, ml->entries[i].key, why);
 }
 
+/* Letters, digits and the characters of extra only, 1 to 255 of them. */
+static bool config_domain_chars(const char *s, const char *extra)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len > 255)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * ExemptDomains entries are domain names (refile: may hold "*"): an
+ * address or a typing mistake would never match, and mail meant to be
+ * left alone would be signed or verified after all.
+ */
+static void config_check_exempt(config_ctx *ctx)
+{
+	const dataset *ds = ctx->cfg->exempt_domains;
+	bool re = ds != NULL && ds->kind == DATASET_REFILE;
+	size_t i;
+
+	for (i = 0; ds != NULL && i < ds->count; i++) {
+		const dataset_entry *e = &ds->entries[i];
+
+		if (e->key[0] != '.' && config_domain_chars(e->key, re ? "-_.*" : "-_."))
+			continue;
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad ExemptDomains entry "
+		         "'%s': expected a domain name%s", e->file, e->line,
+		         e->key, re ? " (or a pattern with '*')" : "");
+	}
+}
+
+/*
+ * DontSignMailTo entries are addresses, local@domain, or refile: patterns
+ * with "*" (any entry: a pattern may stand for either part). An entry
+ * without "@", or with a "*" outside refile: (taken literally there, as
+ * by OpenDKIM), is legal to OpenDKIM but never matches a recipient: an
+ * error, so the mistake is found at load rather than by signed mail.
+ */
+static void config_check_dont_sign(config_ctx *ctx)
+{
+	const dataset *ds = ctx->cfg->dont_sign_mail_to;
+	bool re = ds != NULL && ds->kind == DATASET_REFILE;
+	size_t i;
+
+	for (i = 0; ds != NULL && i < ds->count; i++) {
+		const dataset_entry *e = &ds->entries[i];
+		const char *at = strrchr(e->key, '@');
+
+		if (re ? strchr(e->key, '*') != NULL || at != NULL
+		       : at != NULL && at != e->key && at[1] != '\0' &&
+		         strchr(e->key, '*') == NULL)
+			continue;
+		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad DontSignMailTo entry "
+		         "'%s': expected an address, user@domain%s", e->file,
+		         e->line, e->key, re ? " (or a pattern with '*')" : "");
+	}
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1617,6 +1715,8 @@ static void config_finish(config_ctx *ctx)
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
 	config_check_macrolist(ctx);
+	config_check_exempt(ctx);
+	config_check_dont_sign(ctx);
 	config_finish_user(ctx);
 	if (!(ctx->flags & CONFIG_PARSE_ONLY))
 		config_finish_keys(ctx);

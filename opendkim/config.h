@@ -134,6 +134,12 @@ typedef struct config {
 	                                 * whose mail is signed (NULL: none) */
 	dataset *macro_list;            /* MacroList: "name[|value...]"
 	                                 * entries (NULL: none) */
+	dataset *dont_sign_mail_to;     /* DontSignMailTo: recipient addresses
+	                                 * (or refile: patterns) that stop
+	                                 * signing (NULL: none) */
+	dataset *exempt_domains;        /* ExemptDomains: sender domains whose
+	                                 * mail is neither signed nor verified
+	                                 * (NULL: none) */
 
 	/* What a signature looks like */
 	dkim_canon header_canon;        /* Canonicalization (simple/simple) */
@@ -148,6 +154,9 @@ typedef struct config {
 	config_names oversign_headers;  /* OversignHeaders (default empty) */
 	unsigned signature_ttl;         /* SignatureTTL seconds: x= = t + this
 	                                 * (0, the default: no x=) */
+	bool remove_old_signatures;     /* RemoveOldSignatures (no): delete
+	                                 * the DKIM-Signature fields of mail
+	                                 * we sign */
 	config_names omit_headers;      /* OmitHeaders (default Return-Path,
 	                                 * Received, Comments, Keywords, Bcc,
 	                                 * Resent-Bcc, DKIM-Signature) */
@@ -165,6 +174,8 @@ typedef struct config {
 	                                 * macro; "HOSTNAME" is replaced by
 	                                 * gethostname() at load */
 	bool always_add_ar;             /* AlwaysAddARHeader (no) */
+	bool authserv_id_with_jobid;    /* AuthservIDWithJobID (no): write
+	                                 * "authserv-id/queue-id" */
 	bool remove_ar_all;             /* RemoveARAll (no) */
 	hostlist *remove_ar_from;       /* RemoveARFrom (NULL: only ours) */
 	bool software_header;           /* SoftwareHeader (no) */
@@ -198,6 +209,8 @@ typedef struct config {
 
 	/* Logging */
 	bool syslog;                    /* Syslog (yes) */
+	char *syslog_name;              /* SyslogName: the log identifier
+	                                 * ("opendkim") */
 	bool syslog_success;            /* SyslogSuccess (no) */
 	int syslog_facility;            /* SyslogFacility (LOG_MAIL) */
 	bool log_why;                   /* LogWhy (no) */
@@ -309,6 +322,9 @@ bool config_is_opendkim_option(const char *name);
 #define CONFIG_MACRO_NAME_MAX 68
 bool config_macro_entry(const char *entry, char *name, const char **values,
                         const char **why);
+
+/* SyslogName's longest value. */
+#define CONFIG_SYSLOG_NAME_MAX 64
 
 /* SignatureTTL's upper bound: ten years of seconds. */
 #define CONFIG_SIGNATURE_TTL_MAX 315360000UL

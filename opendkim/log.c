@@ -4,6 +4,11 @@
  * Settings are plain atomics: they change at start-up and on a reload,
  * while milter threads write. A line is formatted into one buffer first so
  * that standard error gets it in a single write.
+ *
+ * The identifier (SyslogName) may change on a reload. openlog(3) keeps the
+ * pointer it is given, and a thread may be writing a line with the old
+ * one, so every identifier used is kept for the life of the process (a
+ * short list: one entry per name ever configured).
  */
 #include "log.h"
 
@@ -22,7 +27,31 @@
 static atomic_bool log_syslog;
 static atomic_bool log_stderr = true;
 static atomic_bool log_verbose;
-static const char *log_ident = "opendkim";
+static _Atomic(const char *) log_ident = "opendkim";
+
+typedef struct log_name {
+	struct log_name *next;
+	char text[];
+} log_name;
+
+static log_name *log_names;     /* changed in log_setup only */
+
+/* A copy of ident that stays valid until exit (NULL: out of memory). */
+static const char *log_intern(const char *ident)
+{
+	log_name *n;
+	size_t len = strlen(ident);
+
+	for (n = log_names; n != NULL; n = n->next)
+		if (strcmp(n->text, ident) == 0)
+			return n->text;
+	if ((n = malloc(sizeof(*n) + len + 1)) == NULL)
+		return NULL;
+	memcpy(n->text, ident, len + 1);
+	n->next = log_names;
+	log_names = n;
+	return n->text;
+}
 
 /* A decimal number up to stop; false unless all digits and in range. */
 static bool log_parse_ull(const char *s, const char *stop, unsigned long long *v)
@@ -60,14 +89,20 @@ bool log_stderr_is_journal(void)
 
 void log_setup(const char *ident, bool use_syslog, int facility, bool to_stderr)
 {
+	const char *kept = log_intern(ident);
+	bool renamed;
+
+	if (kept == NULL)
+		kept = atomic_load(&log_ident);   /* keep the old name */
+	renamed = strcmp(kept, atomic_load(&log_ident)) != 0;
 	/* Without syslog, standard error is the only copy: keep it. */
 	if (to_stderr && use_syslog && log_stderr_is_journal())
 		to_stderr = false;
-	if (use_syslog && !atomic_load(&log_syslog))
-		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	if (use_syslog && (!atomic_load(&log_syslog) || renamed))
+		openlog(kept, LOG_PID | LOG_NDELAY, facility);
 	else if (!use_syslog && atomic_load(&log_syslog))
 		closelog();
-	log_ident = ident;
+	atomic_store(&log_ident, kept);
 	atomic_store(&log_syslog, use_syslog);
 	atomic_store(&log_stderr, to_stderr);
 }
@@ -95,7 +130,7 @@ void log_msg(int prio, const char *fmt, ...)
 		syslog(prio, "%s", line);
 	if (atomic_load(&log_stderr)) {
 		char out[LOG_LINE_MAX + 64];
-		int n = snprintf(out, sizeof(out), "%s[%ld]: %s\n", log_ident,
+		int n = snprintf(out, sizeof(out), "%s[%ld]: %s\n", atomic_load(&log_ident),
 		                 (long)getpid(), line);
 		if (n > (int)sizeof(out) - 1)
 			n = (int)sizeof(out) - 1;

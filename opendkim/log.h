@@ -14,7 +14,8 @@
 #include <syslog.h>
 
 /*
- * (Re)configures the log. use_syslog: send lines to syslog with facility;
+ * (Re)configures the log. ident: the identifier of every line (SyslogName;
+ * copied, and a new one takes effect in syslog too). use_syslog: send lines to syslog with facility;
  * to_stderr: also write them to standard error (foreground mode), unless
  * use_syslog and standard error is the journal (log_stderr_is_journal).
  */

@@ -377,7 +377,7 @@ static void main_reload(void)
 		config_unref(cfg);
 		return;
 	}
-	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, main_opts.foreground);
+	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, main_opts.foreground);
 	if (cfg->keys != NULL)
 		log_msg(LOG_INFO, "configuration reloaded: %zu key(s) unchanged and reused, %zu read",
 		        cfg->keys->reused, cfg->keys->read);
@@ -684,7 +684,7 @@ static bool main_prepare(config *cfg)
 			log_msg(LOG_ERR, "cannot become a daemon: %s", strerror(errno));
 			return false;
 		}
-		log_setup("opendkim", cfg->syslog, cfg->syslog_facility, false);
+		log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, false);
 	}
 	if (cfg->pidfile != NULL && !main_write_pidfile(cfg->pidfile))
 		return false;
@@ -703,7 +703,7 @@ static int main_run(void)
 	if (!cfg->background)
 		main_opts.foreground = true;
 	/* Until the daemon detaches, its errors go to the terminal too. */
-	log_setup("opendkim", cfg->syslog, cfg->syslog_facility, true);
+	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, true);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };
 	if (!main_prepare(cfg) || !milter_set_config(cfg, &err)) {

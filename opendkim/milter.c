@@ -16,7 +16,9 @@
  * goes wrong there is acted upon at the next answered step. Connect and
  * MAIL are not answered either (SMFIP_NR_CONN, SMFIP_NR_MAIL; connect only
  * without a PeerList, whose clients are accepted there): their only other
- * answer is a temporary failure, given at end of headers instead. Each
+ * answer is a temporary failure, given at end of headers instead.
+ * Recipients are asked for only with DontSignMailTo (SMFIP_NORCPT
+ * otherwise), and not answered either (SMFIP_NR_RCPT). Each
  * reply saved is a write and a round trip to the MTA per message
  * (bench/RESULTS.md: 8.7 -> 6.5 context switches per message).
  *
@@ -46,7 +48,9 @@
 #include "verdict.h"
 
 #define MILTER_AR_NAME "Authentication-Results"
-#define MILTER_QID_MAX 64
+/* one more than a job id may have (AUTHRES_JOB_ID_MAX): a longer queue id
+ * is truncated to a length authres_format_job refuses, never written cut */
+#define MILTER_QID_MAX (AUTHRES_JOB_ID_MAX + 2)
 #define MILTER_HOSTNAME_MAX 256
 
 #ifdef DKIMD_VERSION
@@ -214,6 +218,7 @@ typedef struct {
 	milter_runtime *rt;             /* the rules this message started with */
 	char qid[MILTER_QID_MAX];
 	bool authenticated;
+	bool no_sign_rcpt;              /* a recipient in DontSignMailTo */
 	char *daemon_name;              /* {daemon_name}, for MTA */
 	policy_header *hdrs;            /* name/value copies, in order */
 	size_t nhdrs, cap;
@@ -222,6 +227,8 @@ typedef struct {
 	size_t *ar_remove;              /* A-R indexes (1-based, ascending) */
 	size_t nremove;
 	size_t nar;                     /* A-R fields seen */
+	size_t nsig;                    /* DKIM-Signature fields seen */
+	size_t nsig_removed;            /* of them, removed (RemoveOldSignatures) */
 	policy_decision decision;
 	policy_signers signers;
 	dkim_msg *dkim;
@@ -233,6 +240,7 @@ typedef struct {
 	bool leadspc;                   /* SMFIP_HDR_LEADSPC negotiated */
 	bool nr_hdr, nr_body;           /* no replies for headers / body */
 	bool nr_conn, nr_mail;          /* no replies for connect / MAIL */
+	bool nr_rcpt;                   /* no replies for RCPT */
 	bool peer;                      /* PeerList client (accepted) */
 	struct sockaddr_storage addr;
 	bool has_addr;
@@ -341,12 +349,17 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	milter_conn *conn = milter_conn_get(ctx);
 	if (conn == NULL)
 		return SMFIS_TEMPFAIL;
-	/* Steps we have no use for: the MTA need not send them. */
-	unsigned long skip = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	/* Steps we have no use for: the MTA need not send them. Recipients
+	 * only matter to DontSignMailTo, and then need no reply. */
+	unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 	unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_MAIL;
 	milter_runtime *rt = milter_rt_get();
 	if (rt != NULL && rt->cfg->peer_list == NULL)
 		want |= SMFIP_NR_CONN;          /* nothing to accept at connect */
+	if (rt != NULL && rt->cfg->dont_sign_mail_to != NULL)
+		want |= SMFIP_NR_RCPT;
+	else
+		skip |= SMFIP_NORCPT;
 	milter_rt_put(rt);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
 	*pf1 = f1 & (skip | want);
@@ -357,6 +370,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	conn->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
 	conn->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 	conn->nr_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
+	conn->nr_rcpt = (*pf1 & SMFIP_NR_RCPT) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -477,6 +491,22 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return conn->nr_mail ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/*
+ * DontSignMailTo: decided as each recipient arrives, so a message with
+ * thousands of them costs one boolean, not a list. Only asked for when
+ * DontSignMailTo was configured at negotiation (a reload that adds it
+ * applies to connections opened after).
+ */
+static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	milter_conn *conn = milter_conn_get(ctx);
+	milter_msg *m = conn != NULL ? conn->msg : NULL;
+	sfsistat reply = conn != NULL && conn->nr_rcpt ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (m != NULL && !m->no_sign_rcpt && argv != NULL && argv[0] != NULL)
+		m->no_sign_rcpt = policy_rcpt_no_sign(m->rt->cfg, argv[0]);
+	return reply;
+}
+
 /* Should this Authentication-Results field go (RFC 8601 §5: ours, forged)? */
 static bool milter_ar_forged(const config *cfg, const milter_conn *conn,
                              const char *value)
@@ -484,9 +514,13 @@ static bool milter_ar_forged(const config *cfg, const milter_conn *conn,
 	if (cfg->remove_ar_all || authres_is_ours(value, conn->authserv_id))
 		return true;
 	char id[AUTHRES_ID_MAX];
-	return cfg->remove_ar_from != NULL &&
-	       authres_authserv_id(value, id, sizeof(id)) &&
-	       hostlist_match_name(cfg->remove_ar_from, id);
+	if (cfg->remove_ar_from == NULL || !authres_authserv_id(value, id, sizeof(id)))
+		return false;
+	/* "host/JOB" is host's field with a job id (AuthservIDWithJobID). */
+	char *slash = strchr(id, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	return hostlist_match_name(cfg->remove_ar_from, id);
 }
 
 static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *value)
@@ -571,6 +605,8 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	bool ok = milter_store_header(m, conn, name, value);
 	if (ok && strcasecmp(name, MILTER_AR_NAME) == 0)
 		ok = milter_note_ar(m, conn, m->hdrs[m->nhdrs - 1].value);
+	else if (policy_is_signature_field(name))
+		m->nsig++;
 	if (!ok) {
 		m->failed = true;
 		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
@@ -599,12 +635,15 @@ static bool milter_plain_domain(const char *d)
  * external one the answer only serves the "external host sent as our
  * domain" log line, so a failure just means no signers.
  */
-static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender)
+static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender,
+                                bool *exempt)
 {
 	const config *cfg = m->rt->cfg;
 	policy_sender_addr sender;
 	*have_sender = policy_sender(cfg, m->hdrs, m->nhdrs, &sender);
-	if (!*have_sender || !cfg->sign || (!internal && !milter_plain_domain(sender.domain)))
+	*exempt = *have_sender && policy_sender_exempt(cfg, &sender);
+	if (!*have_sender || *exempt || !cfg->sign ||
+	    (!internal && !milter_plain_domain(sender.domain)))
 		return true;
 	if (policy_find_signers(cfg, &sender, &m->signers, &m->err) == DKIM_OK)
 		return true;
@@ -612,9 +651,16 @@ static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender)
 	return !internal;
 }
 
-static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender)
+static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender,
+                          bool exempt)
 {
-	policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored, &m->decision);
+	if (exempt)
+		policy_decide_exempt(&m->decision);
+	else
+		policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored,
+		              &m->decision);
+	if (m->no_sign_rcpt)
+		policy_decide_no_sign_rcpt(m->rt->cfg, &m->decision);
 	if (!m->decision.sign)
 		policy_signers_free(&m->signers);   /* e.g. "%" keys loaded for nothing */
 }
@@ -704,10 +750,10 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
-	bool have_sender = false;
-	if (m->failed || !milter_find_signers(m, internal, &have_sender))
+	bool have_sender = false, exempt = false;
+	if (m->failed || !milter_find_signers(m, internal, &have_sender, &exempt))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
-	milter_decide(m, internal, ignored, have_sender);
+	milter_decide(m, internal, ignored, have_sender, exempt);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);
@@ -776,6 +822,24 @@ static bool milter_remove_forged_ar(SMFICTX *ctx, milter_msg *m)
 	return true;
 }
 
+/*
+ * RemoveOldSignatures: the message's DKIM-Signature fields go when we sign
+ * it (policy_sign_headers kept them out of h=). Before ours are inserted,
+ * so that the indexes still name theirs; from the highest index down, as
+ * for Authentication-Results, because each deletion renumbers the rest.
+ */
+static bool milter_remove_old_signatures(SMFICTX *ctx, milter_msg *m)
+{
+	if (!m->decision.sign || !m->rt->cfg->remove_old_signatures)
+		return true;
+	for (size_t i = m->nsig; i > 0; i--) {
+		if (smfi_chgheader(ctx, "DKIM-Signature", (int)i, NULL) != MI_SUCCESS)
+			return false;
+		m->nsig_removed++;
+	}
+	return true;
+}
+
 /* The engine's results as a list, topmost signature first. */
 static const dkim_sig_result **milter_results(const dkim_msg *dkim, size_t *n)
 {
@@ -809,7 +873,10 @@ static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 		free(list);
 		return true;
 	}
-	char *value = authres_format(conn->authserv_id, list, n, "\n\t");
+	/* AuthservIDWithJobID: the MTA's queue id, when it gave a usable one
+	 * (authres_format_job leaves out anything but token characters). */
+	const char *job = m->rt->cfg->authserv_id_with_jobid && m->qid[0] != '\0' ? m->qid : NULL;
+	char *value = authres_format_job(conn->authserv_id, job, list, n, "\n\t");
 	free(list);
 	bool ok = value != NULL && milter_insert(ctx, conn, MILTER_AR_NAME, value);
 	free(value);
@@ -863,6 +930,8 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 		                policy_why_text(m->decision.why));
 	if (m->nremove > 0)
 		milter_line_add(line, sizeof(line), " removed=%zu forged Authentication-Results", m->nremove);
+	if (m->nsig_removed > 0)
+		milter_line_add(line, sizeof(line), " removed=%zu old DKIM-Signature", m->nsig_removed);
 	if (m->decision.log_external)
 		milter_line_add(line, sizeof(line), " (external host %s sent as a signing domain)",
 		                conn->hostname);
@@ -888,6 +957,8 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	milter_msg *m = conn->msg;
 	if (!milter_add_software_header(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Filter");
+	if (!milter_remove_old_signatures(ctx, m))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot remove old DKIM-Signature");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Signature");
 	if (!milter_remove_forged_ar(ctx, m))
@@ -952,6 +1023,7 @@ struct smfiDesc milter_desc = {
 	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 	.xxfi_connect = mlfi_connect,
 	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
 	.xxfi_header = mlfi_header,
 	.xxfi_eoh = mlfi_eoh,
 	.xxfi_body = mlfi_body,

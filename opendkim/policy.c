@@ -414,6 +414,10 @@ const char *policy_why_text(policy_why why)
 		return "client neither internal nor authenticated";
 	case POLICY_WHY_NO_KEYS:
 		return "no signing keys configured";
+	case POLICY_WHY_EXEMPT:
+		return "sender domain in ExemptDomains";
+	case POLICY_WHY_RCPT:
+		return "a recipient is in DontSignMailTo";
 	}
 	return "unknown";
 }
@@ -440,6 +444,50 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
 	out->verify = !out->sign && cfg->verify;
 }
 
+bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender)
+{
+	return cfg->exempt_domains != NULL && sender->domain[0] != '\0' &&
+	       dataset_contains(cfg->exempt_domains, sender->domain);
+}
+
+void policy_decide_exempt(policy_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->why = POLICY_WHY_EXEMPT;
+}
+
+bool policy_rcpt_no_sign(const config *cfg, const char *rcpt)
+{
+	const dataset *ds = cfg->dont_sign_mail_to;
+	size_t len;
+
+	if (ds == NULL || rcpt == NULL)
+		return false;
+	/* RFC 5321 §4.1.2: Forward-path = "<" Mailbox ">" (the MTA may also
+	 * give it bare); the brackets are not part of the address. */
+	len = strlen(rcpt);
+	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
+		char *bare = strndup(rcpt + 1, len - 2);
+		bool hit;
+
+		if (bare == NULL)
+			return true;    /* out of memory: not signing is safe */
+		hit = dataset_contains(ds, bare);
+		free(bare);
+		return hit;
+	}
+	return dataset_contains(ds, rcpt);
+}
+
+void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out)
+{
+	if (!out->sign)
+		return;
+	out->sign = false;
+	out->why = POLICY_WHY_RCPT;
+	out->verify = cfg->verify;
+}
+
 /* ---- what to sign ---------------------------------------------------------- */
 
 static bool policy_push(const char ***list, size_t *n, size_t *cap,
@@ -458,12 +506,21 @@ static bool policy_push(const char ***list, size_t *n, size_t *cap,
 	return true;
 }
 
+bool policy_is_signature_field(const char *name)
+{
+	return strcasecmp(name, "DKIM-Signature") == 0;
+}
+
 static bool policy_should_sign(const config *cfg, const char *name)
 {
 	/* RFC 6376 §5.4: From MUST be signed, whatever OmitHeaders says */
 	if (strcasecmp(name, "From") == 0)
 		return true;
 	if (config_names_has(&cfg->omit_headers, name))
+		return false;
+	/* RemoveOldSignatures: those fields are deleted as we sign; a
+	 * signature over them would break on its way out. */
+	if (cfg->remove_old_signatures && policy_is_signature_field(name))
 		return false;
 	return config_names_has(&cfg->sign_headers, name) ||
 	       config_names_has(&cfg->oversign_headers, name);
@@ -487,8 +544,10 @@ dkim_status policy_sign_headers(const config *cfg, const char *const *names,
 		ok = policy_push(&list, &count, &cap, "From");
 	/* RFC 6376 §8.15: one more instance than present stops additions */
 	for (i = 0; i < cfg->oversign_headers.count && ok; i++)
-		ok = policy_push(&list, &count, &cap,
-		                 cfg->oversign_headers.names[i]);
+		if (!cfg->remove_old_signatures ||
+		    !policy_is_signature_field(cfg->oversign_headers.names[i]))
+			ok = policy_push(&list, &count, &cap,
+			                 cfg->oversign_headers.names[i]);
 	if (!ok) {
 		free(list);
 		*out = NULL;

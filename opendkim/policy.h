@@ -144,7 +144,10 @@ typedef enum {
 	                                 * / Domain */
 	POLICY_WHY_EXTERNAL,            /* our domain, client neither internal
 	                                 * nor authenticated */
-	POLICY_WHY_NO_KEYS              /* no KeyTable/KeyFile configured */
+	POLICY_WHY_NO_KEYS,             /* no KeyTable/KeyFile configured */
+	POLICY_WHY_EXEMPT,              /* sender domain in ExemptDomains:
+	                                 * not verified either */
+	POLICY_WHY_RCPT                 /* a recipient in DontSignMailTo */
 } policy_why;
 
 /* A short phrase for the log line ("sender domain not in SigningTable"). */
@@ -170,6 +173,31 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
                    size_t nsigners, bool ignored_external,
                    policy_decision *out);
 
+/*
+ * ExemptDomains: is mail from sender's domain left alone entirely (OpenDKIM:
+ * "ignored entirely by the filter")? Exact domains, or refile: patterns,
+ * ignoring case. The sender is the one policy_sender found.
+ */
+bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender);
+
+/* The decision for an exempt sender: neither sign nor verify. */
+void policy_decide_exempt(policy_decision *out);
+
+/*
+ * DontSignMailTo: is rcpt (an envelope recipient as the MTA gives it,
+ * "<user@domain>" or bare) one whose mail must not be signed? Exact
+ * addresses ignoring case, or refile: patterns against the bare address.
+ * The milter asks as recipients arrive and keeps one boolean per message.
+ */
+bool policy_rcpt_no_sign(const config *cfg, const char *rcpt);
+
+/*
+ * Applies a DontSignMailTo match to a decision made by policy_decide: a
+ * message that would be signed is not (POLICY_WHY_RCPT); it is verified
+ * instead when Mode has v, as any message that is not signed.
+ */
+void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out);
+
 /* ---- what to sign -------------------------------------------------------- */
 
 /*
@@ -177,12 +205,20 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
  * order: each present field named in SignHeaders and not in OmitHeaders
  * once per occurrence (From always: RFC 6376 §5.4 requires it), then each
  * OversignHeaders name once more (present or not: an absent field listed
- * in h= hashes as empty, so nobody can add one later; RFC 6376 §5.4.2).
+ * in h= hashes as empty, so nobody can add one later; RFC 6376 §5.4.2);
+ * with RemoveOldSignatures, never DKIM-Signature.
  * *out is a malloc'd array of pointers into names[] or cfg's lists (the array
  * only is freed by the caller). Returns DKIM_OK or DKIM_ERR_NOMEM.
  */
 dkim_status policy_sign_headers(const config *cfg, const char *const *names,
                                 size_t n, const char ***out, size_t *nout,
                                 dkim_error *err);
+
+/*
+ * A DKIM-Signature field (any case)? With RemoveOldSignatures the milter
+ * deletes those of a message it signs, and policy_sign_headers leaves
+ * them out of h= (even when SignHeaders or OversignHeaders name them).
+ */
+bool policy_is_signature_field(const char *name);
 
 #endif /* ODK_POLICY_H */

@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 	mproto_msg m;
 	mc_mem(mproto_msg_copy(&m, &orig));
 	for (unsigned long i = 0; i < o.count && r.code == SMFIR_CONTINUE; i++) {
-		char qid[64];
+		char qid[256];   /* long enough for a test of over-long queue ids */
 		snprintf(qid, sizeof(qid), o.count > 1 ? "%s%lu" : "%s", o.qid, i);
 		char *quarantine = NULL;
 		mproto_msg_free(&m);

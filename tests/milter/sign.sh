@@ -4,7 +4,8 @@
 # client too; an unauthenticated external one is verified instead; with a
 # KeyTable/SigningTable and MultipleSignatures, RSA and Ed25519 signatures
 # both verify; a header block over MaximumHeaders gets a clear reply; MTA
-# daemon names; MacroList; LogWhy; SignatureTTL.
+# daemon names; MacroList; LogWhy; SignatureTTL; SyslogName;
+# RemoveOldSignatures; DontSignMailTo.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -185,5 +186,84 @@ x=$(printf '%s' "$tags" | grep -o ';x=[0-9]*' | cut -d= -f2)
 mt_send "$T/ttl-v.eml" "$T/ttl.eml" -a 198.51.100.7
 mt_grep "$T/ttl-v.eml" 'dkim=pass' "our verifier accepts a signature with x="
 mt_ok "SignatureTTL 604800: x= = t= + 604800, dkimpy and our verifier pass it"
+mt_stop
+
+# SyslogName: every line carries it; a reload to another name takes effect.
+mt_config > "$T/name.conf"
+printf 'SyslogName\tdkim-out\n' >> "$T/name.conf"
+mt_start "$T/name.conf"
+mt_send "$T/name.eml" "$T/msg.eml"
+mt_verify "$T/name.eml"
+mt_grep "$MT_LOG" '^dkim-out\[[0-9]+\]: 4ABC123DEF: action=accept signed' "SyslogName on a message's line"
+mt_nogrep "$MT_LOG" '^opendkim\[' "SyslogName dkim-out, yet a line says opendkim"
+sed 's/^SyslogName.*/SyslogName\tdkim-in/' "$T/name.conf" > "$T/name2.conf"
+cp "$T/name2.conf" "$T/name.conf"
+kill -HUP "$MT_PID"
+i=0
+while ! grep -q '^dkim-in\[[0-9]*\]: configuration reloaded' "$MT_LOG"; do
+	[ $i -lt 100 ] || mt_fail "SyslogName dkim-in not used after a reload"
+	sleep 0.05
+	i=$((i + 1))
+done
+mt_ok "SyslogName dkim-out names every line; a reload renames them"
+mt_stop
+
+# RemoveOldSignatures: a message we sign loses its DKIM-Signature fields
+# (all of them, wherever they are), ours verifies; verified mail keeps them.
+{
+	printf 'DKIM-Signature: v=1; a=rsa-sha256; d=old1.example; s=x; h=from;\n\tbh=AAAA; b=BBBB\n'
+	sed '/^$/q' "$T/msg.eml" | sed '$d'
+	printf 'dkim-signature: v=1; a=rsa-sha256; d=old2.example; s=x; h=from; bh=AAAA; b=CCCC\n'
+	printf 'DKIM-Signature: v=1; a=rsa-sha256; d=old3.example; s=x; h=from; bh=AAAA; b=DDDD\n\n'
+	sed '1,/^$/d' "$T/msg.eml"
+} > "$T/old.eml"
+mt_config > "$T/old.conf"
+mt_start "$T/old.conf"
+mt_send "$T/old-keep.eml" "$T/old.eml"
+[ "$(grep -ci '^dkim-signature:' "$T/old-keep.eml")" -eq 4 ] ||
+	mt_fail "without RemoveOldSignatures: expected 3 old signatures and ours"
+mt_stop
+printf 'RemoveOldSignatures\tyes\n' >> "$T/old.conf"
+mt_start "$T/old.conf"
+mt_send "$T/old-rm.eml" "$T/old.eml"
+mt_nogrep "$T/old-rm.eml" 'old[0-9]\.example' "RemoveOldSignatures left an old signature"
+[ "$(grep -ci '^dkim-signature:' "$T/old-rm.eml")" -eq 1 ] || mt_fail "RemoveOldSignatures: not exactly our signature"
+mt_grep "$T/old-rm.eml" 'd=example.com' "our signature"
+mt_verify "$T/old-rm.eml"
+mt_grep "$MT_LOG" '4ABC123DEF: action=accept signed .*removed=3 old DKIM-Signature' "log line"
+mt_send "$T/old-v.eml" "$T/old.eml" -a 198.51.100.7
+[ "$(grep -ci '^dkim-signature:' "$T/old-v.eml")" -eq 3 ] || mt_fail "RemoveOldSignatures removed signatures of verified mail"
+mt_ok "RemoveOldSignatures: 3 old signatures removed when signing, ours verifies; kept when verifying"
+mt_stop
+
+# DontSignMailTo: one listed recipient among many stops signing (the
+# message is verified instead); others are signed. The daemon asks for
+# recipients only when DontSignMailTo is set, and does not answer them.
+mt_config > "$T/rcpt.conf"
+mt_start "$T/rcpt.conf"
+mt_send "$T/rcpt0.eml" "$T/msg.eml" -v -r bob@example.net
+mt_nogrep "$T/rcpt0.eml.result" "> 'R'" "recipients sent without DontSignMailTo (SMFIP_NORCPT)"
+mt_stop
+printf 'DontSignMailTo\tcsl:Bob@Example.NET,carol@example.org\n' >> "$T/rcpt.conf"
+mt_start "$T/rcpt.conf"
+mt_send "$T/rcpt1.eml" "$T/msg.eml" -v -r alice@example.net -r dave@example.org
+mt_grep "$T/rcpt1.eml" '^DKIM-Signature:' "DontSignMailTo: unlisted recipients, signed"
+mt_verify "$T/rcpt1.eml"
+mt_grep "$T/rcpt1.eml.result" "> 'R'" "recipients not sent with DontSignMailTo"
+awk "/> 'R'/ { r = 1; next } r && /< 'c'/ { bad = 1 } { r = 0 } END { exit bad }" \
+	"$T/rcpt1.eml.result" || mt_fail "RCPT answered (SMFIP_NR_RCPT not used)"
+set --
+i=0
+while [ $i -lt 63 ]; do
+	set -- "$@" -r "user$i@example.net"
+	i=$((i + 1))
+done
+mt_send "$T/rcpt2.eml" "$T/msg.eml" "$@" -r BOB@example.net -i RCPTQID
+mt_nogrep "$T/rcpt2.eml" '^DKIM-Signature:' "DontSignMailTo: the 64th recipient is listed, yet signed"
+mt_grep "$T/rcpt2.eml" '^Authentication-Results: mx.example.net;' "DontSignMailTo: verified instead"
+mt_grep "$MT_LOG" 'RCPTQID: action=accept .*not signed: a recipient is in DontSignMailTo' "LogWhy line"
+mt_send "$T/rcpt3.eml" "$T/msg.eml" -r carol@example.org -r other@example.org
+mt_nogrep "$T/rcpt3.eml" '^DKIM-Signature:' "DontSignMailTo: first recipient listed, yet signed"
+mt_ok "DontSignMailTo: any listed recipient (any case, 1st or 64th) stops signing; RCPT only asked for then"
 mt_stop
 exit 0

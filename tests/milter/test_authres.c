@@ -232,3 +232,53 @@ Test(authres_id, extract)
 	cr_assert_str_eq(id, "host.example");
 	cr_assert_not(authres_authserv_id(" host.example.too.long; x", id, sizeof(id)));
 }
+
+/* AuthservIDWithJobID: "id/job" is a quoted-string ('/' is no token char). */
+Test(authres_format, with_job_id)
+{
+	char *s = authres_format_job("mx.example.net", "4ABC123DEF", NULL, 0, "\n\t");
+	cr_assert_str_eq(s, "\"mx.example.net/4ABC123DEF\";\n\tdkim=none");
+	free(s);
+	/* Postfix long queue ids: letters and digits (and '.', '-', '_'
+	 * elsewhere): token characters, written as they are. */
+	s = authres_format_job("mx", "4Xyzq61Pb3z2lQ.v-_", NULL, 0, "\n\t");
+	cr_assert_str_eq(s, "\"mx/4Xyzq61Pb3z2lQ.v-_\";\n\tdkim=none");
+	free(s);
+	s = authres_format_job("mx.example.net", NULL, NULL, 0, "\n\t");
+	cr_assert_str_eq(s, "mx.example.net;\n\tdkim=none");
+	free(s);
+	cr_assert_null(authres_format_job("mx example", "Q1", NULL, 0, "\n\t"));
+}
+
+/* A job id that would break the field or its quoting is left out. */
+Test(authres_format, hostile_job_id_left_out)
+{
+	static const char *const bad[] = {
+		"", "Q 1", "Q;dkim=pass", "Q\"", "Q\\", "Q\r\n\tX: y", "Q(c)",
+		"Q/1", "Q=1", "Q\x01", "Q\x7f", "Q\xc3\xa9",
+		"12345678901234567890123456789012345678901234567890123456789012345",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *s = authres_format_job("mx.example.net", bad[i], NULL, 0, "\n\t");
+		cr_assert_str_eq(s, "mx.example.net;\n\tdkim=none", "job id '%s'", bad[i]);
+		cr_assert_not(authres_valid_job_id(bad[i]), "%s", bad[i]);
+		free(s);
+	}
+	cr_assert(authres_valid_job_id(
+		"1234567890123456789012345678901234567890123456789012345678901234"));
+}
+
+/* Ours with a job id, in our quoted form and OpenDKIM's unquoted one. */
+Test(authres_ours, with_job_id)
+{
+	cr_assert(authres_is_ours("\"mx.example.net/4ABC123DEF\"; dkim=pass", "mx.example.net"));
+	cr_assert(authres_is_ours("mx.example.net/4ABC123DEF; dkim=pass", "mx.example.net"));
+	cr_assert(authres_is_ours("MX.example.net/; dkim=pass", "mx.example.net"));
+	cr_assert(authres_is_ours("mx.example.net./Q; dkim=pass", "mx.example.net"));
+	cr_assert(authres_is_ours(" (c) \"mx.example.net/a b\"; dkim=pass", "mx.example.net"));
+	cr_assert_not(authres_is_ours("mx.example.net.evil/Q; dkim=pass", "mx.example.net"));
+	cr_assert_not(authres_is_ours("mx.example.netx/Q; dkim=pass", "mx.example.net"));
+	cr_assert_not(authres_is_ours("/mx.example.net; dkim=pass", "mx.example.net"));
+	cr_assert_not(authres_is_ours("mx.example/net; dkim=pass", "mx.example.net"));
+	cr_assert_not(authres_is_ours("mx.example.net../Q; dkim=pass", "mx.example.net"));
+}

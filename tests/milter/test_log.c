@@ -92,3 +92,33 @@ Test(log, stderr_kept_without_syslog)
 	cr_assert(strstr(text, "]: line 1\n") != NULL, "%s", text);
 	free(text);
 }
+
+/* SyslogName: the identifier of the lines; a new one takes effect at once,
+ * and the caller's string need not outlive the call (it is copied). */
+Test(log, identifier_changes_and_is_copied)
+{
+	char path[] = "/tmp/test_log.XXXXXX", name[16], text[256];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	cr_assert(fd >= 0 && saved >= 0);
+	unsetenv("JOURNAL_STREAM");
+	dup2(fd, STDERR_FILENO);
+	snprintf(name, sizeof(name), "dkim-out");
+	log_setup(name, false, LOG_MAIL, true);
+	memset(name, 'x', sizeof(name) - 1);
+	log_msg(LOG_INFO, "one");
+	log_setup("dkim-in", false, LOG_MAIL, true);
+	log_msg(LOG_INFO, "two");
+	log_setup("test_log", false, LOG_MAIL, false);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	unlink(path);
+	cr_assert(n > 0);
+	text[n] = '\0';
+	cr_assert(strncmp(text, "dkim-out[", 9) == 0, "%s", text);
+	cr_assert(strstr(text, "]: one\ndkim-in[") != NULL, "%s", text);
+	cr_assert(strstr(text, "]: two\n") != NULL, "%s", text);
+}

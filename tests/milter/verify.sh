@@ -3,7 +3,7 @@
 # itself (internal client), then fed back from an external client, give
 # dkim=pass; tampered body or header: dkim=fail; revoked key, no key: the
 # right result and On-KeyNotFound; DNS down: On-DNSError (tempfail, 451);
-# On-BadSignature reject: 550.
+# On-BadSignature reject: 550; ExemptDomains.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -137,5 +137,26 @@ mt_send "$T/d2.eml" "$T/signed.eml" $EXT
 mt_grep "$T/d2.eml.result" '^result: (accept|continue)$' "On-DNSError accept"
 mt_grep "$T/d2.eml" '^	dkim=temperror' "temperror in A-R"
 mt_ok "DNS down with On-DNSError accept: dkim=temperror"
+mt_stop
+
+# ExemptDomains: mail from an exempt sender domain is neither verified (a
+# bad signature passes, no A-R) nor signed; forged A-R fields claiming our
+# authserv-id still go; other senders are verified as before.
+cp "$T/base.conf" "$T/exempt.conf"
+printf 'ExemptDomains\tcsl:Example.COM,lists.example\nOn-BadSignature\treject\n' >> "$T/exempt.conf"
+mt_start "$T/exempt.conf"
+mt_send "$T/ex-bad.eml" "$T/tbody.eml" $EXT -i EXQID1
+mt_grep "$T/ex-bad.eml.result" '^result: accept$' "ExemptDomains: bad signature accepted untouched"
+mt_nogrep "$T/ex-bad.eml" '^Authentication-Results:' "ExemptDomains: A-R added"
+mt_grep "$MT_LOG" 'EXQID1: not signed or verified: sender domain in ExemptDomains' "LogWhy line"
+mt_send "$T/ex-int.eml" "$T/plain.eml" -i EXQID2
+mt_nogrep "$T/ex-int.eml" '^DKIM-Signature:' "ExemptDomains: internal mail signed"
+{ printf 'Authentication-Results: mx.example.net; dkim=pass header.d=forged1\n'; cat "$T/tbody.eml"; } > "$T/ex-forged.eml"
+mt_send "$T/ex-forged-out.eml" "$T/ex-forged.eml" $EXT
+mt_nogrep "$T/ex-forged-out.eml" 'forged1|^Authentication-Results:' "ExemptDomains: forged A-R kept or A-R added"
+mt_message "$T/other.eml" other.example
+mt_send "$T/ex-other.eml" "$T/other.eml" $EXT
+mt_grep "$T/ex-other.eml" '^	dkim=none' "ExemptDomains: other senders still verified"
+mt_ok "ExemptDomains: exempt mail neither verified nor signed, forged A-R removed, others verified"
 mt_stop
 exit 0

@@ -104,6 +104,11 @@ Test(config, defaults)
 	cr_assert_not(cfg->has_socket);
 	cr_assert(cfg->syslog);
 	cr_assert(cfg->background);
+	cr_assert_str_eq(cfg->syslog_name, "opendkim");
+	cr_assert_not(cfg->authserv_id_with_jobid);
+	cr_assert_not(cfg->remove_old_signatures);
+	cr_assert_null(cfg->exempt_domains);
+	cr_assert_null(cfg->dont_sign_mail_to);
 	cr_assert_eq(cfg->signature_ttl, 0);
 	cr_assert_eq(cfg->syslog_facility, LOG_MAIL);
 	cr_assert_null(cfg->keys);
@@ -142,7 +147,10 @@ Test(config, every_key)
 		"UserID root:root\nUMask 027\nSyslog no\nSyslogSuccess yes\n"
 		"SyslogFacility local3\nLogWhy yes\nRequireSafeKeys false\n"
 		"MaximumHeaders 1000\nClockDrift 60\nMTA csl:submission\n"
-		"Background no\nSignatureTTL 604800\n";
+		"Background no\nSignatureTTL 604800\nSyslogName dkim-out\n"
+		"AuthservIDWithJobID yes\nRemoveOldSignatures yes\n"
+		"ExemptDomains example.net,example.org\n"
+		"DontSignMailTo csl:bob@example.net\n";
 	config *cfg = parse(text, 0);
 	dkim_options o;
 
@@ -196,6 +204,11 @@ Test(config, every_key)
 	cr_assert_not(cfg->syslog);
 	cr_assert_not(cfg->background);
 	cr_assert_eq(cfg->signature_ttl, 604800);
+	cr_assert_str_eq(cfg->syslog_name, "dkim-out");
+	cr_assert(cfg->authserv_id_with_jobid);
+	cr_assert(cfg->remove_old_signatures);
+	cr_assert_eq(cfg->exempt_domains->count, 2);
+	cr_assert_eq(cfg->dont_sign_mail_to->count, 1);
 	cr_assert(cfg->syslog_success && cfg->log_why);
 	cr_assert_eq(cfg->syslog_facility, LOG_LOCAL3);
 	cr_assert_not(cfg->require_safe_keys);
@@ -920,4 +933,27 @@ Test(config, signature_ttl_bounds)
 	diag_list_free(&d);
 	cr_assert_null(parse("SignatureTTL 1w\n", 0));
 	cr_assert(has("t.conf:1: bad value '1w' for SignatureTTL"));
+}
+
+Test(config, syslog_name_values)
+{
+	static const char *const bad[] = {
+		"SyslogName dkim out\n", "SyslogName dkim:out\n",
+		"SyslogName dkim[1]\n", "SyslogName caf\xc3\xa9\n",
+		"SyslogName x12345678901234567890123456789012345678901234567890"
+		"12345678901234\n",
+	};
+	config *cfg = parse("SyslogName opendkim-out_2.mx/a\n", 0);
+	size_t i;
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg->syslog_name, "opendkim-out_2.mx/a");
+	config_unref(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		diag_list_free(&d);
+		cr_assert_null(parse(bad[i], 0), "%s accepted", bad[i]);
+		cr_assert(has("t.conf:1: bad value '"), "%s", bad[i]);
+		cr_assert(has("for SyslogName: expected a name of letters"),
+		          "%s", bad[i]);
+	}
 }

@@ -395,6 +395,148 @@ Test(policy, macro_list_bad_entries)
 	}
 }
 
+/* ExemptDomains: exact domains (any case) or refile: patterns. */
+Test(policy, exempt_domains)
+{
+	char *re = odk_write("exempt.re", "*.lists.example\n# comment\n"
+	                     "partner.example\n", 0644);
+	char text[512];
+	config *cfg = load("", "* A\n", "ExemptDomains example.net,Example.ORG\n");
+	policy_sender_addr a = sender("u", "example.net");
+	policy_sender_addr b = sender("u", "example.org");
+	policy_sender_addr c = sender("u", "sub.example.net");
+	policy_sender_addr e = sender("u", "");
+	policy_decision dec;
+
+	cr_assert(policy_sender_exempt(cfg, &a));
+	cr_assert(policy_sender_exempt(cfg, &b));
+	cr_assert_not(policy_sender_exempt(cfg, &c), "exact, not subdomains");
+	cr_assert_not(policy_sender_exempt(cfg, &e));
+	policy_decide_exempt(&dec);
+	cr_assert(!dec.sign && !dec.verify && dec.why == POLICY_WHY_EXEMPT);
+	cr_assert_str_eq(policy_why_text(dec.why), "sender domain in ExemptDomains");
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "ExemptDomains refile:%s\n", re);
+	cfg = load("", "* A\n", text);
+	a = sender("u", "a.lists.example");
+	b = sender("u", "lists.example");
+	c = sender("u", "partner.example");
+	cr_assert(policy_sender_exempt(cfg, &a));
+	cr_assert_not(policy_sender_exempt(cfg, &b));
+	cr_assert(policy_sender_exempt(cfg, &c));
+	config_unref(cfg);
+	cfg = config_new_defaults();
+	cr_assert_not(policy_sender_exempt(cfg, &c), "none by default");
+	config_unref(cfg);
+	free(re);
+}
+
+Test(policy, exempt_domains_bad_entries)
+{
+	static const char *const bad[] = {
+		"ExemptDomains user@example.com\n", "ExemptDomains *.example.com\n",
+		"ExemptDomains .example.com\n", "ExemptDomains ex ample.com\n",
+		"ExemptDomains example.com,exa$mple.net\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_null(config_parse_buffer("t.conf", bad[i],
+		                                   strlen(bad[i]), NULL, 0, &d),
+		               "%s accepted", bad[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
+		                                 "bad ExemptDomains entry") != NULL,
+		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
+}
+
+/* DontSignMailTo: exact addresses (any case, with or without the
+ * brackets of RCPT TO) or refile: patterns; a match stops signing only. */
+Test(policy, dont_sign_mail_to)
+{
+	char *re = odk_write("nosign.re", "*@partner.example\nlist-*@example.com\n", 0644);
+	char text[512];
+	config *cfg = load("", "* A\n", "DontSignMailTo csl:Bob@Example.NET,carol@example.org\n");
+	policy_decision dec;
+
+	cr_assert(policy_rcpt_no_sign(cfg, "<bob@example.net>"));
+	cr_assert(policy_rcpt_no_sign(cfg, "BOB@example.net"));
+	cr_assert(policy_rcpt_no_sign(cfg, "<carol@example.org>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.org>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.net"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "example.net"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, NULL));
+	policy_decide(cfg, true, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && dec.verify && dec.why == POLICY_WHY_RCPT);
+	cr_assert_str_eq(policy_why_text(dec.why), "a recipient is in DontSignMailTo");
+	/* a message not signed anyway keeps its reason */
+	policy_decide(cfg, false, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && dec.why == POLICY_WHY_EXTERNAL);
+	config_unref(cfg);
+	snprintf(text, sizeof(text), "DontSignMailTo refile:%s\nMode s\n", re);
+	cfg = load("", "* A\n", text);
+	cr_assert(policy_rcpt_no_sign(cfg, "<anyone@PARTNER.example>"));
+	cr_assert(policy_rcpt_no_sign(cfg, "<list-dev@example.com>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<dev@example.com>"));
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<x@sub.partner.example.net>"));
+	policy_decide(cfg, true, true, 1, false, &dec);
+	policy_decide_no_sign_rcpt(cfg, &dec);
+	cr_assert(!dec.sign && !dec.verify, "Mode s: neither");
+	config_unref(cfg);
+	cfg = config_new_defaults();
+	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.net>"), "none by default");
+	config_unref(cfg);
+	free(re);
+}
+
+Test(policy, dont_sign_mail_to_bad_entries)
+{
+	static const char *const bad[] = {
+		"DontSignMailTo example.com\n", "DontSignMailTo @example.com\n",
+		"DontSignMailTo bob@\n", "DontSignMailTo a@b.example,*@c.example\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_null(config_parse_buffer("t.conf", bad[i],
+		                                   strlen(bad[i]), NULL, 0, &d),
+		               "%s accepted", bad[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
+		                                 "bad DontSignMailTo entry") != NULL,
+		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
+}
+
+/* RemoveOldSignatures: the fields deleted as we sign are never in h=. */
+Test(policy, remove_old_signatures_header_list)
+{
+	static const char *const hdrs[] = {
+		"DKIM-Signature", "From", "dkim-signature", "Subject"
+	};
+	config *cfg = load("", "* A\n", "OmitHeaders Received\n"
+	                   "SignHeaders *,+DKIM-Signature\n"
+	                   "OversignHeaders From,DKIM-Signature\n");
+
+	/* without it, a site may sign old signatures if it asks to */
+	cr_assert_str_eq(hlist(cfg, hdrs, 4), "DKIM-Signature:From:"
+	                 "dkim-signature:Subject:From:DKIM-Signature");
+	config_unref(cfg);
+	cfg = load("", "* A\n", "OmitHeaders Received\n"
+	           "SignHeaders *,+DKIM-Signature\n"
+	           "OversignHeaders From,DKIM-Signature\n"
+	           "RemoveOldSignatures yes\n");
+	cr_assert(cfg->remove_old_signatures);
+	cr_assert_str_eq(hlist(cfg, hdrs, 4), "From:Subject:From");
+	cr_assert(policy_is_signature_field("DKIM-SIGNATURE"));
+	cr_assert_not(policy_is_signature_field("DKIM-Signatures"));
+	config_unref(cfg);
+}
+
 Test(policy, header_list)
 {
 	static const char *const hdrs[] = {
