@@ -611,7 +611,7 @@ bool hostlist_match_ip(const hostlist *hl, const char *ip)
 bool hostlist_match(const hostlist *hl, const struct sockaddr *addr,
                     const char *hostname)
 {
-	hostlist_best best = { false, false, 0 };
+	hostlist_best best = { false, false, 0 }, by_addr;
 	struct sockaddr_storage ss;
 
 	if (hl == NULL)
@@ -623,12 +623,20 @@ bool hostlist_match(const hostlist *hl, const struct sockaddr *addr,
 			best = hostlist_best_name(hl, name);
 		free(name);
 	}
-	if (best.found)         /* names are more specific than addresses */
+	/* Names are more specific than addresses, but a "*" pattern is less
+	 * specific than either: "*.example.com" must not override
+	 * "!192.0.2.1". */
+	if (best.found && best.score >= HOSTLIST_EXACT_BASE)
 		return !best.negate;
 	/* Postfix passes "[192.0.2.1]" for clients without a name. */
 	if (addr == NULL && hostname != NULL &&
 	    hostlist_text_sockaddr(hostname, &ss))
 		addr = (const struct sockaddr *)&ss;
-	best = hostlist_best_sockaddr(hl, addr);
+	by_addr = hostlist_best_sockaddr(hl, addr);
+	if (by_addr.found && by_addr.score >= HOSTLIST_EXACT_BASE)
+		return !by_addr.negate;
+	/* Only patterns matched: the most specific one, name or address. */
+	if (by_addr.found)
+		hostlist_consider(&best, by_addr.score, by_addr.negate);
 	return best.found && !best.negate;
 }

@@ -23,9 +23,11 @@
  * whether the answer is no. Names are more specific than addresses and are
  * tried first: an exact name beats any ".domain", a longer ".domain" beats
  * a shorter one; for addresses the longest prefix wins (a plain address is
- * /32 or /128). A "*" pattern loses to every other entry that matches; of
- * two patterns, the one with more characters besides "*" wins. When both a name entry and an address entry match, the name
- * entry decides. An entry and its exclusion at the same specificity: the
+ * /32 or /128). When both a name entry and an address entry match, the
+ * name entry decides. A "*" pattern (on the name or the address) loses to
+ * every other entry that matches, name or address; of two patterns, the
+ * one with more characters besides "*" wins. An entry and its exclusion
+ * at the same specificity: the
  * exclusion wins. IPv4-mapped IPv6 addresses (::ffff:192.0.2.1) match IPv4
  * entries.
  *

@@ -226,3 +226,26 @@ Test(hostlist, bad_refile_patterns)
 		diag_list_free(&d);
 	}
 }
+
+/* A pattern on the name does not override an exact address entry. */
+Test(hostlist, refile_name_pattern_loses_to_address)
+{
+	hostlist *hl = load_refile("*.example.com\n!192.0.2.1\n10.*\n"
+	                           "!*.bad.example\n");
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	cr_assert_not(hostlist_match(hl, (struct sockaddr *)&sin,
+	                             "mail.example.com"));
+	inet_pton(AF_INET, "192.0.2.2", &sin.sin_addr);
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin,
+	                         "mail.example.com"));
+	/* Only patterns: the longer one, name or address, decides. */
+	inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
+	cr_assert(hostlist_match(hl, (struct sockaddr *)&sin, "host.other"));
+	cr_assert_not(hostlist_match(hl, (struct sockaddr *)&sin,
+	                             "x.bad.example"));
+	hostlist_free(hl);
+}
