@@ -122,21 +122,28 @@ static const struct {
 	{ 'W', "LogWhy", "yes", "command line (-W)" },
 };
 
-/* A key flag: remembered as an override; false if c is not one. */
-static bool main_key_flag(main_options *o, int c, const char *arg)
+/*
+ * A key flag: remembered as an override. 1 when c is one, 0 when not, -1
+ * when there are more than CONFIG_MAX_OVERRIDES (a usage error: dropping
+ * one would break "the later flag wins").
+ */
+static int main_key_flag(main_options *o, int c, const char *arg)
 {
 	for (size_t i = 0; i < sizeof(main_key_flags) / sizeof(*main_key_flags); i++) {
 		if (main_key_flags[i].flag != c)
 			continue;
-		if (o->ov.nitems < CONFIG_MAX_OVERRIDES) {
-			config_override_item *it = &o->ov.items[o->ov.nitems++];
-			it->key = main_key_flags[i].key;
-			it->value = main_key_flags[i].value ? main_key_flags[i].value : arg;
-			it->where = main_key_flags[i].where;
+		if (o->ov.nitems == CONFIG_MAX_OVERRIDES) {
+			fprintf(stderr, "opendkim: more than %d configuration key flags\n",
+			        CONFIG_MAX_OVERRIDES);
+			return -1;
 		}
-		return true;
+		config_override_item *it = &o->ov.items[o->ov.nitems++];
+		it->key = main_key_flags[i].key;
+		it->value = main_key_flags[i].value ? main_key_flags[i].value : arg;
+		it->where = main_key_flags[i].where;
+		return 1;
 	}
-	return false;
+	return 0;
 }
 
 static int main_parse(main_options *o, int argc, char **argv)
@@ -146,7 +153,10 @@ static int main_parse(main_options *o, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "x:fp:ntu:P:vVhAb:c:d:Dk:lo:s:S:T:W",
 	                        longopts, NULL)) != -1) {
-		if (main_key_flag(o, c, optarg))
+		int key_flag = main_key_flag(o, c, optarg);
+		if (key_flag < 0)
+			return 2;
+		if (key_flag > 0)
 			continue;
 		switch (c) {
 		case 'x': o->config_path = optarg; break;

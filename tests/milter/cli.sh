@@ -223,7 +223,12 @@ mt_nogrep "$T/flags-v.eml" '^DKIM-Signature:' "-b v still signed"
 mt_stop
 "$MT_DAEMON" -n -x "$T/good.conf" -T 0 > "$T/flags-bad.out" 2>&1 && mt_fail "-T 0 accepted"
 mt_grep "$T/flags-bad.out" "^command line \(-T\): bad value '0' for DNSTimeout" "bad flag value names the flag"
-mt_ok "OpenDKIM's -b -c -d -D -k -l -s -S -T -W override the file, -A is ignored, errors name the flag"
+many=$(i=0; while [ $i -lt 17 ]; do printf -- '-T 3 '; i=$((i + 1)); done)
+# shellcheck disable=SC2086
+"$MT_DAEMON" -n -x "$T/good.conf" $many > "$T/flags-many.out" 2>&1
+[ $? -eq 2 ] || mt_fail "17 key flags: not a usage error"
+mt_grep "$T/flags-many.out" 'more than 16 configuration key flags' "17 key flags message"
+mt_ok "OpenDKIM's -b -c -d -D -k -l -s -S -T -W override the file, -A is ignored, errors name the flag, 17 flags are a usage error"
 
 # --- RequireSafeKeys ------------------------------------------------------------------------
 chmod 644 "$T/keys/sel.private"
