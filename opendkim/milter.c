@@ -903,7 +903,9 @@ static void milter_line_add(char *line, size_t size, const char *fmt, ...)
  * The one line per message: queue id, action, what was signed or the
  * verification result that decided, and forged fields removed. Successes
  * are logged only with SyslogSuccess (or -v), as in OpenDKIM; with LogWhy,
- * a message verified instead of signed always is, saying why.
+ * a message verified instead of signed always is, saying why; and so is
+ * one that an external host sent as one of our signing domains, as in
+ * OpenDKIM, whatever its result.
  */
 static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg *m,
                                config_action action, const dkim_sig_result *r)
@@ -911,7 +913,8 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 	bool success = action == CONFIG_ACT_ACCEPT &&
 	               (m->decision.sign || (r != NULL && r->result == DKIM_RESULT_PASS));
 	bool why = m->rt->cfg->log_why && m->rt->cfg->sign && !m->decision.sign;
-	if (success && !why && !m->rt->cfg->syslog_success && !log_is_verbose())
+	if (success && !why && !m->decision.log_external &&
+	    !m->rt->cfg->syslog_success && !log_is_verbose())
 		return;
 	char line[1024];
 	snprintf(line, sizeof(line), "%s: action=%s", milter_qid(ctx, m), config_action_name(action));
@@ -935,7 +938,7 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 	if (m->decision.log_external)
 		milter_line_add(line, sizeof(line), " (external host %s sent as a signing domain)",
 		                conn->hostname);
-	log_msg(success ? LOG_INFO : LOG_NOTICE, "%s", line);
+	log_msg(success && !m->decision.log_external ? LOG_INFO : LOG_NOTICE, "%s", line);
 }
 
 /* ---- end of message ------------------------------------------------------------ */

@@ -3,7 +3,7 @@
 # itself (internal client), then fed back from an external client, give
 # dkim=pass; tampered body or header: dkim=fail; revoked key, no key: the
 # right result and On-KeyNotFound; DNS down: On-DNSError (tempfail, 451);
-# On-BadSignature reject: 550; ExemptDomains.
+# On-BadSignature reject: 550; ExemptDomains; the external-host note.
 . "$top_srcdir/tests/milter/lib.sh"
 
 mt_keygen sel rsa 2048 example.com
@@ -158,5 +158,15 @@ mt_message "$T/other.eml" other.example
 mt_send "$T/ex-other.eml" "$T/other.eml" $EXT
 mt_grep "$T/ex-other.eml" '^	dkim=none' "ExemptDomains: other senders still verified"
 mt_ok "ExemptDomains: exempt mail neither verified nor signed, forged A-R removed, others verified"
+mt_stop
+
+# An external host sending as one of our signing domains is logged even
+# when its signature passes and successes are not logged (as OpenDKIM).
+sed -e 's/^SyslogSuccess.*/SyslogSuccess\tno/' -e 's/^LogWhy.*/LogWhy\tno/' "$T/base.conf" > "$T/quiet.conf"
+mt_start "$T/quiet.conf"
+mt_send "$T/quiet.eml" "$T/signed.eml" $EXT -i QUIETQID
+mt_grep "$T/quiet.eml" 'dkim=pass' "quiet: external signed message passes"
+mt_grep "$MT_LOG" 'QUIETQID: .*result=pass.*\(external host mail\.outside\.example sent as a signing domain\)' "external host note on a passing message"
+mt_ok "SyslogSuccess no: a passing message from an external host sending as our domain is still logged"
 mt_stop
 exit 0
