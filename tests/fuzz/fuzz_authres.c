@@ -4,9 +4,10 @@
  * The input is split at NUL bytes: the first piece is a received
  * Authentication-Results value (authserv-id extraction and comparison), the
  * next pieces are d=, i=, s=, a=, b= and the reason of a hostile
- * signature result. The field we write from them must stay one
- * well-formed line per result: no CR/LF other than our folding, no
- * unbalanced quotes.
+ * signature result, then a queue id for AuthservIDWithJobID. The field we
+ * write from them must stay one well-formed line per result: no CR/LF
+ * other than our folding, no unbalanced quotes; with a job id it must
+ * still be recognised as ours.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = authres_format("mx.example.net", list, 2, "\n\t");
 	if (out != NULL) {
 		fuzz_check_output(out);
+		free(out);
+	}
+	/* AuthservIDWithJobID: a hostile queue id never breaks the field,
+	 * and the field stays recognisably ours (so a copy is removed). */
+	const char *job = fuzz_piece(&cursor, end);
+	out = authres_format_job("mx.example.net", job, list, 2, "\n\t");
+	if (out != NULL) {
+		fuzz_check_output(out);
+		if (!authres_is_ours(out, "mx.example.net"))
+			__builtin_trap();
 		free(out);
 	}
 	free(copy);
