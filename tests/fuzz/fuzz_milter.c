@@ -14,7 +14,7 @@
  * start-up.
  *
  * Input: byte 0 = options (bit 0: second configuration - relaxed/relaxed,
- * RemoveARAll, MaximumHeaders 4096; bit 1: SMFIP_HDR_LEADSPC; bits 2-3:
+ * RemoveARAll, MaximumHeaders 4096, RemoveOldSignatures; bit 1: SMFIP_HDR_LEADSPC; bits 2-3:
  * body chunk size 1/7/64/65535; bit 4: abort after the headers; bit 5: no
  * SMFIP_NR_* offered; bit 6: two messages on the connection); the rest is a
  * message (header lines, continuation lines, a blank line, the body). A
@@ -26,7 +26,7 @@
  * Invariants (a violation traps): every field we insert is one field (no
  * CR, every LF followed by folding white space, no NUL); SMTP reply texts
  * have no line breaks; deletions name an existing Authentication-Results
- * field; a message we signed, with exactly one From and under the limits,
+ * or (RemoveOldSignatures) DKIM-Signature field; a message we signed, with exactly one From and under the limits,
  * verifies (dkim=pass in the field we add). FUZZ_MILTER_DEBUG=1 in the
  * environment prints the signature and the A-R when that one fails.
  */
@@ -68,6 +68,7 @@ static const char fuzz_record[] =
 struct smfi_str {
 	void *priv;
 	size_t nar;                     /* A-R fields sent */
+	size_t nsig;                    /* DKIM-Signature fields sent */
 	char *ins_name[FUZZ_MAX_INSERTED];
 	char *ins_value[FUZZ_MAX_INSERTED];
 	size_t nins;
@@ -81,6 +82,7 @@ static void fuzz_ctx_clear(SMFICTX *ctx)
 	}
 	ctx->nins = 0;
 	ctx->nar = 0;
+	ctx->nsig = 0;
 }
 
 void *smfi_getpriv(SMFICTX *ctx)
@@ -136,6 +138,12 @@ int smfi_addheader(SMFICTX *ctx, char *name, char *value)
 
 int smfi_chgheader(SMFICTX *ctx, char *name, int idx, char *value)
 {
+	/* RemoveOldSignatures deletes DKIM-Signature fields (never changes). */
+	if (strcasecmp(name, "DKIM-Signature") == 0) {
+		if (idx < 1 || (size_t)idx > ctx->nsig || value != NULL)
+			__builtin_trap();
+		return MI_SUCCESS;
+	}
 	if (strcasecmp(name, "Authentication-Results") != 0 || idx < 1 ||
 	    (size_t)idx > ctx->nar)
 		__builtin_trap();
@@ -222,7 +230,8 @@ static config *fuzz_load(const char *dir, int variant)
 	         "AlwaysAddARHeader yes\nNameservers 127.0.0.1@1\n%s",
 	         dir, dir, variant == 0 ? "Canonicalization relaxed/simple\n"
 	         : "Canonicalization relaxed/relaxed\nRemoveARAll yes\nMaximumHeaders 4096\n"
-	           "OversignHeaders From\nMaximumSignaturesToVerify 2\n");
+	           "OversignHeaders From\nMaximumSignaturesToVerify 2\n"
+	           "RemoveOldSignatures yes\n");
 	snprintf(path, sizeof(path), "%s/opendkim%d.conf", dir, variant);
 	fuzz_write(path, text);
 	diag_list diag = { 0 };
@@ -364,6 +373,8 @@ static bool fuzz_send_header(SMFICTX *ctx, const fuzz_conv *c, const char *name,
 		abort();
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		ctx->nar++;
+	if (strcasecmp(name, "DKIM-Signature") == 0)
+		ctx->nsig++;
 	sfsistat st = milter_desc.xxfi_header(ctx, (char *)name, v);
 	free(v);
 	return fuzz_sfsistat_goes_on(st);
@@ -374,6 +385,7 @@ static sfsistat fuzz_one_message(SMFICTX *ctx, const fuzz_conv *c, const fuzz_me
 	static const size_t chunks[4] = { 1, 7, 64, 65535 };
 	char *argv[] = { "<sender@example.com>", NULL };
 	ctx->nar = 0;
+	ctx->nsig = 0;
 	if (!fuzz_sfsistat_goes_on(milter_desc.xxfi_envfrom(ctx, argv)))
 		return SMFIS_ACCEPT;
 	bool on = c->prefix_name == NULL || fuzz_send_header(ctx, c, c->prefix_name, c->prefix_value);
