@@ -212,6 +212,16 @@ static config *main_load(const main_options *o, const config *previous, bool to_
 	return cfg;
 }
 
+/* The defaults and the command line's key flags, without a file. */
+static config *main_load_defaults(const main_options *o)
+{
+	diag_list d = {0};
+	config *cfg = config_parse_buffer("(defaults)", "", 0, &o->ov, 0, &d);
+	main_print_diag(&d, false);
+	diag_list_free(&d);
+	return cfg;
+}
+
 static int main_check(const main_options *o)
 {
 	config *cfg = main_load(o, NULL, false);
@@ -301,9 +311,10 @@ static bool main_test_file(const config *cfg, dkim_resolver *res, const char *pa
 
 static int main_test(const main_options *o)
 {
-	/* Without -x and without the default file, the defaults will do. */
+	/* Without -x and without the default file, the defaults will do,
+	 * with the key flags (-T, ...) on top of them. */
 	config *cfg = o->config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) != 0
-	              ? config_new_defaults() : main_load(o, NULL, false);
+	              ? main_load_defaults(o) : main_load(o, NULL, false);
 	if (cfg == NULL)
 		return 1;
 	dkim_resolver_options ro;
