@@ -243,8 +243,14 @@ static char *main_read_file(const char *path, size_t *len)
 	*len = 0;
 	for (;;) {
 		if (*len == cap) {
+			/* One byte over the limit tells a file of exactly
+			 * MAIN_MAX_MESSAGE bytes from a longer one. */
+			if (cap > MAIN_MAX_MESSAGE)
+				break;
 			cap = cap > 0 ? cap * 2 : 65536;
-			char *p = cap <= MAIN_MAX_MESSAGE ? realloc(data, cap) : NULL;
+			if (cap > MAIN_MAX_MESSAGE)
+				cap = MAIN_MAX_MESSAGE + 1;
+			char *p = realloc(data, cap);
 			if (p == NULL)
 				break;
 			data = p;
