@@ -336,6 +336,22 @@ static char *hlist(const config *cfg, const char *const *hdrs, size_t n)
 	return buf;
 }
 
+/* Each configuration text is refused, its last message containing what. */
+static void refused_with(const char *const *texts, size_t n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cr_assert_null(config_parse_buffer("t.conf", texts[i],
+		                                   strlen(texts[i]), NULL, 0, &d),
+		               "%s accepted", texts[i]);
+		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text, what)
+		                          != NULL,
+		          "%s: %s", texts[i], d.count ? d.msgs[0].text : "");
+		diag_list_free(&d);
+	}
+}
+
 /* A fake MTA for MacroList: macros as "name=value" pairs. */
 static const char *fake_macro(void *arg, const char *name)
 {
@@ -382,17 +398,8 @@ Test(policy, macro_list_bad_entries)
 		"MacroList daemon_name|\n", "MacroList daemon_name||x\n",
 		"MacroList |x\n", "MacroList da$mon\n", "MacroList {}\n",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		cr_assert_null(config_parse_buffer("t.conf", bad[i],
-		                                   strlen(bad[i]), NULL, 0, &d),
-		               "%s accepted", bad[i]);
-		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
-		                                 "bad MacroList entry") != NULL,
-		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
-		diag_list_free(&d);
-	}
+	refused_with(bad, sizeof(bad) / sizeof(*bad), "bad MacroList entry");
 }
 
 /* ExemptDomains: exact domains (any case) or refile: patterns. */
@@ -438,17 +445,8 @@ Test(policy, exempt_domains_bad_entries)
 		"ExemptDomains .example.com\n", "ExemptDomains ex ample.com\n",
 		"ExemptDomains example.com,exa$mple.net\n",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		cr_assert_null(config_parse_buffer("t.conf", bad[i],
-		                                   strlen(bad[i]), NULL, 0, &d),
-		               "%s accepted", bad[i]);
-		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
-		                                 "bad ExemptDomains entry") != NULL,
-		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
-		diag_list_free(&d);
-	}
+	refused_with(bad, sizeof(bad) / sizeof(*bad), "bad ExemptDomains entry");
 }
 
 /* DontSignMailTo: exact addresses (any case, with or without the
@@ -499,17 +497,8 @@ Test(policy, dont_sign_mail_to_bad_entries)
 		"DontSignMailTo example.com\n", "DontSignMailTo @example.com\n",
 		"DontSignMailTo bob@\n", "DontSignMailTo a@b.example,*@c.example\n",
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		cr_assert_null(config_parse_buffer("t.conf", bad[i],
-		                                   strlen(bad[i]), NULL, 0, &d),
-		               "%s accepted", bad[i]);
-		cr_assert(d.count >= 1 && strstr(d.msgs[d.count - 1].text,
-		                                 "bad DontSignMailTo entry") != NULL,
-		          "%s: %s", bad[i], d.count ? d.msgs[0].text : "");
-		diag_list_free(&d);
-	}
+	refused_with(bad, sizeof(bad) / sizeof(*bad), "bad DontSignMailTo entry");
 }
 
 /* RemoveOldSignatures: the fields deleted as we sign are never in h=. */
