@@ -654,13 +654,12 @@ static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender,
 static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender,
                           bool exempt)
 {
-	if (exempt)
-		policy_decide_exempt(&m->decision);
-	else
-		policy_decide(m->rt->cfg, internal, have_sender, m->signers.count, ignored,
-		              &m->decision);
-	if (m->no_sign_rcpt)
-		policy_decide_no_sign_rcpt(m->rt->cfg, &m->decision);
+	policy_facts facts = {
+		.internal = internal, .have_sender = have_sender,
+		.nsigners = m->signers.count, .ignored_external = ignored,
+		.exempt = exempt, .no_sign_rcpt = m->no_sign_rcpt,
+	};
+	policy_decide(m->rt->cfg, &facts, &m->decision);
 	if (!m->decision.sign)
 		policy_signers_free(&m->signers);   /* e.g. "%" keys loaded for nothing */
 }

@@ -422,23 +422,28 @@ const char *policy_why_text(policy_why why)
 	return "unknown";
 }
 
-void policy_decide(const config *cfg, bool internal, bool have_sender,
-                   size_t nsigners, bool ignored_external,
+void policy_decide(const config *cfg, const policy_facts *facts,
                    policy_decision *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (facts->exempt) {            /* "ignored entirely by the filter" */
+		out->why = POLICY_WHY_EXEMPT;
+		return;
+	}
 	if (!cfg->sign)
 		out->why = POLICY_WHY_MODE;
-	else if (!have_sender)
+	else if (!facts->have_sender)
 		out->why = POLICY_WHY_NO_SENDER;
 	else if (cfg->keys == NULL)
 		out->why = POLICY_WHY_NO_KEYS;
-	else if (nsigners == 0)
+	else if (facts->nsigners == 0)
 		out->why = POLICY_WHY_NOT_OURS;
-	else if (!internal) {
+	else if (!facts->internal) {
 		out->why = POLICY_WHY_EXTERNAL;
-		out->log_external = !ignored_external;
-	} else
+		out->log_external = !facts->ignored_external;
+	} else if (facts->no_sign_rcpt)
+		out->why = POLICY_WHY_RCPT;
+	else
 		out->sign = true;
 	/* OpenDKIM signs or verifies a message, never both */
 	out->verify = !out->sign && cfg->verify;
@@ -448,12 +453,6 @@ bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender)
 {
 	return cfg->exempt_domains != NULL && sender->domain[0] != '\0' &&
 	       dataset_contains(cfg->exempt_domains, sender->domain);
-}
-
-void policy_decide_exempt(policy_decision *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->why = POLICY_WHY_EXEMPT;
 }
 
 bool policy_rcpt_no_sign(const config *cfg, const char *rcpt)
@@ -477,15 +476,6 @@ bool policy_rcpt_no_sign(const config *cfg, const char *rcpt)
 		return hit;
 	}
 	return dataset_contains(ds, rcpt);
-}
-
-void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out)
-{
-	if (!out->sign)
-		return;
-	out->sign = false;
-	out->why = POLICY_WHY_RCPT;
-	out->verify = cfg->verify;
 }
 
 /* ---- what to sign ---------------------------------------------------------- */

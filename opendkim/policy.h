@@ -8,7 +8,7 @@
  *   headers:  policy_sender()            -> sender address from From or
  *                                           the first SenderHeaders present
  *             policy_find_signers()      -> SigningTable / Domain matches
- *             policy_decide()            -> sign and/or verify, and why not
+ *             policy_decide(facts)       -> sign and/or verify, and why not
  *             policy_sign_headers()      -> the h= list for each signer
  *
  * Errors: functions that can fail return a dkim_status with a message in a
@@ -162,15 +162,23 @@ typedef struct {
 	                                 * ExternalIgnoreList) */
 } policy_decision;
 
+/* What the decision is made from, gathered by the milter. */
+typedef struct {
+	bool internal;                  /* policy_client_is_internal */
+	bool have_sender;               /* policy_sender's result */
+	size_t nsigners;                /* policy_find_signers' count */
+	bool ignored_external;          /* policy_client_is_ignored_external */
+	bool exempt;                    /* policy_sender_exempt */
+	bool no_sign_rcpt;              /* policy_rcpt_no_sign, any recipient */
+} policy_facts;
+
 /*
- * Decides from facts already gathered: internal (policy_client_is_internal),
- * have_sender (policy_sender's result), nsigners (policy_find_signers'
- * count), ignored_external (policy_client_is_ignored_external). OpenDKIM's
- * rule: sign when Mode has s, the client is internal and there are
- * signers; otherwise verify when Mode has v.
+ * Decides, in this one place, from the facts. OpenDKIM's rule: an exempt
+ * sender (ExemptDomains) is neither signed nor verified; sign when Mode
+ * has s, the client is internal, there are signers and no recipient is in
+ * DontSignMailTo; otherwise verify when Mode has v.
  */
-void policy_decide(const config *cfg, bool internal, bool have_sender,
-                   size_t nsigners, bool ignored_external,
+void policy_decide(const config *cfg, const policy_facts *facts,
                    policy_decision *out);
 
 /*
@@ -180,9 +188,6 @@ void policy_decide(const config *cfg, bool internal, bool have_sender,
  */
 bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender);
 
-/* The decision for an exempt sender: neither sign nor verify. */
-void policy_decide_exempt(policy_decision *out);
-
 /*
  * DontSignMailTo: is rcpt (an envelope recipient as the MTA gives it,
  * "<user@domain>" or bare) one whose mail must not be signed? Exact
@@ -190,13 +195,6 @@ void policy_decide_exempt(policy_decision *out);
  * The milter asks as recipients arrive and keeps one boolean per message.
  */
 bool policy_rcpt_no_sign(const config *cfg, const char *rcpt);
-
-/*
- * Applies a DontSignMailTo match to a decision made by policy_decide: a
- * message that would be signed is not (POLICY_WHY_RCPT); it is verified
- * instead when Mode has v, as any message that is not signed.
- */
-void policy_decide_no_sign_rcpt(const config *cfg, policy_decision *out);
 
 /* ---- what to sign -------------------------------------------------------- */
 

@@ -91,6 +91,12 @@ static char *names(const config *cfg, const char *local, const char *domain)
 	return buf;
 }
 
+/* policy_decide with the facts given inline. */
+static void decide(const config *cfg, policy_facts facts, policy_decision *dec)
+{
+	policy_decide(cfg, &facts, dec);
+}
+
 Test(policy, exact_table_order)
 {
 	config *cfg = load("", "*  B\nuser@*  A\n.example.com  E\n"
@@ -293,27 +299,34 @@ Test(policy, clients_and_decision)
 	c.hostname = "mx.ok.example";
 	cr_assert(policy_client_is_ignored_external(cfg, &c));
 
-	policy_decide(cfg, true, true, 1, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 1 }, &dec);
 	cr_assert(dec.sign && !dec.verify);
-	policy_decide(cfg, false, true, 1, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = false, .have_sender = true, .nsigners = 1 }, &dec);
 	cr_assert(!dec.sign && dec.verify && dec.log_external);
 	cr_assert_eq(dec.why, POLICY_WHY_EXTERNAL);
-	policy_decide(cfg, false, true, 1, true, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = false, .have_sender = true, .nsigners = 1, .ignored_external = true }, &dec);
 	cr_assert_not(dec.log_external);
-	policy_decide(cfg, true, true, 0, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 0 }, &dec);
 	cr_assert_eq(dec.why, POLICY_WHY_NOT_OURS);
 	cr_assert(dec.verify);
-	policy_decide(cfg, true, false, 0, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = false, .nsigners = 0 }, &dec);
 	cr_assert_eq(dec.why, POLICY_WHY_NO_SENDER);
 	cr_assert_str_eq(policy_why_text(POLICY_WHY_NO_SENDER),
 	                 "no sender address found");
 	config_unref(cfg);
 	cfg = config_new_defaults();
 	cfg->sign = false;
-	policy_decide(cfg, true, true, 1, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 1 }, &dec);
 	cr_assert_eq(dec.why, POLICY_WHY_MODE);
 	cfg->sign = true;
-	policy_decide(cfg, true, true, 0, false, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 0 }, &dec);
 	cr_assert_eq(dec.why, POLICY_WHY_NO_KEYS);
 	config_unref(cfg);
 }
@@ -419,7 +432,8 @@ Test(policy, exempt_domains)
 	cr_assert(policy_sender_exempt(cfg, &b));
 	cr_assert_not(policy_sender_exempt(cfg, &c), "exact, not subdomains");
 	cr_assert_not(policy_sender_exempt(cfg, &e));
-	policy_decide_exempt(&dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 1, .exempt = true }, &dec);
 	cr_assert(!dec.sign && !dec.verify && dec.why == POLICY_WHY_EXEMPT);
 	cr_assert_str_eq(policy_why_text(dec.why), "sender domain in ExemptDomains");
 	config_unref(cfg);
@@ -466,13 +480,13 @@ Test(policy, dont_sign_mail_to)
 	cr_assert_not(policy_rcpt_no_sign(cfg, "<>"));
 	cr_assert_not(policy_rcpt_no_sign(cfg, "example.net"));
 	cr_assert_not(policy_rcpt_no_sign(cfg, NULL));
-	policy_decide(cfg, true, true, 1, false, &dec);
-	policy_decide_no_sign_rcpt(cfg, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 1, .no_sign_rcpt = true }, &dec);
 	cr_assert(!dec.sign && dec.verify && dec.why == POLICY_WHY_RCPT);
 	cr_assert_str_eq(policy_why_text(dec.why), "a recipient is in DontSignMailTo");
 	/* a message not signed anyway keeps its reason */
-	policy_decide(cfg, false, true, 1, false, &dec);
-	policy_decide_no_sign_rcpt(cfg, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = false, .have_sender = true, .nsigners = 1, .no_sign_rcpt = true }, &dec);
 	cr_assert(!dec.sign && dec.why == POLICY_WHY_EXTERNAL);
 	config_unref(cfg);
 	snprintf(text, sizeof(text), "DontSignMailTo refile:%s\nMode s\n", re);
@@ -481,8 +495,8 @@ Test(policy, dont_sign_mail_to)
 	cr_assert(policy_rcpt_no_sign(cfg, "<list-dev@example.com>"));
 	cr_assert_not(policy_rcpt_no_sign(cfg, "<dev@example.com>"));
 	cr_assert_not(policy_rcpt_no_sign(cfg, "<x@sub.partner.example.net>"));
-	policy_decide(cfg, true, true, 1, false, &dec);
-	policy_decide_no_sign_rcpt(cfg, &dec);
+	decide(cfg, (policy_facts){
+	       .internal = true, .have_sender = true, .nsigners = 1, .no_sign_rcpt = true }, &dec);
 	cr_assert(!dec.sign && !dec.verify, "Mode s: neither");
 	config_unref(cfg);
 	cfg = config_new_defaults();
