@@ -465,6 +465,7 @@ static void config_free(config *cfg)
 	hostlist_free(cfg->peer_list);
 	dataset_free(cfg->mtas);
 	dataset_free(cfg->macro_list);
+	free(cfg->macros);
 	dataset_free(cfg->exempt_domains);
 	dataset_free(cfg->dont_sign_mail_to);
 	config_names_free(&cfg->sign_headers);
@@ -1520,8 +1521,15 @@ static bool config_macro_name_ok(const char *s, size_t len)
 	return true;
 }
 
-bool config_macro_entry(const char *entry, char *name, const char **values,
-                        const char **why)
+/*
+ * A MacroList entry, "name" or "name|value|value...". Writes the macro's
+ * name as libmilter knows it into name (CONFIG_MACRO_NAME_MAX bytes):
+ * "daemon_name" -> "{daemon_name}"; a one-letter name ("j") or one in
+ * braces stays as given. *values: the text after the first "|", NULL when
+ * the entry has no values. False with a reason in *why when malformed.
+ */
+static bool config_macro_entry(const char *entry, char *name,
+                               const char **values, const char **why)
 {
 	const char *bar = strchr(entry, '|'), *v;
 	size_t len = bar != NULL ? (size_t)(bar - entry) : strlen(entry);
@@ -1545,19 +1553,35 @@ bool config_macro_entry(const char *entry, char *name, const char **values,
 	return true;
 }
 
-/* Every MacroList entry is well formed (a bad one would never match). */
-static void config_check_macrolist(config_ctx *ctx)
+/*
+ * MacroList parsed once, at load, into cfg->macros (the milter consults it
+ * for every message); every entry must be well formed (a bad one would
+ * never match).
+ */
+static void config_finish_macrolist(config_ctx *ctx)
 {
-	const dataset *ml = ctx->cfg->macro_list;
-	char name[CONFIG_MACRO_NAME_MAX];
-	const char *values, *why;
+	config *cfg = ctx->cfg;
+	const dataset *ml = cfg->macro_list;
+	const char *why;
 	size_t i;
 
-	for (i = 0; ml != NULL && i < ml->count; i++)
-		if (!config_macro_entry(ml->entries[i].key, name, &values, &why))
+	if (ml == NULL || ml->count == 0)
+		return;
+	cfg->macros = calloc(ml->count, sizeof(*cfg->macros));
+	if (cfg->macros == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s: out of memory", ml->file);
+		return;
+	}
+	for (i = 0; i < ml->count; i++) {
+		config_macro *m = &cfg->macros[cfg->nmacros];
+
+		if (config_macro_entry(ml->entries[i].key, m->name, &m->values, &why))
+			cfg->nmacros++;
+		else
 			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad MacroList "
 			         "entry '%s': %s", ml->entries[i].file,
 			         ml->entries[i].line, ml->entries[i].key, why);
+	}
 }
 
 /* Letters, digits and the characters of extra only, 1 to 255 of them. */
@@ -1714,7 +1738,7 @@ static void config_finish(config_ctx *ctx)
 	    !config_names_add(&cfg->sign_headers, "From"))
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
-	config_check_macrolist(ctx);
+	config_finish_macrolist(ctx);
 	config_check_exempt(ctx);
 	config_check_dont_sign(ctx);
 	config_finish_user(ctx);

@@ -134,6 +134,9 @@ typedef struct config {
 	                                 * whose mail is signed (NULL: none) */
 	dataset *macro_list;            /* MacroList: "name[|value...]"
 	                                 * entries (NULL: none) */
+	struct config_macro *macros;    /* MacroList parsed at load, one per
+	                                 * entry */
+	size_t nmacros;
 	dataset *dont_sign_mail_to;     /* DontSignMailTo: recipient addresses
 	                                 * (or refile: patterns) that stop
 	                                 * signing (NULL: none) */
@@ -312,16 +315,14 @@ bool config_signing_value(const dataset_entry *e, char keyname[CONFIG_NAME_MAX],
 /* True when name is an OpenDKIM 2.11 option (any case). */
 bool config_is_opendkim_option(const char *name);
 
-/*
- * A MacroList entry, "name" or "name|value|value...". Writes the macro's
- * name as libmilter knows it into name (CONFIG_MACRO_NAME_MAX bytes):
- * "daemon_name" -> "{daemon_name}"; a one-letter name ("j") or one in
- * braces stays as given. *values: the text after the first "|", NULL when
- * the entry has no values. False with a reason in *why when malformed.
- */
+/* MacroList macro names: "{daemon_name}" and the like, with the braces. */
 #define CONFIG_MACRO_NAME_MAX 68
-bool config_macro_entry(const char *entry, char *name, const char **values,
-                        const char **why);
+
+/* A MacroList entry as loaded: values point into cfg->macro_list. */
+typedef struct config_macro {
+	char name[CONFIG_MACRO_NAME_MAX];
+	const char *values;             /* "v1|v2...", NULL: any value */
+} config_macro;
 
 /* SyslogName's longest value. */
 #define CONFIG_SYSLOG_NAME_MAX 64

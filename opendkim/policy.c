@@ -50,17 +50,14 @@ static bool policy_macro_value_listed(const char *values, const char *value)
 
 bool policy_macro_listed(const config *cfg, policy_macro_fn get, void *arg)
 {
-	const dataset *ml = cfg->macro_list;
-	char name[CONFIG_MACRO_NAME_MAX];
-	const char *values, *why, *value;
 	size_t i;
 
-	for (i = 0; ml != NULL && i < ml->count; i++) {
-		if (!config_macro_entry(ml->entries[i].key, name, &values, &why))
-			continue;       /* refused at load; never here */
-		value = get(arg, name);
-		if (value != NULL &&
-		    (values == NULL || policy_macro_value_listed(values, value)))
+	for (i = 0; i < cfg->nmacros; i++) {
+		const config_macro *m = &cfg->macros[i];
+		const char *value = get(arg, m->name);
+
+		if (value != NULL && (m->values == NULL ||
+		                      policy_macro_value_listed(m->values, value)))
 			return true;
 	}
 	return false;
