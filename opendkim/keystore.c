@@ -17,6 +17,7 @@
 #include "keystore.h"
 
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +292,30 @@ typedef struct {
 	const keystore *previous;       /* NULL when not a reload */
 	const keystore_options *opts;
 	diag_list *diag;
+	void *loaded;                   /* tsearch(3) tree of this load's
+	                                 * entries with a key read, by path */
 } keystore_loader;
+
+static int keystore_cmp_entry_path(const void *a, const void *b)
+{
+	return strcmp(((const keystore_entry *)a)->path,
+	              ((const keystore_entry *)b)->path);
+}
+
+/*
+ * An entry of this load that read the same file, unchanged since: many
+ * KeyTables give one key file to every domain, and it is read once.
+ */
+static const keystore_entry *keystore_loaded_same(const keystore_loader *ld,
+                                                  const keystore_entry *e)
+{
+	void *const *hit = tfind(e, &ld->loaded, keystore_cmp_entry_path);
+	const keystore_entry *same = hit != NULL ? *hit : NULL;
+
+	if (same == NULL || memcmp(&same->id, &e->id, sizeof(e->id)) != 0)
+		return NULL;
+	return same;
+}
 
 /*
  * e's key from its file: shared with the previous keystore when the file
@@ -310,10 +334,20 @@ static dkim_privkey *keystore_key_from_file(keystore_loader *ld,
 	if (!keystore_check_path(e->path, ld->opts, &st, err))
 		return NULL;
 	keystore_fileid_of(&st, &e->id);
+	if ((old = keystore_loaded_same(ld, e)) != NULL) {
+		key = dkim_privkey_dup(old->key, err);
+		e->reusable = old->reusable;
+		e->reused = old->reused;
+		/* counted as its first entry was: reused or read */
+		*(old->reused ? &ld->ks->reused : &ld->ks->read) += key != NULL;
+		ld->ks->shared += key != NULL;
+		return key;
+	}
 	old = keystore_reusable(ld->previous, e->path, &e->id);
 	if (old != NULL) {
 		key = dkim_privkey_dup(old->key, err);
 		e->reusable = true;
+		e->reused = true;
 		ld->ks->reused += key != NULL;
 		return key;
 	}
@@ -323,6 +357,20 @@ static dkim_privkey *keystore_key_from_file(keystore_loader *ld,
 	key = dkim_privkey_load_file(e->path, err);
 	ld->ks->read += key != NULL;
 	return key;
+}
+
+/* The tree only points at entries, which the keystore owns. */
+static void keystore_tree_node_keep(void *entry)
+{
+	(void)entry;
+}
+
+/* Remembers e, whose key was just read, for the entries after it. */
+static void keystore_note_loaded(keystore_loader *ld, keystore_entry *e)
+{
+	if (e->path != NULL && e->key != NULL &&
+	    tfind(e, &ld->loaded, keystore_cmp_entry_path) == NULL)
+		(void)tsearch(e, &ld->loaded, keystore_cmp_entry_path);
 }
 
 /*
@@ -362,6 +410,7 @@ static bool keystore_fill(keystore_loader *ld, keystore_entry *e,
 		return true;    /* per-domain file: read when a message needs it */
 	if (e->path != NULL) {
 		e->key = keystore_key_from_file(ld, e, &err);
+		keystore_note_loaded(ld, e);
 	} else {
 		e->key = dkim_privkey_load(keytext, strlen(keytext), &err);
 		ld->ks->read += e->key != NULL;
@@ -459,7 +508,8 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
                         const keystore *previous, diag_list *diag)
 {
 	keystore *ks = keystore_alloc(keytable->count, opts);
-	keystore_loader ld = { ks, previous, opts, diag };
+	keystore_loader ld = { .ks = ks, .previous = previous, .opts = opts,
+	                       .diag = diag };
 	size_t i, errors = diag->errors;
 
 	if (ks == NULL) {
@@ -473,6 +523,7 @@ keystore *keystore_load(const dataset *keytable, const keystore_options *opts,
 		if (!keystore_parse_entry(&ld, e, de))
 			keystore_entry_clear(e);
 	}
+	tdestroy(ld.loaded, keystore_tree_node_keep);
 	keystore_check_table(keytable, opts, diag);
 	if (!keystore_index(ks))
 		diag_add(diag, DIAG_ERROR, "%s: out of memory", keytable->file);
@@ -491,7 +542,8 @@ keystore *keystore_single(const char *domain, const char *selector,
                           const keystore *previous, diag_list *diag)
 {
 	keystore *ks = keystore_alloc(1, opts);
-	keystore_loader ld = { ks, previous, opts, diag };
+	keystore_loader ld = { .ks = ks, .previous = previous, .opts = opts,
+	                       .diag = diag };
 
 	if (ks == NULL) {
 		diag_add(diag, DIAG_ERROR, "%s:%u: out of memory", file, line);
@@ -501,8 +553,11 @@ keystore *keystore_single(const char *domain, const char *selector,
 	ks->entries[0].file = file;
 	ks->entries[0].line = line;
 	/* KeyFile is always a path (a relative one is read as given). */
-	if (!keystore_fill(&ld, &ks->entries[0], "default", domain, selector,
-	                   keyfile, true)) {
+	bool ok = keystore_fill(&ld, &ks->entries[0], "default", domain,
+	                        selector, keyfile, true);
+
+	tdestroy(ld.loaded, keystore_tree_node_keep);
+	if (!ok) {
 		keystore_free(ks);
 		return NULL;
 	}

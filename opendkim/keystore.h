@@ -10,7 +10,10 @@
  * path is replaced by the sender's domain (per-domain key files).
  *
  * Every key is read and checked when the configuration is loaded, so that
- * `opendkim -n` and a SIGHUP reload see every problem. The exception is a
+ * `opendkim -n` and a SIGHUP reload see every problem. A file named by
+ * several entries (one key for many domains) is read once per load: the
+ * later entries share its parsed key while its stat(2) identity is the
+ * same. The exception is a
  * path containing "%": it can only be read when a message names the
  * domain, and then it is loaded for that message (checked the same way).
  *
@@ -74,6 +77,7 @@ typedef struct {
 	keystore_fileid id;     /* path's identity before key was read;
 	                         * set when path != NULL and key != NULL */
 	bool reusable;          /* id is settled: a reload may reuse key */
+	bool reused;            /* key came from the previous keystore */
 	const char *file;       /* where it was defined (KeyTable or config) */
 	unsigned line;
 } keystore_entry;
@@ -90,6 +94,9 @@ typedef struct keystore {
 	size_t nby_name;
 	size_t reused;          /* key files unchanged, taken from previous */
 	size_t read;            /* keys read from files or parsed inline */
+	size_t shared;          /* of reused + read: entries naming the file
+	                         * of an earlier entry of this load, whose
+	                         * key they share (one key, many domains) */
 } keystore;
 
 /*

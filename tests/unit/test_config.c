@@ -574,6 +574,9 @@ Test(config, keytable_names_duplicates_and_many)
 	dump();
 	cr_assert_not_null(cfg);
 	cr_assert_eq(cfg->keys->count, n + 2);
+	/* one key file for every domain: read once, shared by the others */
+	cr_assert_eq(cfg->keys->read, n + 2);
+	cr_assert_eq(cfg->keys->shared, n + 1);
 	cr_assert(has("KeyTable:3002: key name 'DUP' already defined at "));
 	cr_assert(has(":1; the first one is used"));
 	e = keystore_find(cfg->keys, "dup");
@@ -659,6 +662,7 @@ Test(config, reload_reuses_unchanged_key_files)
 	cr_assert_not_null(c1);
 	cr_assert_eq(c1->keys->read, 4);
 	cr_assert_eq(c1->keys->reused, 0);
+	cr_assert_eq(c1->keys->shared, 1, "r2 shares r's file, read once");
 	/* just written: read again, a second write could go unnoticed */
 	cr_assert_not(keystore_find(c1->keys, "r")->reusable);
 	c2 = reload(conf, c1);
@@ -670,6 +674,7 @@ Test(config, reload_reuses_unchanged_key_files)
 	cr_assert_not_null(c3);
 	cr_assert_eq(c3->keys->reused, 3, "r, e and r2 (the same file as r)");
 	cr_assert_eq(c3->keys->read, 1, "the inline key is always parsed");
+	cr_assert_eq(c3->keys->shared, 1);
 	cr_assert(keystore_find(c3->keys, "e")->reusable);
 	/* the shared keys outlive the configuration they came from */
 	config_unref(c2);
