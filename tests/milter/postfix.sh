@@ -6,6 +6,8 @@
 #     pf_smtp FROM_ADDR MAIL_FROM RCPT MESSAGE   # one SMTP transaction
 #     pf_sendmail MAIL_FROM RCPT MESSAGE         # Postfix's sendmail command
 #     pf_wait_sink N                  # until N messages arrived (or fail)
+#     pf_add_smtpd VAR MILTERS        # another smtpd (port in VAR), mail discarded
+#     pf_rate PORT N                  # msgs/s of N messages through PORT
 #     pf_stop                         # also done at exit
 #
 # The instance has its own config, queue and data directories under $T,
@@ -16,6 +18,7 @@
 
 PF_POSTFIX=${PF_POSTFIX:-/usr/sbin/postfix}
 PF_SENDMAIL=${PF_SENDMAIL:-/usr/sbin/sendmail}
+PF_SMTP_SOURCE=${PF_SMTP_SOURCE:-/usr/sbin/smtp-source}
 PF_SINK_SCRIPT=$top_srcdir/tests/milter/smtpsink.py
 
 pf_cleanup() {
@@ -131,6 +134,34 @@ pf_stop() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+}
+
+# pf_add_smtpd VAR MILTERS: one more smtpd on a free loopback port (set in
+# VAR) whose smtpd_milters are MILTERS (empty: none) and whose mail is
+# discarded once queued (content_filter: nothing reaches the sink); the
+# instance is reloaded and the new port answers when this returns.
+pf_add_smtpd() {
+	_port=$(mt_free_port)
+	printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters=%s -o content_filter=discard:silently\n' \
+		"$_port" "$2" >> "$PF_DIR/etc/master.cf"
+	"$PF_POSTFIX" -c "$PF_DIR/etc" reload > /dev/null 2>&1 || mt_fail "postfix reload"
+	_i=0
+	until "$MT_PYTHON" -c "import smtplib; smtplib.SMTP('127.0.0.1', $_port, timeout=2).quit()" 2> /dev/null; do
+		[ $_i -lt 100 ] || mt_fail "smtpd on port $_port not answering"
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	eval "$1=\$_port"
+}
+
+# pf_rate PORT N: sends N small messages, one SMTP session after another,
+# with Postfix's smtp-source to 127.0.0.1:PORT; prints messages per second.
+pf_rate() {
+	_t0=$(date +%s%N)
+	"$PF_SMTP_SOURCE" -s 1 -m "$2" -l 1000 -M client.example -f alice@example.com \
+		-t bob@example.net "127.0.0.1:$1" || mt_fail "smtp-source to port $1"
+	_t1=$(date +%s%N)
+	awk -v n="$2" -v t0="$_t0" -v t1="$_t1" 'BEGIN { printf "%.1f\n", n / ((t1 - t0) / 1e9) }'
 }
 
 # pf_smtp SOURCE_ADDR MAIL_FROM RCPT MESSAGE: one SMTP transaction from
