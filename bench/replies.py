@@ -7,9 +7,12 @@ mclient.py), that it stays so:
 
     replies.py PORT plain      no PeerList: SMFIP_NR_CONN, NR_MAIL, NR_HDR,
                                NR_BODY negotiated; nothing arrives after
-                               connect, MAIL or the header fields; end of
-                               headers, then end of message, are answered;
-                               the message is signed.
+                               connect, MAIL or the header fields; DATA (not
+                               skipped: SMFIP_NODATA left out, so that
+                               Postfix's last write before the headers gets
+                               a reply, issue 12), end of headers, then end
+                               of message, are answered; the message is
+                               signed.
     replies.py PORT peerlist   with a PeerList (127.0.0.1 in it): connect is
                                answered (accept), as OpenDKIM does.
     replies.py PORT drain PID  a message in flight on one connection, SIGTERM
@@ -58,6 +61,14 @@ def plain(port):
     c.send(b"D", b"Mi\0REPLIES1\0")
     c.send(b"M", b"<alice@example.com>\0")
     quiet(c, "MAIL")
+    if c.proto & mclient.SMFIP_NODATA:
+        fail("SMFIP_NODATA negotiated: Postfix's last write before the headers "
+             "would get no reply (a delayed-ACK stall over TCP)")
+    c.send(b"D", b"Ti\0REPLIES1\0")
+    c.send(b"T")
+    a = c._reply()
+    if a != "continue":
+        fail("DATA: %s, expected continue" % a)
     for name, value in HEADERS:
         c.send(b"L", name + b"\0" + value + b"\0")
     quiet(c, "the header fields")
@@ -75,8 +86,8 @@ def plain(port):
     if not any(n == b"DKIM-Signature" for n, _ in res.added):
         fail("no DKIM-Signature inserted")
     c.close()
-    print("ok: connect, MAIL, header fields and body unanswered; end of headers and "
-          "end of message answered; signed")
+    print("ok: connect, MAIL, header fields and body unanswered; DATA, end of headers "
+          "and end of message answered; signed")
 
 
 def peerlist(port):
