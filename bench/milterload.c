@@ -19,7 +19,20 @@
  *
  * The protocol is tests/lib/mproto.c; its writes behave like Postfix's
  * VSTREAM (a 4 KB buffer, flushed when it fills and before every read, so a
- * macro packet and its command leave in one write). ACK behaviour (--ack):
+ * macro packet and its command leave in one write). What else is sent
+ * (--mta):
+ *   generic  (default) a step the milter skips is not sent, nor its macros;
+ *   postfix  what Postfix 3.7 writes (seen with strace -f of smtpd and
+ *            cleanup): the macros of every stage even when the milter
+ *            skips the step (an empty one for HELO), an "i" macro packet
+ *            before every header, body chunk, end of headers and end of
+ *            message, and the buffer written out at DATA whether or not a
+ *            reply is awaited (smtpd hands the milter connection to
+ *            cleanup there). With --ack postfix this reproduces the ~40 ms
+ *            stall per message of a milter that leaves that last write
+ *            unanswered (issue 12).
+ * --writes packet writes every packet on its own at once, unbuffered: a
+ * harsher client than Postfix (default: buffered). ACK behaviour (--ack):
  *   postfix  (default) Nagle left on, no TCP_QUICKACK: what Postfix does,
  *            so a milter that splits its replies into small writes waits
  *            for the client's delayed ACK, as it would in production;
@@ -74,6 +87,8 @@ typedef struct {
 	const char *expect[ML_MAX_EXPECT]; /* --expect NAME[:TEXT] */
 	size_t nexpect;
 	bool quick_ack;               /* --ack quick */
+	bool postfix;                 /* --mta postfix */
+	bool write_each;              /* --writes packet */
 	unsigned long timeout;        /* -t seconds */
 	bool quiet;                   /* -q */
 } ml_options;
@@ -93,6 +108,10 @@ static void ml_usage(void)
 	      "  --expect NAME[:TEXT]  fail a message unless the milter adds a\n"
 	      "                 field NAME (whose value contains TEXT); repeatable\n"
 	      "  --ack postfix|quick   client ACK behaviour (default postfix)\n"
+	      "  --mta generic|postfix what is sent: only the steps the milter\n"
+	      "                 wants (generic, default), or as Postfix does\n"
+	      "  --writes buffered|packet  gather packets until a read (default)\n"
+	      "                 or write each one at once\n"
 	      "  -q             only the result: line\n", stderr);
 	exit(2);
 }
@@ -123,6 +142,14 @@ static void ml_option_long(ml_options *o, const char *name, const char *arg)
 		if (strcmp(arg, "postfix") != 0 && strcmp(arg, "quick") != 0)
 			ml_usage();
 		o->quick_ack = strcmp(arg, "quick") == 0;
+	} else if (strcmp(name, "mta") == 0) {
+		if (strcmp(arg, "generic") != 0 && strcmp(arg, "postfix") != 0)
+			ml_usage();
+		o->postfix = strcmp(arg, "postfix") == 0;
+	} else if (strcmp(name, "writes") == 0) {
+		if (strcmp(arg, "buffered") != 0 && strcmp(arg, "packet") != 0)
+			ml_usage();
+		o->write_each = strcmp(arg, "packet") == 0;
 	}
 }
 
@@ -133,6 +160,8 @@ static void ml_options_parse(ml_options *o, int argc, char **argv)
 		{ "dump-max", required_argument, NULL, 0 },
 		{ "expect", required_argument, NULL, 0 },
 		{ "ack", required_argument, NULL, 0 },
+		{ "mta", required_argument, NULL, 0 },
+		{ "writes", required_argument, NULL, 0 },
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (ml_options){ .messages = 100, .connections = 1, .per_conn = 1,
@@ -231,7 +260,8 @@ typedef struct {
 static bool ml_conn_open(mproto_conn *c, const ml_options *o)
 {
 	mproto_settings set = { .offer_prot = MPROTO_POSTFIX_PROT,
-	                        .timeout_ms = o->timeout * 1000, .quick_ack = o->quick_ack };
+	                        .timeout_ms = o->timeout * 1000, .quick_ack = o->quick_ack,
+	                        .macros_always = o->postfix, .write_each = o->write_each };
 	return mproto_open(c, o->socket, &set);
 }
 
@@ -253,7 +283,12 @@ static bool ml_session_start(mproto_conn *c, const ml_options *o, mproto_reply *
 	snprintf(hostname, sizeof(hostname), "[%s]", addr);
 	if (!mproto_connect(c, macros, sizeof(macros) / sizeof(*macros), hostname, addr, 40000, r))
 		return false;
-	return r->code != SMFIR_CONTINUE || mproto_helo(c, "client.example", r);
+	if (r->code != SMFIR_CONTINUE)
+		return true;
+	/* Postfix's HELO macros are TLS ones: an empty packet without TLS. */
+	if (o->postfix && !mproto_macro(c, SMFIC_HELO, NULL, 0))
+		return false;
+	return mproto_helo(c, "client.example", r);
 }
 
 /* MAIL, RCPT, DATA with Postfix's default macros for each ({auth_*} only
@@ -263,27 +298,58 @@ static bool ml_envelope(mproto_conn *c, const ml_options *o, const char *qid, mp
 {
 	const char *mail[] = { "i", qid, "{mail_addr}", "alice@example.com",
 	                       "{auth_type}", "PLAIN", "{auth_authen}", o->user };
-	static const char *const rcpt[] = { "{rcpt_addr}", "bob@example.net" };
+	/* Postfix's milter_rcpt_macros (generic: the address only). */
+	const char *rcpt[] = { "{rcpt_addr}", "bob@example.net", "i", qid,
+	                       "{rcpt_host}", "example.net", "{rcpt_mailer}", "smtp" };
 	const char *data[] = { "i", qid };
 
 	if (!mproto_mail(c, mail, o->kind == ML_AUTH ? 8 : 4, "alice@example.com", r))
 		return false;
 	if (r->code != SMFIR_CONTINUE)
 		return true;
-	if (!mproto_rcpt(c, rcpt, 2, "bob@example.net", r))
+	if (!mproto_rcpt(c, rcpt, o->postfix ? 8 : 2, "bob@example.net", r))
 		return false;
-	return r->code != SMFIR_CONTINUE || mproto_data(c, data, 2, r);
+	if (r->code != SMFIR_CONTINUE || !mproto_data(c, data, 2, r))
+		return r->code != SMFIR_CONTINUE;
+	/* smtpd writes what it holds when it hands the milter connection to
+	 * cleanup, which goes on with the headers in writes of its own. */
+	return !o->postfix || mproto_flush(c);
 }
 
-/* One packet per header field, then end of headers. */
-static bool ml_headers(mproto_conn *c, const mproto_msg *m, const char *qid, mproto_reply *r)
+/* One packet per header field (Postfix: each after an "i" macro packet),
+ * then end of headers. */
+static bool ml_headers(mproto_conn *c, const ml_options *o, const mproto_msg *m,
+                       const char *qid, mproto_reply *r)
 {
+	const char *i_macro[] = { "i", qid };
 	*r = (mproto_reply){ SMFIR_CONTINUE, NULL };
 	for (size_t i = 0; r->code == SMFIR_CONTINUE && i < m->count; i++)
-		if (!mproto_header(c, m->fields[i].name, m->fields[i].value, r))
+		if ((o->postfix && (c->proto & SMFIP_NOHDRS) == 0 &&
+		     !mproto_macro(c, SMFIC_HEADER, i_macro, 2)) ||
+		    !mproto_header(c, m->fields[i].name, m->fields[i].value, r))
 			return false;
 	const char *eoh[] = { "i", qid };
 	return r->code != SMFIR_CONTINUE || mproto_eoh(c, eoh, 2, r);
+}
+
+/* The body in MILTER_CHUNK_SIZE packets (Postfix: each after an "i"
+ * macro packet). */
+static bool ml_body(mproto_conn *c, const ml_options *o, const mproto_msg *m,
+                    const char *qid, mproto_reply *r)
+{
+	if (!o->postfix || (c->proto & SMFIP_NOBODY) != 0)
+		return mproto_body(c, m->body, m->body_len, MILTER_CHUNK_SIZE, r);
+	const char *i_macro[] = { "i", qid };
+	*r = (mproto_reply){ SMFIR_CONTINUE, NULL };
+	for (size_t off = 0; off < m->body_len && r->code == SMFIR_CONTINUE;
+	     off += MILTER_CHUNK_SIZE) {
+		size_t len = m->body_len - off < MILTER_CHUNK_SIZE ? m->body_len - off
+		                                                   : MILTER_CHUNK_SIZE;
+		if (!mproto_macro(c, SMFIC_BODY, i_macro, 2) ||
+		    !mproto_body(c, m->body + off, len, MILTER_CHUNK_SIZE, r))
+			return false;
+	}
+	return true;
 }
 
 /* Keeps one header modification, for --expect and --dump. */
@@ -327,10 +393,9 @@ static bool mproto_msg_run(mproto_conn *c, const ml_options *o, const mproto_msg
 	mproto_reply reply;
 	if (!ml_envelope(c, o, qid, &reply))
 		return false;
-	if (reply.code == SMFIR_CONTINUE && !ml_headers(c, m, qid, &reply))
+	if (reply.code == SMFIR_CONTINUE && !ml_headers(c, o, m, qid, &reply))
 		return false;
-	if (reply.code == SMFIR_CONTINUE &&
-	    !mproto_body(c, m->body, m->body_len, MILTER_CHUNK_SIZE, &reply))
+	if (reply.code == SMFIR_CONTINUE && !ml_body(c, o, m, qid, &reply))
 		return false;
 	if (reply.code == SMFIR_CONTINUE)
 		return ml_eom(c, qid, r);

@@ -204,7 +204,7 @@ static bool mproto_send(mproto_conn *c, char cmd, const struct iovec *parts, siz
 			memcpy(c->out + c->out_len, parts[i].iov_base, parts[i].iov_len);
 			c->out_len += parts[i].iov_len;
 		}
-		return true;
+		return !c->set.write_each || mproto_flush(c);
 	}
 	struct iovec v[2 * MPROTO_MAX_MACROS + 3] = { { c->out, c->out_len }, { head, sizeof(head) } };
 	for (size_t i = 0; i < n; i++)
@@ -233,6 +233,11 @@ static bool mproto_macros(mproto_conn *c, char stage, const char *const *pairs, 
 		v[nv++] = (struct iovec){ (void *)pairs[i + 1], strlen(pairs[i + 1]) + 1 };
 	}
 	return mproto_send(c, SMFIC_MACRO, v, nv);
+}
+
+bool mproto_macro(mproto_conn *c, char stage, const char *const *macros, size_t n)
+{
+	return mproto_macros(c, stage, macros, n);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -384,10 +389,11 @@ static bool mproto_step(mproto_conn *c, char cmd, const char *const *macros, siz
                         uint32_t skip, uint32_t noreply, mproto_reply *r)
 {
 	*r = (mproto_reply){ SMFIR_CONTINUE, NULL };
-	if ((c->proto & skip) != 0)
-		return true;
-	if (n > 0 && !mproto_macros(c, cmd, macros, n))
+	bool skipped = (c->proto & skip) != 0;
+	if (n > 0 && (!skipped || c->set.macros_always) && !mproto_macros(c, cmd, macros, n))
 		return false;
+	if (skipped)
+		return true;
 	if (!mproto_send(c, cmd, parts, nparts))
 		return false;
 	if ((c->proto & noreply) != 0)

@@ -13,7 +13,8 @@
  * only when the milter did not say it sends none (SMFIP_NR_*): a skipped or
  * unanswered step reads as SMFIR_CONTINUE. A step's macros (name, value
  * pairs; a NULL value leaves its pair out) go in a SMFIC_MACRO packet just
- * before it, and only when the step itself is sent.
+ * before it, and only when the step itself is sent (unless
+ * set->macros_always, as Postfix does).
  *
  * Errors: every function returns false when the session failed (connect,
  * write, timeout, closed connection, a malformed or oversized packet, a
@@ -47,6 +48,13 @@ typedef struct {
 	uint32_t offer_prot;      /* protocol bits offered (actions: all) */
 	unsigned long timeout_ms; /* every read and write; 0: none */
 	bool quick_ack;           /* TCP_NODELAY, TCP_QUICKACK after each read */
+	/* A skipped step's macros are sent all the same, as Postfix does
+	 * (milter8.c sends a stage's macros before looking at the skip
+	 * bits); otherwise they go only with their step. */
+	bool macros_always;
+	/* Every packet written on its own, at once (no buffering): a harsher
+	 * client than Postfix, whose VSTREAM gathers them. */
+	bool write_each;
 	/* Called for every packet sent ('>') or read ('<'); may be NULL. */
 	void (*trace)(char dir, char cmd, size_t len);
 } mproto_settings;
@@ -96,6 +104,9 @@ bool mproto_attach(mproto_conn *c, int fd, const mproto_settings *set);
 void mproto_close(mproto_conn *c, bool quit);
 /* Writes the buffered packets (reads do it themselves). */
 bool mproto_flush(mproto_conn *c);
+/* A macro packet for stage (an SMFIC_* command) on its own, as Postfix
+ * sends before each header and body chunk. */
+bool mproto_macro(mproto_conn *c, char stage, const char *const *macros, size_t n);
 
 /* The steps. host is the client's name ("[ADDR]" when unknown), addr its
  * IPv4 or IPv6 address; MAIL and RCPT take the bare address. */

@@ -66,14 +66,16 @@ static void put_optneg(uint32_t version, uint32_t actions, uint32_t proto)
 	put(SMFIC_OPTNEG, v, sizeof(v));
 }
 
-/* Negotiates with the milter asking for proto; true when the client agreed. */
-static bool start(uint32_t version, uint32_t proto)
+/* Negotiates with the milter asking for proto, the client's settings
+ * those of set (offer and timeout filled in); true when the client agreed. */
+static bool start_with(uint32_t version, uint32_t proto, mproto_settings set)
 {
 	int sv[2];
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	peer = sv[1];
 	put_optneg(version, TEST_ACTIONS, proto);
-	mproto_settings set = { .offer_prot = MPROTO_POSTFIX_PROT, .timeout_ms = 300 };
+	set.offer_prot = MPROTO_POSTFIX_PROT;
+	set.timeout_ms = 300;
 	bool ok = mproto_attach(&conn, sv[0], &set);
 	char buf[64];
 	size_t len;
@@ -85,6 +87,11 @@ static bool start(uint32_t version, uint32_t proto)
 	cr_assert_eq(ntohl(v[1]), SMFI_CURR_ACTS);
 	cr_assert_eq(ntohl(v[2]), MPROTO_POSTFIX_PROT);
 	return ok;
+}
+
+static bool start(uint32_t version, uint32_t proto)
+{
+	return start_with(version, proto, (mproto_settings){ .quick_ack = false });
 }
 
 static void teardown(void)
@@ -160,6 +167,46 @@ Test(mproto, skipped_steps_are_not_sent_and_no_reply_steps_not_awaited)
 	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_HEADER);
 	cr_assert_eq(len, 11);
 	cr_assert(memcmp(buf, "Subject\0hi\0", 11) == 0, "no HDR_LEADSPC: space dropped");
+	none_sent();
+}
+
+Test(mproto, macros_always_sends_a_skipped_steps_macros_as_postfix_does)
+{
+	cr_assert(start_with(6, SMFIP_NORCPT | SMFIP_NODATA,
+	                     (mproto_settings){ .macros_always = true }), "%s", conn.error);
+	const char *rcpt[] = { "{rcpt_addr}", "b@example.net" };
+	const char *data[] = { "i", "QID" };
+	mproto_reply r;
+	cr_assert(mproto_rcpt(&conn, rcpt, 2, "b@example.net", &r), "%s", conn.error);
+	cr_assert_eq(r.code, SMFIR_CONTINUE);
+	cr_assert(mproto_data(&conn, data, 2, &r), "%s", conn.error);
+	cr_assert_eq(r.code, SMFIR_CONTINUE);
+	cr_assert(mproto_macro(&conn, SMFIC_HELO, NULL, 0), "%s", conn.error);
+	none_sent();   /* buffered until a read or a flush */
+	cr_assert(mproto_flush(&conn));
+
+	char buf[256];
+	size_t len;
+	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_MACRO);
+	cr_assert(len == 27 && memcmp(buf, "R{rcpt_addr}\0b@example.net\0", 27) == 0);
+	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_MACRO);
+	cr_assert(len == 7 && memcmp(buf, "Ti\0QID\0", 7) == 0, "DATA's macros, not DATA");
+	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_MACRO);
+	cr_assert(len == 1 && buf[0] == SMFIC_HELO, "an empty macro packet");
+	none_sent();
+}
+
+Test(mproto, write_each_writes_every_packet_at_once)
+{
+	cr_assert(start_with(6, SMFIP_NR_HDR, (mproto_settings){ .write_each = true }),
+	          "%s", conn.error);
+	mproto_reply r;
+	char buf[64];
+	size_t len;
+	cr_assert(mproto_header(&conn, "Subject", " hi", &r), "%s", conn.error);
+	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_HEADER, "no flush needed");
+	cr_assert(mproto_header(&conn, "To", " b", &r), "%s", conn.error);
+	cr_assert_eq(get(buf, sizeof(buf), &len), SMFIC_HEADER);
 	none_sent();
 }
 
