@@ -18,8 +18,8 @@
 #     Postfix leaves Nagle's algorithm on: a Postfix write that no milter
 #     reply follows makes its next one wait for a delayed ACK (~40 ms,
 #     issue 12), which the test sees as inet well under unix. It fails
-#     when inet is under 0.8 x unix (the median of the rounds' ratios),
-#     and prints the figures.
+#     when inet is under 0.8 x unix (best rounds), and prints the
+#     figures.
 . "$top_srcdir/tests/milter/lib.sh"
 . "$top_srcdir/tests/milter/postfix.sh"
 
@@ -117,8 +117,8 @@ mt_start "$T/opendkim.conf" -p "inet:$port@127.0.0.1"
 pf_add_smtpd port_none ""
 pf_add_smtpd port_inet "inet:127.0.0.1:$port"
 pf_add_smtpd port_unix "unix:$sock"
-n=${PF_RATE_MESSAGES:-150}
-rounds=3
+n=${PF_RATE_MESSAGES:-100}
+rounds=5
 : > "$T/rates"
 r=0
 while [ $r -lt $rounds ]; do
@@ -132,21 +132,21 @@ done
 signed=$(cat "$MT_LOG" "$unix_log" | grep -c 'action=accept signed domain=example.com')
 [ "$signed" -ge $((2 * rounds * n)) ] ||
 	mt_fail "only $signed of $((2 * rounds * n)) messages signed in the throughput rounds"
-# The median round of each; the ratio inet/unix is the median of the
-# rounds' ratios (inet and unix of one round ran back to back, under the
-# same load from elsewhere on the machine).
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+# Each path's best round: load from elsewhere on the machine (other tests,
+# other jobs) only ever slows a round down, so the fastest one is the least
+# disturbed; a stall per message caps every round of inet (at 40 ms per
+# message, under 25 msgs/s).
+best() {
+	awk -v k="$1" '$1 == k && $2 > b { b = $2 } END { print b }' "$T/rates"
 }
-none=$(awk '$1 == "none" { print $2 }' "$T/rates" | median)
-inet=$(awk '$1 == "inet" { print $2 }' "$T/rates" | median)
-unix=$(awk '$1 == "unix" { print $2 }' "$T/rates" | median)
-ratio=$(awk '$1 == "inet" { i[++a] = $2 } $1 == "unix" { u[++b] = $2 }
-	END { for (k = 1; k <= a; k++) printf "%.3f\n", i[k] / u[k] }' "$T/rates" | median)
+none=$(best none)
+inet=$(best inet)
+unix=$(best unix)
+ratio=$(awk -v a="$inet" -v b="$unix" 'BEGIN { printf "%.2f", a / b }')
 uptime_now=$(uptime | sed 's/.*load average/load average/')
 echo "rates (msgs/s, $n messages x $rounds rounds, one session at a time, $uptime_now):"
 awk '{ r[$1] = r[$1] " " $2 } END { print "  no milter:" r["none"]; print "  inet:     " r["inet"]; print "  unix:     " r["unix"] }' "$T/rates"
-echo "medians: no milter $none, inet $inet, unix $unix msgs/s; inet/unix (median of the rounds) $ratio"
+echo "best rounds: no milter $none, inet $inet, unix $unix msgs/s; inet/unix $ratio"
 awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8) }' ||
 	mt_fail "through Postfix, inet: is $ratio x unix: (under 0.8; inet $inet, unix $unix msgs/s): a TCP stall per message?"
 mt_ok "throughput through Postfix: inet: $inet, unix: $unix, no milter $none msgs/s; inet/unix $ratio"
