@@ -19,8 +19,9 @@
 #     reply follows makes its next one wait for a delayed ACK (~40 ms,
 #     issue 12), which the test sees as inet well under unix. It fails
 #     when inet is under 0.8 x unix (best rounds), and prints the
-#     figures; under 0.8 while even the no-milter path never reached
-#     100 msgs/s, the machine is too busy to tell: the test is skipped.
+#     figures; when the machine is too busy to tell (inet under 30 msgs/s
+#     with a ratio that passes, or the no-milter path under 100 msgs/s
+#     with one that fails) the test is skipped.
 . "$top_srcdir/tests/milter/lib.sh"
 . "$top_srcdir/tests/milter/postfix.sh"
 
@@ -148,17 +149,20 @@ uptime_now=$(uptime | sed 's/.*load average/load average/')
 echo "rates (msgs/s, $n messages x $rounds rounds, one session at a time, $uptime_now):"
 awk '{ r[$1] = r[$1] " " $2 } END { print "  no milter:" r["none"]; print "  inet:     " r["inet"]; print "  unix:     " r["unix"] }' "$T/rates"
 echo "best rounds: no milter $none, inet $inet, unix $unix msgs/s; inet/unix $ratio"
-# Under 0.8 on a machine so busy that even the no-milter path never did
-# 100 msgs/s (10 ms a message), a 40 ms stall cannot be told from load:
-# not decided (the test is skipped), never passed.
-if ! awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8) }'; then
-	if awk -v c="$none" 'BEGIN { exit !(c < 100) }'; then
+# Decided only when the machine lets it be: a pass needs inet over
+# 30 msgs/s (a 40 ms stall per message caps it under 25) and at least
+# 0.8 x unix; a failure needs the no-milter path to have reached
+# 100 msgs/s (10 ms a message), or load could explain the ratio.
+# Otherwise the test is skipped (not decided), never passed.
+ok=$(awk -v r="$ratio" -v i="$inet" 'BEGIN { print (r >= 0.8 && i > 30) ? 1 : 0 }')
+if [ "$ok" -ne 1 ]; then
+	if awk -v r="$ratio" -v c="$none" 'BEGIN { exit !(r >= 0.8 || c < 100) }'; then
 		pf_stop
 		mt_stop
 		MT_PID=$unix_pid
 		MT_LOG=$unix_log
 		mt_stop
-		echo "SKIP: inet/unix $ratio, but the machine is too busy to tell (no milter: best $none msgs/s, under 100)" >&2
+		echo "SKIP: inet/unix $ratio, inet $inet msgs/s: the machine is too busy to tell (no milter: best $none msgs/s)" >&2
 		exit 77
 	fi
 	mt_fail "through Postfix, inet: is $ratio x unix: (under 0.8; inet $inet, unix $unix msgs/s): a TCP stall per message?"
