@@ -19,9 +19,12 @@
  *
  * RequireSafeKeys: a key file must be a regular file, not readable or
  * writable by group or other, and owned by root, by the user running the
- * check, or by the UserID the daemon will run as. Otherwise the key is
- * refused with an error naming the file and the reason. A KeyTable file
- * holding a key inline must pass the same check.
+ * check, or by the UserID the daemon will run as. Every directory above it
+ * (of the path as written and of its realpath) must not be writable by
+ * group or other unless sticky, and must have one of those owners: whoever
+ * can write a directory can replace the key. Otherwise the key is refused
+ * with an error naming the file or directory and the reason. A KeyTable
+ * file holding a key inline must pass the same check.
  *
  * Reload: given the keystore loaded before (previous), a key file whose
  * path and stat(2) identity (device, inode, size, modification and

@@ -839,6 +839,75 @@ Test(config, key_owned_by_someone_else)
 	free(key);
 }
 
+/* RequireSafeKeys checks every directory above the key: one that others
+ * (or its group) can write without the sticky bit, or that belongs to
+ * another user, lets them replace the key. The reason names the
+ * directory. */
+Test(config, key_directories_must_be_safe)
+{
+	char dir[512], key[600], link[600], text[1024];
+	char *orig = odk_write_key("dirkey.private", "RSA", 0600);
+	config *cfg;
+
+	snprintf(dir, sizeof(dir), "%s/open", odk_tmpdir());
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(key, sizeof(key), "%s/k.private", dir);
+	cr_assert_eq(rename(orig, key), 0);
+	free(orig);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s\n", key);
+
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_null(parse(text, 0));
+	dump();
+	cr_assert(has("not safe (RequireSafeKeys): directory "));
+	cr_assert(has("/open is writable by others (mode 0777, no sticky "
+	              "bit), who can replace the key; chmod go-w it"));
+	diag_list_free(&d);
+
+	cr_assert_eq(chmod(dir, 0770), 0);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("/open is writable by its group (mode 0770"));
+	diag_list_free(&d);
+
+	/* the sticky bit (as on /tmp): others cannot replace what they do
+	 * not own */
+	cr_assert_eq(chmod(dir, 01777), 0);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	config_unref(cfg);
+
+	/* a symbolic link is only as safe as the directory holding it: the
+	 * key's real directory is fine, the link's is not */
+	cr_assert_eq(chmod(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/lnk", odk_tmpdir());
+	cr_assert_eq(mkdir(link, 0700), 0);
+	cr_assert_eq(chmod(link, 0777), 0);
+	strcat(link, "/to");
+	cr_assert_eq(symlink(dir, link), 0);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s/k.private\n", link);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("/lnk is writable by others (mode 0777"));
+	diag_list_free(&d);
+
+	if (geteuid() == 0 && chown(dir, 12345, 12345) == 0) {
+		snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+		         "KeyFile %s\n", key);
+		cr_assert_null(parse(text, 0));
+		cr_assert(has("/open is owned by uid 12345 (not root or the user "
+		              "opendkim runs as), who can replace the key"));
+		diag_list_free(&d);
+		cr_assert_eq(chown(dir, 0, 0), 0);
+	}
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s/k.private\nRequireSafeKeys no\n", link);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg, "RequireSafeKeys no checks no directory");
+	config_unref(cfg);
+}
+
 Test(config, single_key_form)
 {
 	char *key = odk_write_key("k.private", "RSA", 0600);
