@@ -232,6 +232,42 @@ bool keystore_fileid_settled(const keystore_fileid *id,
 	       keystore_time_settled(&id->ctime, now);
 }
 
+/* Milliseconds from now until t is KEYSTORE_SETTLE_SECONDS old. */
+static long keystore_ms_until_settled(const struct timespec *t,
+                                      const struct timespec *now)
+{
+	long long ms = ((long long)t->tv_sec + KEYSTORE_SETTLE_SECONDS -
+	                (long long)now->tv_sec) * 1000 +
+	               (t->tv_nsec - now->tv_nsec) / 1000000 + 1;
+
+	return ms < 0 ? 0 : (long)ms;
+}
+
+long keystore_settle_wait_ms(const keystore *ks)
+{
+	const long cap = KEYSTORE_SETTLE_SECONDS * 1000L + 100;
+	struct timespec now;
+	long wait = 0;
+
+	if (ks == NULL || clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	for (size_t i = 0; i < ks->count; i++) {
+		const keystore_entry *e = &ks->entries[i];
+		long m, c;
+
+		if (e->path == NULL || e->key == NULL || e->reusable)
+			continue;
+		m = keystore_ms_until_settled(&e->id.mtime, &now);
+		c = keystore_ms_until_settled(&e->id.ctime, &now);
+		if (m > wait)
+			wait = m;
+		if (c > wait)
+			wait = c;
+	}
+	/* A time in the future (a clock set back) would never settle. */
+	return wait > cap ? cap : wait;
+}
+
 static bool keystore_fileid_equal(const keystore_fileid *a,
                                   const keystore_fileid *b)
 {

@@ -134,6 +134,17 @@ bool keystore_fileid_settled(const keystore_fileid *id,
                              const struct timespec *now);
 
 /*
+ * Milliseconds until every key file ks read is settled, so that a reload
+ * could reuse them all; 0 when they are (at most KEYSTORE_SETTLE_SECONDS
+ * and a little more, whatever the file times say). A daemon about to drop
+ * root waits that long and loads the configuration again, still as root:
+ * keys written just before it started are then read settled, and kept by
+ * every reload after the drop instead of being read again as a user that
+ * cannot.
+ */
+long keystore_settle_wait_ms(const keystore *ks);
+
+/*
  * The reuse decision of a reload: the entry of previous whose key was
  * read from path while the file had identity id and which is reusable,
  * or NULL when there is none (a new path, the file changed, or it had

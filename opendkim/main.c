@@ -718,10 +718,45 @@ static bool main_prepare(config *cfg)
 	return main_start_signal_thread() && main_drop_privileges(cfg);
 }
 
+/* Will the daemon give up root for UserID (main_drop_privileges)? */
+static bool main_will_drop(const config *cfg)
+{
+	return cfg->has_user && geteuid() == 0 &&
+	       (getuid() != cfg->uid || getgid() != cfg->gid);
+}
+
+/*
+ * A key file changed less than KEYSTORE_SETTLE_SECONDS before it was read
+ * is read again at the next reload (a second write within the file
+ * system's timestamp granularity could leave its size and times as they
+ * were). After dropping root that read fails for a root-owned 0600 key,
+ * so every reload would be refused. Provisioning scripts write the keys
+ * and then start the daemon: so, about to drop root, wait until the keys
+ * are settled and load once more as root. Returns the configuration to
+ * run (cfg, or its successor; cfg is released), NULL on error.
+ */
+static config *main_settle_keys(config *cfg)
+{
+	long ms = main_will_drop(cfg) ? keystore_settle_wait_ms(cfg->keys) : 0;
+	if (ms <= 0)
+		return cfg;
+	log_msg(LOG_INFO, "a key file changed in the last %d seconds: reading "
+	        "it again in %ld ms, before dropping root, so that reloads can "
+	        "keep it", KEYSTORE_SETTLE_SECONDS, ms);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	config *again = main_load(&main_opts, cfg, false);
+	config_unref(cfg);
+	return again;
+}
+
 static int main_run(void)
 {
 	log_setup("opendkim", false, LOG_MAIL, true);
 	config *cfg = main_load(&main_opts, NULL, false);
+	if (cfg != NULL)
+		cfg = main_settle_keys(cfg);
 	if (cfg == NULL)
 		return 1;
 	/* "Background no" is OpenDKIM's configuration form of -f: units
