@@ -56,6 +56,8 @@ mt_grep "$T/n-hostbits.out" "^$T/hosts:2: host list entry '127.0.0.1/8' has host
 mt_grep "$T/n-hostbits.out" "^$T/hosts:3: host list entry '10.1.0.1/24' has host bits.*'10.1.0.0/24'" "-n: host bits (2)"
 mt_grep "$T/n-hostbits.out" "^$T/hosts:4: host list entry '10.2.0.0/255.255.255.0': OpenDKIM never matches a netmask.*network 10.2.0.0/24" "-n: netmask"
 mt_start "$T/hostbits.conf"
+# Start-up warnings are log lines, as at a reload (syslog too).
+mt_grep "$MT_LOG" "^opendkim\[$MT_PID\]: $T/hosts:2: host list entry '127.0.0.1/8'" "start-up warning as a log line"
 for a in 127.0.0.1 10.1.0.5 10.2.0.5; do
 	mt_send "$T/hb-$a.eml" "$T/msg.eml" -a "$a" -f user@example.com
 done

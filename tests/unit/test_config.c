@@ -363,6 +363,59 @@ Test(config, opendkim_options_only_warn)
 	config_unref(cfg);
 }
 
+/* "*@example.com" in a plain-file SigningTable is taken literally (it
+ * never matches): a warning pointing at refile:. "*" and "user@*" are
+ * exact keys OpenDKIM looks up, and refile: lines are patterns. */
+Test(config, signingtable_star_outside_refile)
+{
+	char *key = odk_write_key("st.private", "RSA", 0600);
+	char kttext[512], text[1024];
+	char *kt, *st;
+	config *cfg;
+
+	snprintf(kttext, sizeof(kttext), "k example.com:s:%s\n", key);
+	kt = odk_write("KeyTable", kttext, 0644);
+	st = odk_write("SigningTable", "*@example.com k\n*.example.com k\n"
+	               "* k\npostmaster@* k\nbob@example.com k\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n", kt, st);
+	cfg = parse(text, 0);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.warnings, 2);
+	cr_assert(has("SigningTable:1: SigningTable entry '*@example.com' never "
+	              "matches: '*' is a wildcard only in a refile: SigningTable "
+	              "(SigningTable refile:"));
+	cr_assert(has("SigningTable:2: SigningTable entry '*.example.com' never"));
+	config_unref(cfg);
+	diag_list_free(&d);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable refile:%s\n",
+	         kt, st);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.warnings, 0);
+	config_unref(cfg);
+	free(key); free(kt); free(st);
+}
+
+/* A switch of an unsupported feature set off says what happens here
+ * anyway: no warning. Set on, or any other key, it warns. */
+Test(config, opendkim_switches_off_are_silent)
+{
+	config *cfg = parse("AutoRestart no\nX-Header false\nSendReports 0\n"
+	                    "SoftStart off\nMilterDebug 0\nautorestart No\n"
+	                    "AutoRestart yes\nX-Header maybe\n"
+	                    "BaseDirectory no\n", 0);
+
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.errors, 0);
+	cr_assert_eq(d.warnings, 3);
+	cr_assert(has("t.conf:7: OpenDKIM option 'AutoRestart' is not supported"));
+	cr_assert(has("t.conf:8: OpenDKIM option 'X-Header' is not supported"));
+	cr_assert(has("t.conf:9: OpenDKIM option 'BaseDirectory' is not supported"));
+	config_unref(cfg);
+}
+
 Test(config, sockets)
 {
 	static const struct {
