@@ -193,6 +193,10 @@ done
 UNIT=$ROOT$UNITDIR/opendkim.service
 grep -q "^ExecStart=$SBINDIR/opendkim -f -x $SYSCONFDIR/opendkim.conf\$" "$UNIT" &&
 	ok "unit runs $SBINDIR/opendkim -f" || fail "unit ExecStart: $(grep ExecStart "$UNIT")"
+# The socket directories the README names, Debian's chrooted one included.
+grep -q "^ReadWritePaths=-/var/spool/postfix/opendkim -/var/spool/postfix/run/opendkim\$" "$UNIT" &&
+	ok "unit may write both chrooted socket directories (ours and Debian's)" ||
+	fail "unit ReadWritePaths: $(grep ReadWritePaths "$UNIT")"
 if command -v systemd-analyze > /dev/null 2>&1; then
 	# verify wants the programs to exist: point the copy into DESTDIR.
 	mkdir -p "$T/unit" && sed "s|$SBINDIR/|$ROOT$SBINDIR/|g" "$UNIT" > "$T/unit/opendkim.service"
