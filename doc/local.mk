@@ -5,6 +5,10 @@
 #   $(mandir)/man5, man8 ..................... the man pages below
 #   $(sysconfdir)/opendkim.conf .............. conf/opendkim.conf, only when
 #                                              there is none (never overwritten)
+#   $(sysconfdir)/opendkim/KeyTable, ......... the tables the sample names, each
+#     SigningTable, TrustedHosts               only when there is none: KeyTable
+#                                              and SigningTable with every entry
+#                                              commented out (no key yet)
 #   $(docdir)/examples ....................... the sample configuration, tables
 #                                              and Postfix lines
 #   $(systemdsystemunitdir)/opendkim.service . configure --with-systemdsystemunitdir
@@ -56,10 +60,35 @@ doc_install_conf:
 			'$(DESTDIR)$(sysconfdir)/opendkim.conf'; \
 	fi
 
+# The tables the sample configuration names, so that a fresh install
+# passes "opendkim -n" and starts (verifying only until a key is added):
+# KeyTable and SigningTable are the examples with each entry commented
+# out, since their keys do not exist yet; TrustedHosts is the example
+# (loopback). DOC_TABLE_CMD writes table $$t as installed to stdout.
+DOC_TABLES = KeyTable SigningTable TrustedHosts
+DOC_TABLE_CMD = case $$t in \
+	TrustedHosts) cat $(srcdir)/conf/$$t ;; \
+	*) echo "\# Installed with every entry commented out: add your keys (README, \"The first key\")."; \
+	   sed -e 's/^\([^\#]\)/\# \1/' $(srcdir)/conf/$$t ;; \
+	esac
+
+# Existing tables are the administrator's: never replaced.
+doc_install_tables:
+	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)/opendkim'
+	@for t in $(DOC_TABLES); do \
+		dst='$(DESTDIR)$(sysconfdir)/opendkim/'$$t; \
+		if test -f "$$dst"; then \
+			echo "keeping the existing $$dst"; continue; \
+		fi; \
+		echo " installing $$dst"; \
+		{ $(DOC_TABLE_CMD); } > "$$dst.tmp" && chmod 644 "$$dst.tmp" && \
+			mv "$$dst.tmp" "$$dst" || exit 1; \
+	done
+
 if INSTALL_SYSTEMD
 DOC_SNIPPETS = doc_install_snippets
 endif
-install-data-hook: doc_install_conf $(DOC_SNIPPETS)
+install-data-hook: doc_install_conf doc_install_tables $(DOC_SNIPPETS)
 
 # Uninstall removes the configuration only when it is still the sample.
 uninstall-hook:
@@ -70,8 +99,16 @@ uninstall-hook:
 		echo " rm -f '$(DESTDIR)$(sysconfdir)/opendkim.conf'"; \
 		rm -f '$(DESTDIR)$(sysconfdir)/opendkim.conf'; \
 	fi
+	@for t in $(DOC_TABLES); do \
+		dst='$(DESTDIR)$(sysconfdir)/opendkim/'$$t; \
+		test -f "$$dst" || continue; \
+		if { $(DOC_TABLE_CMD); } | cmp -s - "$$dst"; then \
+			echo " rm -f $$dst"; rm -f "$$dst"; \
+		fi; \
+	done
+	-rmdir '$(DESTDIR)$(sysconfdir)/opendkim' 2> /dev/null
 
-.PHONY: doc_install_snippets doc_install_conf
+.PHONY: doc_install_snippets doc_install_conf doc_install_tables
 
 # "make installcheck" (run by distcheck too): the installed programs start.
 installcheck-local:

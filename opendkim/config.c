@@ -92,6 +92,44 @@ bool config_is_opendkim_option(const char *name)
 }
 
 /*
+ * Unsupported OpenDKIM switches whose "off" is OpenDKIM's default: set
+ * off, they only say what happens here anyway, so they are accepted
+ * without a warning (Debian's and tutorials' files carry some of them).
+ */
+static const char *const config_opendkim_switches[] = {
+	"AddAllSignatureResults", "AllowSHA1Only",
+	"AutoRestart", "CaptureUnknownErrors", "Diagnostics",
+	"DisableCryptoInit", "DNSConnect", "DomainKeysCompat",
+	"EnableCoredumps", "FixCRLF", "IdentityHeaderRemove",
+	"IgnoreMalformedMail", "KeepTemporaryFiles", "LDAPDisableCache",
+	"LDAPSoftStart", "LDAPUseTLS", "LogResults", "MilterDebug",
+	"NoHeaderB", "RequestReports",
+	"ResignAll", "ResolverTracing", "SendADSPReports", "SendReports",
+	"SoftStart", "StrictHeaders", "StrictTestMode",
+	"VBR-TrustedCertifiersOnly", "WeakSyntaxChecks", "X-Header"
+};
+
+static bool config_parse_bool(const char *text, bool *out);
+
+/* An unsupported switch set off (value: the line's value, len bytes). */
+static bool config_switched_off(const char *name, const char *value,
+                                size_t len)
+{
+	char buf[8];
+	bool on = true;
+	size_t i;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+	for (i = 0; i < CONFIG_NELEMS(config_opendkim_switches); i++)
+		if (strcasecmp(config_opendkim_switches[i], name) == 0)
+			return config_parse_bool(buf, &on) && !on;
+	return false;
+}
+
+/*
  * OpenDKIM's default SignHeaders: RFC 6376 §5.4.1's list plus the MIME
  * and identity fields libopendkim also signs.
  */
@@ -1334,8 +1372,10 @@ static void config_read_line(config_ctx *ctx, const char *file,
 			         "Include", file, line);
 		free(value);
 	} else if (config_is_opendkim_option(key)) {
-		diag_add(ctx->diag, DIAG_WARNING, "%s:%u: OpenDKIM option '%s' "
-		         "is not supported and is ignored", file, line, key);
+		if (!config_switched_off(key, text + vstart, len - vstart))
+			diag_add(ctx->diag, DIAG_WARNING, "%s:%u: OpenDKIM option "
+			         "'%s' is not supported and is ignored", file,
+			         line, key);
 	} else {
 		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: unknown option '%s'",
 		         file, line, key);
@@ -1646,6 +1686,21 @@ static void config_check_dont_sign(config_ctx *ctx)
 	}
 }
 
+/*
+ * In a SigningTable that is not refile:, OpenDKIM looks up exact keys,
+ * among them "*" and "user@*" (its lookup order ends with them); any
+ * other "*" is taken literally and the line never matches a sender.
+ */
+static bool config_signing_key_literal_star(const dataset *st, const char *key)
+{
+	const char *star = strchr(key, '*');
+	size_t len = strlen(key);
+
+	if (st->kind != DATASET_FILE || star == NULL || strcmp(key, "*") == 0)
+		return false;
+	return !(len >= 2 && star == key + len - 1 && key[len - 2] == '@');
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1655,6 +1710,12 @@ static void config_check_signingtable(config_ctx *ctx)
 	for (i = 0; i < st->count; i++) {
 		const dataset_entry *e = &st->entries[i];
 		char keyname[CONFIG_NAME_MAX], signer[CONFIG_NAME_MAX];
+
+		if (config_signing_key_literal_star(st, e->key))
+			diag_add(ctx->diag, DIAG_WARNING, "%s:%u: SigningTable "
+			         "entry '%s' never matches: '*' is a wildcard only "
+			         "in a refile: SigningTable (SigningTable "
+			         "refile:%s)", e->file, e->line, e->key, st->file);
 
 		if (!config_signing_value(e, keyname, signer)) {
 			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: SigningTable entry "

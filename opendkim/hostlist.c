@@ -30,6 +30,12 @@ typedef enum {
 	HOSTLIST_GLOB           /* "*" pattern over the name or address text */
 } hostlist_kind;
 
+/* What an address entry's text says beyond its block, for warnings. */
+typedef struct {
+	bool host_bits;         /* bits set past the prefix: 127.0.0.1/8 */
+	bool netmask;           /* prefix written as a netmask: /255.255.255.0 */
+} hostlist_addr_notes;
+
 typedef struct {
 	hostlist_kind kind;
 	bool negate;
@@ -37,6 +43,9 @@ typedef struct {
 	                         * dot */
 	unsigned char addr[16]; /* ADDR*: network byte order, masked */
 	unsigned prefix;        /* ADDR*: prefix length */
+	bool inert;             /* ADDR*: host bits set past the prefix
+	                         * (127.0.0.1/8): kept, never matches, as
+	                         * OpenDKIM 2.11 never matches it */
 } hostlist_entry;
 
 struct hostlist {
@@ -140,8 +149,10 @@ static char *hostlist_unbracket(char *text)
  * 0 when text is not an address (maybe a name), -1 on error (why set).
  */
 static int hostlist_parse_addr(const char *text, hostlist_entry *e,
-                               const char **why)
+                               hostlist_addr_notes *notes, const char **why)
 {
+	unsigned char unmasked[16];
+
 	char buf[INET6_ADDRSTRLEN + 8 + 16];
 	char *slash, *addr = buf;
 	size_t len = strlen(text);
@@ -180,7 +191,18 @@ static int hostlist_parse_addr(const char *text, hostlist_entry *e,
 	if (slash != NULL &&
 	    !hostlist_parse_prefix(slash + 1, e->kind, &e->prefix, why))
 		return -1;
+	notes->netmask = slash != NULL && e->kind == HOSTLIST_ADDR4 &&
+	                 strchr(slash + 1, '.') != NULL;
+	memcpy(unmasked, e->addr, sizeof(unmasked));
 	hostlist_mask(e->addr, e->kind == HOSTLIST_ADDR4 ? 4 : 16, e->prefix);
+	/* OpenDKIM 2.11 matches a block by looking up the client's address
+	 * masked to each prefix length, as text ("192.168.0.0/24"): an entry
+	 * with host bits, or with a netmask, is never found. Host bits are
+	 * kept that way (a drop-in signs for the same clients); the caller
+	 * warns about both. */
+	notes->host_bits = memcmp(unmasked, e->addr, sizeof(unmasked)) != 0;
+	if (notes->host_bits)
+		memcpy(e->addr, unmasked, sizeof(unmasked));
 	return 1;
 }
 
@@ -267,12 +289,17 @@ static bool hostlist_parse_glob(const char *text, bool allow_glob,
 	return true;
 }
 
-/* Parses one entry; false with why on error. */
+/* Parses one entry; false with why on error. notes may be NULL. */
 static bool hostlist_parse_entry(const char *text, bool allow_glob,
-                                 hostlist_entry *e, const char **why)
+                                 hostlist_entry *e, hostlist_addr_notes *notes,
+                                 const char **why)
 {
+	hostlist_addr_notes ignored;
 	int r;
 
+	if (notes == NULL)
+		notes = &ignored;
+	memset(notes, 0, sizeof(*notes));
 	memset(e, 0, sizeof(*e));
 	if (*text == '!') {
 		e->negate = true;
@@ -280,7 +307,8 @@ static bool hostlist_parse_entry(const char *text, bool allow_glob,
 	}
 	if (strchr(text, '*') != NULL)
 		return hostlist_parse_glob(text, allow_glob, e, why);
-	r = hostlist_parse_addr(text, e, why);
+	r = hostlist_parse_addr(text, e, notes, why);
+	e->inert = r > 0 && notes->host_bits;
 	if (r != 0)
 		return r > 0;
 	e->kind = *text == '.' ? HOSTLIST_SUFFIX : HOSTLIST_NAME;
@@ -332,6 +360,48 @@ size_t hostlist_count(const hostlist *hl)
 	return hl ? hl->count : 0;
 }
 
+/* The block an address entry stands for, "192.168.0.0/24", in buf. */
+static void hostlist_block_text(const hostlist_entry *e, char *buf, size_t size)
+{
+	unsigned char masked[16];
+	char addr[INET6_ADDRSTRLEN];
+	bool v4 = e->kind == HOSTLIST_ADDR4;
+
+	memcpy(masked, e->addr, sizeof(masked));
+	hostlist_mask(masked, v4 ? 4 : 16, e->prefix);
+	if (inet_ntop(v4 ? AF_INET : AF_INET6, masked, addr, sizeof(addr)) == NULL)
+		addr[0] = '\0';
+	snprintf(buf, size, "%s/%u", addr, e->prefix);
+}
+
+/*
+ * Warnings for an address entry that OpenDKIM 2.11 reads differently:
+ * with host bits it never matched there and never matches here; with a
+ * netmask it never matched there and is a network here.
+ */
+static void hostlist_warn_addr(const dataset_entry *de, const hostlist_entry *e,
+                               const hostlist_addr_notes *notes,
+                               diag_list *diag)
+{
+	char block[INET6_ADDRSTRLEN + 8];
+
+	if (!notes->host_bits && !notes->netmask)
+		return;
+	hostlist_block_text(e, block, sizeof(block));
+	if (notes->host_bits)
+		diag_add(diag, DIAG_WARNING, "%s:%u: host list entry '%s' has "
+		         "host bits set past the prefix: it never matches any "
+		         "client (as in OpenDKIM, which ignores it); write '%s%s' "
+		         "for the network, or the address alone for one host",
+		         de->file, de->line, de->key, e->negate ? "!" : "", block);
+	else
+		diag_add(diag, DIAG_WARNING, "%s:%u: host list entry '%s': "
+		         "OpenDKIM never matches a netmask written out (it ignores "
+		         "the entry); here it is the network %s, so its clients "
+		         "now match; write '%s%s' to say so", de->file, de->line,
+		         de->key, block, e->negate ? "!" : "", block);
+}
+
 hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 {
 	hostlist *hl = hostlist_alloc(ds->count);
@@ -344,12 +414,15 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 	}
 	for (i = 0; i < ds->count; i++) {
 		const dataset_entry *de = &ds->entries[i];
+		hostlist_addr_notes notes;
 		const char *why = NULL;
 
 		if (hostlist_parse_entry(de->key, allow_glob,
-		                         &hl->entries[hl->count], &why))
+		                         &hl->entries[hl->count], &notes, &why)) {
+			hostlist_warn_addr(de, &hl->entries[hl->count], &notes,
+			                   diag);
 			hl->count++;
-		else
+		} else
 			diag_add(diag, DIAG_ERROR,
 			         "%s:%u: bad host list entry '%s': %s",
 			         de->file, de->line, de->key,
@@ -399,7 +472,7 @@ hostlist *hostlist_default_internal(void)
 		const char *why;
 
 		if (hostlist_parse_entry(defaults[i], false, &hl->entries[i],
-		                         &why))
+		                         NULL, &why))
 			hl->count++;
 	}
 	return hl;
@@ -443,7 +516,7 @@ static hostlist_best hostlist_best_addr(const hostlist *hl,
 	for (i = 0; i < hl->count; i++) {
 		const hostlist_entry *e = &hl->entries[i];
 
-		if (e->kind == family &&
+		if (e->kind == family && !e->inert &&
 		    hostlist_prefix_equal(e->addr, addr, e->prefix))
 			hostlist_consider(&best, HOSTLIST_EXACT_BASE + e->prefix,
 			                  e->negate);

@@ -34,6 +34,14 @@
  * Unlike OpenDKIM (which parses with inet_addr(3), so "192.168/16" silently
  * means 192.0.0.0/16), partial dotted addresses are load errors.
  *
+ * OpenDKIM 2.11 finds a block by looking the client's address up masked
+ * to each prefix length, as text ("192.168.0.0/24"), so two forms never
+ * match there. A block with host bits set past its prefix ("127.0.0.1/8",
+ * "192.168.0.1/24") never matches here either, so that a drop-in signs
+ * for the same clients; a netmask ("192.168.0.0/255.255.255.0") is the
+ * network it says. Both are a load warning "FILE:LINE: host list entry
+ * 'X' ..." saying what it means and what to write instead.
+ *
  * Errors: a malformed entry is a load error "FILE:LINE: bad host list
  * entry 'X': why" in the diag_list; loading returns NULL.
  *

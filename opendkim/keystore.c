@@ -17,6 +17,7 @@
 #include "keystore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,13 @@
 #include <unistd.h>
 
 /* ---- file safety (RequireSafeKeys) ---------------------------------------- */
+
+/* May this uid own a key file or a directory above one? */
+static bool keystore_owner_ok(uid_t uid, const keystore_options *opts)
+{
+	return uid == 0 || uid == geteuid() ||
+	       (opts->owner_set && uid == opts->owner_uid);
+}
 
 /* RequireSafeKeys on a file's stat(2); the reason in why when unsafe. */
 static bool keystore_stat_is_safe(const struct stat *st,
@@ -44,14 +52,103 @@ static bool keystore_stat_is_safe(const struct stat *st,
 		         (unsigned)(st->st_mode & 07777));
 		return false;
 	}
-	if (st->st_uid != 0 && st->st_uid != geteuid() &&
-	    !(opts->owner_set && st->st_uid == opts->owner_uid)) {
+	if (!keystore_owner_ok(st->st_uid, opts)) {
 		snprintf(why, why_size,
 		         "owned by uid %u, not root or the user opendkim runs as",
 		         (unsigned)st->st_uid);
 		return false;
 	}
 	return true;
+}
+
+/*
+ * One directory above a key file: whoever can write it can replace the
+ * key (rename another file over it), so it must not be writable by group
+ * or other, unless its sticky bit limits that to what one owns (/tmp),
+ * and must belong to root, the checking user or UserID.
+ */
+static bool keystore_dir_is_safe(const char *dir, const keystore_options *opts,
+                                 char *why, size_t why_size)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		snprintf(why, why_size, "directory %s: %s", dir, strerror(errno));
+		return false;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		snprintf(why, why_size, "directory %s is writable by %s (mode "
+		         "%04o, no sticky bit), who can replace the key; chmod "
+		         "go-w it", dir, (st.st_mode & S_IWOTH) ? "others"
+		                                                 : "its group",
+		         (unsigned)(st.st_mode & 07777));
+		return false;
+	}
+	if (!keystore_owner_ok(st.st_uid, opts)) {
+		snprintf(why, why_size, "directory %s is owned by uid %u (not "
+		         "root or the user opendkim runs as), who can replace "
+		         "the key", dir, (unsigned)st.st_uid);
+		return false;
+	}
+	return true;
+}
+
+/* Every directory above path (made absolute), from its own up to "/". */
+static bool keystore_parents_are_safe(const char *path,
+                                      const keystore_options *opts,
+                                      char *why, size_t why_size)
+{
+	char buf[PATH_MAX];
+	char *slash;
+	int n;
+
+	if (path[0] == '/') {
+		n = snprintf(buf, sizeof(buf), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			snprintf(why, why_size, "cannot tell its directory: %s",
+			         strerror(errno));
+			return false;
+		}
+		n = snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
+	}
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		snprintf(why, why_size, "path too long");
+		return false;
+	}
+	while ((slash = strrchr(buf, '/')) != NULL) {
+		if (slash == buf)
+			return keystore_dir_is_safe("/", opts, why, why_size);
+		*slash = '\0';
+		if (!keystore_dir_is_safe(buf, opts, why, why_size))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The directories of both the path as written and the file's real
+ * location: a symbolic link on the way is only as safe as the directory
+ * holding it, and the file only as safe as the one it is really in.
+ */
+static bool keystore_dirs_are_safe(const char *path, const keystore_options *opts,
+                                   char *why, size_t why_size)
+{
+	char *real;
+	bool ok;
+
+	if (!keystore_parents_are_safe(path, opts, why, why_size))
+		return false;
+	real = realpath(path, NULL);
+	if (real == NULL)
+		return true;    /* the file's own stat(2) reports it */
+	ok = strcmp(real, path) == 0 ||
+	     keystore_parents_are_safe(real, opts, why, why_size);
+	free(real);
+	return ok;
 }
 
 bool keystore_file_is_safe(const char *path, const keystore_options *opts,
@@ -63,7 +160,8 @@ bool keystore_file_is_safe(const char *path, const keystore_options *opts,
 		snprintf(why, why_size, "%s", strerror(errno));
 		return false;
 	}
-	return keystore_stat_is_safe(&st, opts, why, why_size);
+	return keystore_stat_is_safe(&st, opts, why, why_size) &&
+	       keystore_dirs_are_safe(path, opts, why, why_size);
 }
 
 /*
@@ -74,7 +172,7 @@ bool keystore_file_is_safe(const char *path, const keystore_options *opts,
 static bool keystore_check_path(const char *path, const keystore_options *opts,
                                 struct stat *st, dkim_error *err)
 {
-	char why[160];
+	char why[200];
 
 	if (stat(path, st) != 0) {
 		err->status = DKIM_ERR_IO;
@@ -83,7 +181,8 @@ static bool keystore_check_path(const char *path, const keystore_options *opts,
 		return false;
 	}
 	if (opts->require_safe &&
-	    !keystore_stat_is_safe(st, opts, why, sizeof(why))) {
+	    (!keystore_stat_is_safe(st, opts, why, sizeof(why)) ||
+	     !keystore_dirs_are_safe(path, opts, why, sizeof(why)))) {
 		err->status = DKIM_ERR_KEY;
 		snprintf(err->message, sizeof(err->message),
 		         "key file %s is not safe (RequireSafeKeys): %s", path,
@@ -131,6 +230,42 @@ bool keystore_fileid_settled(const keystore_fileid *id,
 {
 	return keystore_time_settled(&id->mtime, now) &&
 	       keystore_time_settled(&id->ctime, now);
+}
+
+/* Milliseconds from now until t is KEYSTORE_SETTLE_SECONDS old. */
+static long keystore_ms_until_settled(const struct timespec *t,
+                                      const struct timespec *now)
+{
+	long long ms = ((long long)t->tv_sec + KEYSTORE_SETTLE_SECONDS -
+	                (long long)now->tv_sec) * 1000 +
+	               (t->tv_nsec - now->tv_nsec) / 1000000 + 1;
+
+	return ms < 0 ? 0 : (long)ms;
+}
+
+long keystore_settle_wait_ms(const keystore *ks)
+{
+	const long cap = KEYSTORE_SETTLE_SECONDS * 1000L + 100;
+	struct timespec now;
+	long wait = 0;
+
+	if (ks == NULL || clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	for (size_t i = 0; i < ks->count; i++) {
+		const keystore_entry *e = &ks->entries[i];
+		long m, c;
+
+		if (e->path == NULL || e->key == NULL || e->reusable)
+			continue;
+		m = keystore_ms_until_settled(&e->id.mtime, &now);
+		c = keystore_ms_until_settled(&e->id.ctime, &now);
+		if (m > wait)
+			wait = m;
+		if (c > wait)
+			wait = c;
+	}
+	/* A time in the future (a clock set back) would never settle. */
+	return wait > cap ? cap : wait;
 }
 
 static bool keystore_fileid_equal(const keystore_fileid *a,
@@ -485,7 +620,7 @@ static void keystore_check_table(const dataset *keytable,
                                  const keystore_options *opts,
                                  diag_list *diag)
 {
-	char why[160];
+	char why[200];
 	size_t i;
 
 	if (!opts->require_safe || keytable->kind == DATASET_CSL)

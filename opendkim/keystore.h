@@ -19,9 +19,12 @@
  *
  * RequireSafeKeys: a key file must be a regular file, not readable or
  * writable by group or other, and owned by root, by the user running the
- * check, or by the UserID the daemon will run as. Otherwise the key is
- * refused with an error naming the file and the reason. A KeyTable file
- * holding a key inline must pass the same check.
+ * check, or by the UserID the daemon will run as. Every directory above it
+ * (of the path as written and of its realpath) must not be writable by
+ * group or other unless sticky, and must have one of those owners: whoever
+ * can write a directory can replace the key. Otherwise the key is refused
+ * with an error naming the file or directory and the reason. A KeyTable
+ * file holding a key inline must pass the same check.
  *
  * Reload: given the keystore loaded before (previous), a key file whose
  * path and stat(2) identity (device, inode, size, modification and
@@ -129,6 +132,17 @@ void keystore_fileid_of(const struct stat *st, keystore_fileid *id);
  */
 bool keystore_fileid_settled(const keystore_fileid *id,
                              const struct timespec *now);
+
+/*
+ * Milliseconds until every key file ks read is settled, so that a reload
+ * could reuse them all; 0 when they are (at most KEYSTORE_SETTLE_SECONDS
+ * and a little more, whatever the file times say). A daemon about to drop
+ * root waits that long and loads the configuration again, still as root:
+ * keys written just before it started are then read settled, and kept by
+ * every reload after the drop instead of being read again as a user that
+ * cannot.
+ */
+long keystore_settle_wait_ms(const keystore *ks);
 
 /*
  * The reuse decision of a reload: the entry of previous whose key was

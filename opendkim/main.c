@@ -212,6 +212,39 @@ static config *main_load(const main_options *o, const config *previous, bool to_
 	return cfg;
 }
 
+/*
+ * The daemon's first load. Its problems are log lines ("opendkim[PID]:
+ * FILE:LINE: ..."), to syslog as the configuration says and to standard
+ * error until the daemon detaches, as at a reload; errors when it does not
+ * load go to standard error (the log is not configured yet).
+ */
+static config *main_load_start(const main_options *o)
+{
+	diag_list d = {0};
+	config *cfg = config_reload(o->config_path, &o->ov, NULL, &d);
+	if (cfg != NULL)
+		log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, true);
+	main_print_diag(&d, true);
+	if (cfg == NULL && d.errors == 0)
+		log_msg(LOG_ERR, "cannot load the configuration");
+	diag_list_free(&d);
+	return cfg;
+}
+
+/* A load whose warnings were said already: errors only, logged. */
+static config *main_load_again(const main_options *o, const config *previous)
+{
+	diag_list d = {0};
+	config *cfg = config_reload(o->config_path, &o->ov, previous, &d);
+	for (size_t i = 0; i < d.count; i++)
+		if (d.msgs[i].severity == DIAG_ERROR)
+			log_msg(LOG_ERR, "%s", d.msgs[i].text);
+	if (cfg == NULL && d.errors == 0)
+		log_msg(LOG_ERR, "cannot load the configuration");
+	diag_list_free(&d);
+	return cfg;
+}
+
 /* The defaults and the command line's key flags, without a file. */
 static config *main_load_defaults(const main_options *o)
 {
@@ -718,10 +751,45 @@ static bool main_prepare(config *cfg)
 	return main_start_signal_thread() && main_drop_privileges(cfg);
 }
 
+/* Will the daemon give up root for UserID (main_drop_privileges)? */
+static bool main_will_drop(const config *cfg)
+{
+	return cfg->has_user && geteuid() == 0 &&
+	       (getuid() != cfg->uid || getgid() != cfg->gid);
+}
+
+/*
+ * A key file changed less than KEYSTORE_SETTLE_SECONDS before it was read
+ * is read again at the next reload (a second write within the file
+ * system's timestamp granularity could leave its size and times as they
+ * were). After dropping root that read fails for a root-owned 0600 key,
+ * so every reload would be refused. Provisioning scripts write the keys
+ * and then start the daemon: so, about to drop root, wait until the keys
+ * are settled and load once more as root. Returns the configuration to
+ * run (cfg, or its successor; cfg is released), NULL on error.
+ */
+static config *main_settle_keys(config *cfg)
+{
+	long ms = main_will_drop(cfg) ? keystore_settle_wait_ms(cfg->keys) : 0;
+	if (ms <= 0)
+		return cfg;
+	log_msg(LOG_INFO, "a key file changed in the last %d seconds: reading "
+	        "it again in %ld ms, before dropping root, so that reloads can "
+	        "keep it", KEYSTORE_SETTLE_SECONDS, ms);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	config *again = main_load_again(&main_opts, cfg);
+	config_unref(cfg);
+	return again;
+}
+
 static int main_run(void)
 {
 	log_setup("opendkim", false, LOG_MAIL, true);
-	config *cfg = main_load(&main_opts, NULL, false);
+	config *cfg = main_load_start(&main_opts);
+	if (cfg != NULL)
+		cfg = main_settle_keys(cfg);
 	if (cfg == NULL)
 		return 1;
 	/* "Background no" is OpenDKIM's configuration form of -f: units

@@ -11,5 +11,5 @@ dist_noinst_SCRIPTS += tests/genkey/genkey.sh
 check_PROGRAMS += tests/genkey/dkim_roundtrip
 tests_genkey_dkim_roundtrip_SOURCES = tests/genkey/dkim_roundtrip.c
 tests_genkey_dkim_roundtrip_LDADD = $(DKIM_LIBS)
-TESTS += tests/genkey/roundtrip.sh
-dist_noinst_SCRIPTS += tests/genkey/roundtrip.sh
+TESTS += tests/genkey/roundtrip.sh tests/genkey/testkey.sh
+dist_noinst_SCRIPTS += tests/genkey/roundtrip.sh tests/genkey/testkey.sh

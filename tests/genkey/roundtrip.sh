@@ -44,6 +44,9 @@ txt sha1only._domainkey.$DOM v=DKIM1; h=sha1; k=ed25519; $(grep -o 'p=[^"]*' "$k
 EOF
 dns_start "$tmp/records" > /dev/null 2>&1 || { echo "cannot start dnsmasq"; exit 1; }
 NS=127.0.0.1@$DNS_PORT
+# A configuration with no key: -d/-s without -k would otherwise read
+# /etc/opendkim.conf, as OpenDKIM does, and compare with its key.
+: > "$tmp/empty.conf"
 
 # ---- testkey: keys that are fine ---------------------------------------------------
 # expect_testkey DESC RC PATTERN ARGS...: the exit status and an output line.
@@ -63,38 +66,38 @@ expect_testkey "testkey: Ed25519 key matches" 0 \
 	"ed1._domainkey.$DOM: ed25519 256-bit key" -d $DOM -s ed1 -k "$k/ed1.private"
 expect_testkey "testkey: t=y and t=s are reported, not failed" 0 \
 	"t=y (testing.*t=s (no subdomains" -d $DOM -s flags -k "$k/flags.private"
-expect_testkey "testkey: record only (no -k), -v says key OK" 0 \
-	"rsa1._domainkey.$DOM: key OK" -v -d $DOM -s rsa1
+expect_testkey "testkey: record only (no -k, no key in the configuration): not 'key OK'" 0 \
+	"rsa1._domainkey.$DOM: record OK, not compared with a private key" -v -x "$tmp/empty.conf" -d $DOM -s rsa1
 
 # ---- testkey: each problem, one clear line -------------------------------------------
-expect_testkey "testkey: mismatched RSA key" 1 \
+expect_testkey "testkey: mismatched RSA key (65, as OpenDKIM)" 65 \
 	"rsa1._domainkey.$DOM: key mismatch: the published key is not the public half of" \
 	-d $DOM -s rsa1 -k "$k/other.private"
-expect_testkey "testkey: Ed25519 private key against an RSA record" 1 \
+expect_testkey "testkey: Ed25519 private key against an RSA record" 65 \
 	"key mismatch: the private key is ed25519, the published key is rsa" \
 	-d $DOM -s rsa1 -k "$k/ed1.private"
-expect_testkey "testkey: missing record" 1 \
-	"nothere._domainkey.$DOM: no key record found" -d $DOM -s nothere
-expect_testkey "testkey: revoked key" 1 \
-	"revoked._domainkey.$DOM: key revoked (empty p=)" -d $DOM -s revoked
-expect_testkey "testkey: malformed record" 1 \
-	"bad._domainkey.$DOM: key record does not parse" -d $DOM -s bad
-expect_testkey "testkey: h=sha1 only" 1 \
-	"h= does not allow sha256" -d $DOM -s sha1only
+expect_testkey "testkey: missing record (69, as OpenDKIM)" 69 \
+	"nothere._domainkey.$DOM: no key record found" -x "$tmp/empty.conf" -d $DOM -s nothere
+expect_testkey "testkey: revoked key" 69 \
+	"revoked._domainkey.$DOM: key revoked (empty p=)" -x "$tmp/empty.conf" -d $DOM -s revoked
+expect_testkey "testkey: malformed record" 69 \
+	"bad._domainkey.$DOM: key record does not parse" -x "$tmp/empty.conf" -d $DOM -s bad
+expect_testkey "testkey: h=sha1 only" 65 \
+	"h= does not allow sha256" -x "$tmp/empty.conf" -d $DOM -s sha1only
 cp "$k/rsa1.private" "$tmp/readable.private"
 chmod 644 "$tmp/readable.private"
-expect_testkey "testkey: key file readable by others" 1 \
+expect_testkey "testkey: key file readable by others" 71 \
 	"readable.private can be read or written by group or other (mode 0644)" \
 	-d $DOM -s rsa1 -k "$tmp/readable.private"
-expect_testkey "testkey: key file missing" 1 \
+expect_testkey "testkey: key file missing" 71 \
 	"private key not usable" -d $DOM -s rsa1 -k "$tmp/nonexistent.private"
 
 dns_fake_start silent > /dev/null 2>&1
 start=$(date +%s)
-"$TESTKEY" --nameservers "127.0.0.1@$DNS_FAKE_PORT" --timeout 1 -d $DOM -s rsa1 > "$tmp/out" 2>&1
+"$TESTKEY" --nameservers "127.0.0.1@$DNS_FAKE_PORT" --timeout 1 -x "$tmp/empty.conf" -d $DOM -s rsa1 > "$tmp/out" 2>&1
 rc=$?
 took=$(($(date +%s) - start))
-if [ $rc -eq 1 ] && grep -q "rsa1._domainkey.$DOM: DNS lookup failed" "$tmp/out" && [ $took -le 4 ]; then
+if [ $rc -eq 69 ] && grep -q "rsa1._domainkey.$DOM: DNS lookup failed" "$tmp/out" && [ $took -le 4 ]; then
 	ok "testkey: DNS server that does not answer (${took}s)"
 else
 	not_ok "testkey: DNS server that does not answer (rc $rc, ${took}s): $(cat "$tmp/out")"
@@ -132,17 +135,17 @@ expect_testkey_cfg "testkey -x: every KeyTable key checked (RSA)" 0 \
 grep -q "ed2._domainkey.$DOM: key OK" "$tmp/out" && ok "testkey -x: every KeyTable key checked (Ed25519)" \
 	|| not_ok "testkey -x: every KeyTable key checked (Ed25519): $(cat "$tmp/out")"
 echo "wrong $DOM:ed2:$k/other.private" >> "$kt"
-expect_testkey_cfg "testkey -x: a mismatched KeyTable key names its line" 1 \
+expect_testkey_cfg "testkey -x: a mismatched KeyTable key names its line" 65 \
 	"ed2._domainkey.$DOM (key 'wrong', $kt:3): key mismatch" -x "$tmp/ok.conf"
 sed "s/^Nameservers .*/Nameservers 127.0.0.1@$DNS_FAKE_PORT/; s/^DNSTimeout .*/DNSTimeout 1/" \
 	"$tmp/ok.conf" > "$tmp/silent.conf"
 start=$(date +%s)
-expect_testkey_cfg "testkey -x: DNSTimeout bounds a silent server" 1 \
-	"rsa1._domainkey.$DOM: DNS lookup failed" -x "$tmp/silent.conf" -d $DOM -s rsa1
+expect_testkey_cfg "testkey -x: DNSTimeout bounds a silent server" 69 \
+	"rsa1._domainkey.$DOM (key .rsa1._domainkey.$DOM., $kt:1): DNS lookup failed" -x "$tmp/silent.conf" -d $DOM -s rsa1
 [ $(($(date +%s) - start)) -le 4 ] && ok "testkey -x: ... within DNSTimeout" \
 	|| not_ok "testkey -x: ... within DNSTimeout ($(($(date +%s) - start))s)"
 printf 'KeyTable %s/none\n' "$tmp" > "$tmp/bad.conf"
-expect_testkey_cfg "testkey -x: configuration errors, exit 2" 2 "$tmp/none" -x "$tmp/bad.conf"
+expect_testkey_cfg "testkey -x: configuration errors, exit 78 (EX_CONFIG)" 78 "$tmp/none" -x "$tmp/bad.conf"
 
 # ---- signing and verifying ------------------------------------------------------------
 cat > "$tmp/msg" <<EOF

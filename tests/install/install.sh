@@ -5,8 +5,10 @@
 #   - opendkim -n on the installed sample configuration, made to point into
 #     a scratch directory, with the installed sample tables and keys made
 #     by the installed opendkim-genkey; -n errors and warnings as documented;
-#   - a second install keeps a changed opendkim.conf; uninstall keeps it too
-#     and removes everything else;
+#   - a fresh install (the sample and the tables installed with it, no
+#     key yet) passes opendkim -n without a word;
+#   - a second install keeps a changed opendkim.conf and KeyTable; uninstall
+#     keeps them too and removes everything else;
 #   - the man pages render without a groff warning, and describe every key
 #     of the option table in opendkim/config.c and every flag of --help;
 #   - the systemd unit passes systemd-analyze verify; the sysusers.d and
@@ -58,7 +60,9 @@ for f in "$SBINDIR/opendkim" "$SBINDIR/opendkim-genkey" "$SBINDIR/opendkim-testk
 	"$MANDIR/man8/opendkim-genkey.8" "$MANDIR/man8/opendkim-testkey.8" \
 	"$DOCDIR/examples/KeyTable" "$DOCDIR/examples/SigningTable" \
 	"$DOCDIR/examples/TrustedHosts" "$UNITDIR/opendkim.service" \
-	"$SYSUSERSDIR/opendkim.conf" "$TMPFILESDIR/opendkim.conf"; do
+	"$SYSUSERSDIR/opendkim.conf" "$TMPFILESDIR/opendkim.conf" \
+	"$SYSCONFDIR/opendkim/KeyTable" "$SYSCONFDIR/opendkim/SigningTable" \
+	"$SYSCONFDIR/opendkim/TrustedHosts"; do
 	[ -f "$ROOT$f" ] || fail "not installed: $f"
 done
 [ -x "$ROOT$SBINDIR/opendkim" ] && ok "installed in $ROOT"
@@ -71,6 +75,20 @@ GENKEY=$ROOT$SBINDIR/opendkim-genkey
 for p in opendkim-genkey opendkim-testkey; do
 	"$ROOT$SBINDIR/$p" -V 2>&1 | grep -q "^$p (dkimd) " && ok "$p -V" || fail "$p -V"
 done
+
+# ---- a fresh install passes opendkim -n -----------------------------------
+# The installed sample with the installed tables (KeyTable and SigningTable
+# with their entries commented out: no key exists yet), as on a host that
+# never had OpenDKIM: -n is clean, so the unit's ExecStartPre passes too.
+sed "s|/etc/opendkim/|$ROOT$SYSCONFDIR/opendkim/|g" "$ROOT$SYSCONFDIR/opendkim.conf" > "$T/fresh.conf"
+id opendkim > /dev/null 2>&1 || sed -i "s|^UserID.*|UserID $(id -un)|" "$T/fresh.conf"
+if "$ODK" -n -x "$T/fresh.conf" > "$T/n.out" 2>&1 && [ ! -s "$T/n.out" ]; then
+	ok "opendkim -n accepts a fresh install (sample and installed tables, no key yet)"
+else
+	fail "opendkim -n on a fresh install: $(cat "$T/n.out")"
+fi
+grep -v '^#' "$ROOT$SYSCONFDIR/opendkim/KeyTable" "$ROOT$SYSCONFDIR/opendkim/SigningTable" | grep -q . &&
+	fail "installed KeyTable/SigningTable have active entries"
 
 # ---- opendkim -n on the installed sample -----------------------------------
 # The sample names /etc/opendkim/...: the copy points into $T/etc instead.
@@ -115,12 +133,15 @@ fi
 
 # ---- a second install keeps the configuration ---------------------------------
 echo "# changed by the administrator" >> "$ROOT$SYSCONFDIR/opendkim.conf"
+echo "# changed by the administrator" >> "$ROOT$SYSCONFDIR/opendkim/KeyTable"
 install_into
 if tail -n 1 "$ROOT$SYSCONFDIR/opendkim.conf" | grep -q 'changed by the administrator'; then
 	ok "second install kept the changed opendkim.conf"
 else
 	fail "second install overwrote opendkim.conf"
 fi
+tail -n 1 "$ROOT$SYSCONFDIR/opendkim/KeyTable" | grep -q 'changed by the administrator' &&
+	ok "second install kept the changed KeyTable" || fail "second install overwrote KeyTable"
 
 # ---- man pages ----------------------------------------------------------------------
 for page in man8/opendkim.8 man5/opendkim.conf.5 man8/opendkim-genkey.8 man8/opendkim-testkey.8; do
@@ -172,6 +193,10 @@ done
 UNIT=$ROOT$UNITDIR/opendkim.service
 grep -q "^ExecStart=$SBINDIR/opendkim -f -x $SYSCONFDIR/opendkim.conf\$" "$UNIT" &&
 	ok "unit runs $SBINDIR/opendkim -f" || fail "unit ExecStart: $(grep ExecStart "$UNIT")"
+# The socket directories the README names, Debian's chrooted one included.
+grep -q "^ReadWritePaths=-/var/spool/postfix/opendkim -/var/spool/postfix/run/opendkim\$" "$UNIT" &&
+	ok "unit may write both chrooted socket directories (ours and Debian's)" ||
+	fail "unit ReadWritePaths: $(grep ReadWritePaths "$UNIT")"
 if command -v systemd-analyze > /dev/null 2>&1; then
 	# verify wants the programs to exist: point the copy into DESTDIR.
 	mkdir -p "$T/unit" && sed "s|$SBINDIR/|$ROOT$SBINDIR/|g" "$UNIT" > "$T/unit/opendkim.service"
@@ -205,7 +230,8 @@ fi
 submake uninstall DESTDIR="$ROOT" > "$T/uninstall.log" 2>&1 ||
 	fail "make uninstall: $(tail -n 20 "$T/uninstall.log")"
 left=$(cd "$ROOT" && find . -type f | sort | tr '\n' ' ')
-[ "$left" = ".$SYSCONFDIR/opendkim.conf " ] && ok "uninstall left only the changed opendkim.conf" ||
+[ "$left" = ".$SYSCONFDIR/opendkim.conf .$SYSCONFDIR/opendkim/KeyTable " ] &&
+	ok "uninstall left only the changed opendkim.conf and KeyTable" ||
 	fail "after uninstall: $left"
 
 [ $FAILS -eq 0 ] || { echo "$FAILS failure(s)" >&2; exit 1; }

@@ -44,6 +44,29 @@ mt_grep "$T/n-bad.out" "^$T/bad.conf:7: .*SendReports.*not supported" "unsupport
 mt_grep "$T/n-bad.out" "^$T/bad.conf:8: .*explode" "bad action with file:line"
 mt_ok "-n: every problem as FILE:LINE, non-zero exit"
 
+# --- host-list entries OpenDKIM 2.11 never matches (checked against Debian's
+# opendkim: 127.0.0.1/8, 10.1.0.1/24 and 10.2.0.0/255.255.255.0 in
+# InternalHosts sign nothing there): host bits never match here either,
+# a netmask is a network; -n warns about both with FILE:LINE ---------------------
+printf '# internal\n127.0.0.1/8\n10.1.0.1/24\n10.2.0.0/255.255.255.0\n' > "$T/hosts"
+{ mt_config; echo "InternalHosts		$T/hosts"; } > "$T/hostbits.conf"
+"$MT_DAEMON" -n -x "$T/hostbits.conf" > "$T/n-hostbits.out" 2>&1 ||
+	{ cat "$T/n-hostbits.out"; mt_fail "-n: host-list warnings are not errors"; }
+mt_grep "$T/n-hostbits.out" "^$T/hosts:2: host list entry '127.0.0.1/8' has host bits set past the prefix: it never matches any client .*write '127.0.0.0/8'" "-n: host bits, FILE:LINE"
+mt_grep "$T/n-hostbits.out" "^$T/hosts:3: host list entry '10.1.0.1/24' has host bits.*'10.1.0.0/24'" "-n: host bits (2)"
+mt_grep "$T/n-hostbits.out" "^$T/hosts:4: host list entry '10.2.0.0/255.255.255.0': OpenDKIM never matches a netmask.*network 10.2.0.0/24" "-n: netmask"
+mt_start "$T/hostbits.conf"
+# Start-up warnings are log lines, as at a reload (syslog too).
+mt_grep "$MT_LOG" "^opendkim\[$MT_PID\]: $T/hosts:2: host list entry '127.0.0.1/8'" "start-up warning as a log line"
+for a in 127.0.0.1 10.1.0.5 10.2.0.5; do
+	mt_send "$T/hb-$a.eml" "$T/msg.eml" -a "$a" -f user@example.com
+done
+mt_stop
+grep -q '^DKIM-Signature:' "$T/hb-127.0.0.1.eml" && mt_fail "127.0.0.1/8 made 127.0.0.1 internal"
+grep -q '^DKIM-Signature:' "$T/hb-10.1.0.5.eml" && mt_fail "10.1.0.1/24 made 10.1.0.5 internal"
+grep -q '^DKIM-Signature:' "$T/hb-10.2.0.5.eml" || mt_fail "10.2.0.0/255.255.255.0 is not the network"
+mt_ok "host lists: host bits never match (as OpenDKIM), a netmask is a network, -n warns"
+
 # --- -t --------------------------------------------------------------------------
 mt_start "$T/good.conf"
 mt_send "$T/signed.eml" "$T/msg.eml"

@@ -363,6 +363,59 @@ Test(config, opendkim_options_only_warn)
 	config_unref(cfg);
 }
 
+/* "*@example.com" in a plain-file SigningTable is taken literally (it
+ * never matches): a warning pointing at refile:. "*" and "user@*" are
+ * exact keys OpenDKIM looks up, and refile: lines are patterns. */
+Test(config, signingtable_star_outside_refile)
+{
+	char *key = odk_write_key("st.private", "RSA", 0600);
+	char kttext[512], text[1024];
+	char *kt, *st;
+	config *cfg;
+
+	snprintf(kttext, sizeof(kttext), "k example.com:s:%s\n", key);
+	kt = odk_write("KeyTable", kttext, 0644);
+	st = odk_write("SigningTable", "*@example.com k\n*.example.com k\n"
+	               "* k\npostmaster@* k\nbob@example.com k\n", 0644);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable %s\n", kt, st);
+	cfg = parse(text, 0);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.warnings, 2);
+	cr_assert(has("SigningTable:1: SigningTable entry '*@example.com' never "
+	              "matches: '*' is a wildcard only in a refile: SigningTable "
+	              "(SigningTable refile:"));
+	cr_assert(has("SigningTable:2: SigningTable entry '*.example.com' never"));
+	config_unref(cfg);
+	diag_list_free(&d);
+	snprintf(text, sizeof(text), "KeyTable %s\nSigningTable refile:%s\n",
+	         kt, st);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.warnings, 0);
+	config_unref(cfg);
+	free(key); free(kt); free(st);
+}
+
+/* A switch of an unsupported feature set off says what happens here
+ * anyway: no warning. Set on, or any other key, it warns. */
+Test(config, opendkim_switches_off_are_silent)
+{
+	config *cfg = parse("AutoRestart no\nX-Header false\nSendReports 0\n"
+	                    "SoftStart off\nMilterDebug 0\nautorestart No\n"
+	                    "AutoRestart yes\nX-Header maybe\n"
+	                    "BaseDirectory no\n", 0);
+
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.errors, 0);
+	cr_assert_eq(d.warnings, 3);
+	cr_assert(has("t.conf:7: OpenDKIM option 'AutoRestart' is not supported"));
+	cr_assert(has("t.conf:8: OpenDKIM option 'X-Header' is not supported"));
+	cr_assert(has("t.conf:9: OpenDKIM option 'BaseDirectory' is not supported"));
+	config_unref(cfg);
+}
+
 Test(config, sockets)
 {
 	static const struct {
@@ -837,6 +890,75 @@ Test(config, key_owned_by_someone_else)
 	cr_assert_not_null(cfg);
 	config_unref(cfg);
 	free(key);
+}
+
+/* RequireSafeKeys checks every directory above the key: one that others
+ * (or its group) can write without the sticky bit, or that belongs to
+ * another user, lets them replace the key. The reason names the
+ * directory. */
+Test(config, key_directories_must_be_safe)
+{
+	char dir[512], key[600], link[600], text[1024];
+	char *orig = odk_write_key("dirkey.private", "RSA", 0600);
+	config *cfg;
+
+	snprintf(dir, sizeof(dir), "%s/open", odk_tmpdir());
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(key, sizeof(key), "%s/k.private", dir);
+	cr_assert_eq(rename(orig, key), 0);
+	free(orig);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s\n", key);
+
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_null(parse(text, 0));
+	dump();
+	cr_assert(has("not safe (RequireSafeKeys): directory "));
+	cr_assert(has("/open is writable by others (mode 0777, no sticky "
+	              "bit), who can replace the key; chmod go-w it"));
+	diag_list_free(&d);
+
+	cr_assert_eq(chmod(dir, 0770), 0);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("/open is writable by its group (mode 0770"));
+	diag_list_free(&d);
+
+	/* the sticky bit (as on /tmp): others cannot replace what they do
+	 * not own */
+	cr_assert_eq(chmod(dir, 01777), 0);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg);
+	config_unref(cfg);
+
+	/* a symbolic link is only as safe as the directory holding it: the
+	 * key's real directory is fine, the link's is not */
+	cr_assert_eq(chmod(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/lnk", odk_tmpdir());
+	cr_assert_eq(mkdir(link, 0700), 0);
+	cr_assert_eq(chmod(link, 0777), 0);
+	strcat(link, "/to");
+	cr_assert_eq(symlink(dir, link), 0);
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s/k.private\n", link);
+	cr_assert_null(parse(text, 0));
+	cr_assert(has("/lnk is writable by others (mode 0777"));
+	diag_list_free(&d);
+
+	if (geteuid() == 0 && chown(dir, 12345, 12345) == 0) {
+		snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+		         "KeyFile %s\n", key);
+		cr_assert_null(parse(text, 0));
+		cr_assert(has("/open is owned by uid 12345 (not root or the user "
+		              "opendkim runs as), who can replace the key"));
+		diag_list_free(&d);
+		cr_assert_eq(chown(dir, 0, 0), 0);
+	}
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s1\n"
+	         "KeyFile %s/k.private\nRequireSafeKeys no\n", link);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cfg = parse(text, 0);
+	cr_assert_not_null(cfg, "RequireSafeKeys no checks no directory");
+	config_unref(cfg);
 }
 
 Test(config, single_key_form)

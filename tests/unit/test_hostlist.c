@@ -117,6 +117,72 @@ Test(hostlist, sockaddr_v6_mapped)
 	hostlist_free(hl);
 }
 
+/* The warnings of a list that loads; the list is freed. */
+static diag_list load_warnings(const char *text)
+{
+	diag_list d = { 0 };
+	hostlist *hl = hostlist_parse_buffer("H", DATASET_FILE, text,
+	                                     strlen(text), &d);
+
+	cr_assert_not_null(hl);
+	cr_assert_eq(d.errors, 0);
+	hostlist_free(hl);
+	return d;
+}
+
+/* OpenDKIM 2.11 never matches a block with host bits (it looks up
+ * "192.168.0.0/24", never "192.168.0.1/24"): such an entry never
+ * matches here either, and loading says so with FILE:LINE. */
+Test(hostlist, host_bits_never_match_and_warn)
+{
+	const char *text = "127.0.0.1/8\n192.168.0.1/24\n!10.0.0.1/8\n"
+	                   "2001:db8::1/32\n10.0.0.0/8\n";
+	hostlist *hl = load(text);
+	diag_list d;
+
+	cr_assert_not(hostlist_match_ip(hl, "127.0.0.1"));
+	cr_assert_not(hostlist_match_ip(hl, "127.0.0.2"));
+	cr_assert_not(hostlist_match_ip(hl, "192.168.0.1"));
+	cr_assert_not(hostlist_match_ip(hl, "192.168.0.5"));
+	cr_assert_not(hostlist_match_ip(hl, "2001:db8::1"));
+	/* the exclusion with host bits excludes nothing */
+	cr_assert(hostlist_match_ip(hl, "10.0.0.1"));
+	cr_assert(hostlist_match_ip(hl, "10.9.9.9"));
+	cr_assert_eq(hostlist_count(hl), 5);
+	hostlist_free(hl);
+
+	d = load_warnings(text);
+	cr_assert_eq(d.count, 4);
+	cr_assert_str_eq(d.msgs[0].text, "H:1: host list entry '127.0.0.1/8' "
+	                 "has host bits set past the prefix: it never matches "
+	                 "any client (as in OpenDKIM, which ignores it); write "
+	                 "'127.0.0.0/8' for the network, or the address alone "
+	                 "for one host");
+	cr_assert(strstr(d.msgs[1].text, "H:2: host list entry '192.168.0.1/24'") &&
+	          strstr(d.msgs[1].text, "write '192.168.0.0/24'"), "%s", d.msgs[1].text);
+	cr_assert(strstr(d.msgs[2].text, "write '!10.0.0.0/8'"), "%s", d.msgs[2].text);
+	cr_assert(strstr(d.msgs[3].text, "write '2001:db8::/32'"), "%s", d.msgs[3].text);
+	diag_list_free(&d);
+}
+
+/* A netmask never matches in OpenDKIM 2.11 either; here it is the network,
+ * with a warning that says so. */
+Test(hostlist, netmask_is_a_network_with_a_warning)
+{
+	diag_list d = load_warnings("192.168.1.0/255.255.255.0\n10.0.0.0/8\n");
+
+	cr_assert_eq(d.count, 1);
+	cr_assert_str_eq(d.msgs[0].text, "H:1: host list entry "
+	                 "'192.168.1.0/255.255.255.0': OpenDKIM never matches a "
+	                 "netmask written out (it ignores the entry); here it is "
+	                 "the network 192.168.1.0/24, so its clients now match; "
+	                 "write '192.168.1.0/24' to say so");
+	diag_list_free(&d);
+	d = load_warnings("192.168.1.0/24\n127.0.0.1\n::1/128\n.example.com\n");
+	cr_assert_eq(d.count, 0, "%s", d.count ? d.msgs[0].text : "");
+	diag_list_free(&d);
+}
+
 Test(hostlist, bad_entries_have_file_and_line)
 {
 	static const char *const bad[] = {
@@ -168,7 +234,7 @@ static hostlist *load_refile(const char *text)
 /* The TrustedHosts file of the well-known OpenDKIM guides, as refile:. */
 Test(hostlist, refile_patterns_match_names_and_addresses)
 {
-	hostlist *hl = load_refile("127.0.0.1\nlocalhost\n192.168.0.1/24\n\n"
+	hostlist *hl = load_refile("127.0.0.1\nlocalhost\n192.168.0.0/24\n\n"
 	                           "*.example.com\n10.1.*\n");
 
 	cr_assert(hostlist_match(hl, NULL, "mail.example.com"));
