@@ -14,3 +14,7 @@ tests_lib_test_mproto_SOURCES = tests/lib/test_mproto.c
 tests_lib_test_mproto_CPPFLAGS = $(MPROTO_CPPFLAGS)
 tests_lib_test_mproto_LDADD = $(MPROTO_LIBS) $(CRITERION_LIBS)
 TESTS += tests/lib/test_mproto
+
+# reach.py: can the user a server drops root to reach the files it needs?
+# (tests say which directory stops it rather than only "Permission denied").
+EXTRA_DIST += tests/lib/reach.py

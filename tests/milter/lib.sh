@@ -16,7 +16,11 @@ MT_PYTHON=${MT_PYTHON:-/usr/bin/python3}
 MT_DAEMON=$top_builddir/opendkim/opendkim
 MT_CLIENT=$top_builddir/tests/milter/miltclient
 MT_VERIFY=$top_srcdir/tests/milter/dkimverify.py
+MT_REACH=$top_srcdir/tests/lib/reach.py
 MT_PIDS=""
+# Logs of other servers a test runs (name:path, space-separated), shown
+# with the daemon's when the test fails.
+MT_EXTRA_LOGS=""
 
 . "$top_srcdir/tests/lib/dns.sh"
 
@@ -47,7 +51,21 @@ mt_fail() {
 		echo "--- daemon log (last lines) ---" >&2
 		tail -n 30 "$MT_LOG" >&2
 	fi
+	for _l in $MT_EXTRA_LOGS; do
+		if [ -s "${_l#*:}" ]; then
+			echo "--- ${_l%%:*} log (${_l#*:}, last lines) ---" >&2
+			tail -n 30 "${_l#*:}" >&2
+		fi
+	done
 	exit 1
+}
+
+# mt_user_can USER r:FILE|x:DIR|w:DIR...: USER, the one a server drops root
+# to, can read FILE, search DIR, create files in DIR, and search every
+# directory on the way; otherwise the test fails naming the directory or
+# file that stops it (tests/lib/reach.py). Only as root.
+mt_user_can() {
+	_why=$("$MT_PYTHON" "$MT_REACH" "$@" 2>&1) || mt_fail "$_why"
 }
 
 mt_ok() {
@@ -117,6 +135,14 @@ mt_stop() {
 	wait "$MT_PID" 2> /dev/null
 	_rc=$?
 	MT_PID=""
+	if [ $_rc -ne 0 ] && [ -n "${MT_DAEMON_USER:-}" ] &&
+		grep -q 'LeakSanitizer has encountered a fatal error' "$MT_LOG"; then
+		# LSan stops the threads by ptrace and lists them in /proc/self/task;
+		# it makes a process that dropped root dumpable again for that itself,
+		# so what can still stop it is a path its user cannot search.
+		_why=$("$MT_PYTHON" "$MT_REACH" "$MT_DAEMON_USER" r:/proc/self/task 2>&1)
+		mt_fail "daemon exit status $_rc: LeakSanitizer could not check the daemon running as $MT_DAEMON_USER${_why:+: $_why}"
+	fi
 	[ $_rc -eq 0 ] || mt_fail "daemon exit status $_rc"
 	! grep -q 'Sanitizer' "$MT_LOG" || mt_fail "sanitizer report in the daemon log"
 }

@@ -31,9 +31,12 @@ pf_sink_start() {
 	PF_SINK_DIR=$T/sink
 	mkdir -p "$PF_SINK_DIR"
 	"$MT_PYTHON" "$PF_SINK_SCRIPT" "$T/sink.port" "$PF_SINK_DIR" 2> "$T/sink.log" &
-	MT_PIDS="$MT_PIDS $!"
+	_sink=$!
+	MT_PIDS="$MT_PIDS $_sink"
+	MT_EXTRA_LOGS="$MT_EXTRA_LOGS SMTP-sink:$T/sink.log"
 	_i=0
 	while [ ! -s "$T/sink.port" ]; do
+		kill -0 "$_sink" 2> /dev/null || mt_fail "SMTP sink exited at start"
 		[ $_i -lt 100 ] || mt_fail "SMTP sink did not start"
 		sleep 0.05
 		_i=$((_i + 1))
@@ -107,17 +110,25 @@ pf_start() {
 	chmod 755 "$T"
 	PF_DIR=$T/postfix
 	mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data"
+	chmod 755 "$PF_DIR" "$PF_DIR/etc" "$PF_DIR/queue"
 	chown postfix "$PF_DIR/data"
 	PF_PORT=$(mt_free_port)
 	pf_write_config "$1"
+	chmod 644 "$PF_DIR/etc/main.cf" "$PF_DIR/etc/master.cf"
+	# Postfix logs to $PF_DIR/maillog (maillog_file, through its postlogd,
+	# since a container has no syslog): shown when the test fails.
+	MT_EXTRA_LOGS="$MT_EXTRA_LOGS postfix-start:$T/postfix-start.log Postfix:$PF_DIR/maillog"
+	# The master takes its lock in data/ as postfix: say which directory
+	# stops it, if one does, rather than only "startup failed".
+	mt_user_can postfix x:"$PF_DIR/queue" w:"$PF_DIR/data" r:"$PF_DIR/etc/main.cf"
 	"$PF_POSTFIX" -c "$PF_DIR/etc" check > "$T/postfix-check.log" 2>&1 ||
 		{ cat "$T/postfix-check.log" >&2; mt_fail "postfix check"; }
 	"$PF_POSTFIX" -c "$PF_DIR/etc" start > "$T/postfix-start.log" 2>&1 ||
-		{ cat "$T/postfix-start.log" >&2; mt_fail "postfix start"; }
+		mt_fail "postfix start (its log and output below)"
 	PF_RUNNING=1
 	_i=0
 	until "$MT_PYTHON" -c "import smtplib; smtplib.SMTP('127.0.0.1', $PF_PORT, timeout=2).quit()" 2> /dev/null; do
-		[ $_i -lt 100 ] || { cat "$PF_DIR/maillog" >&2; mt_fail "Postfix smtpd not answering"; }
+		[ $_i -lt 100 ] || mt_fail "Postfix smtpd not answering"
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -194,8 +205,6 @@ pf_wait_sink() {
 	_i=0
 	while [ "$(find "$PF_SINK_DIR" -name '*.eml' | wc -l)" -lt "$1" ]; do
 		if [ $_i -ge 300 ]; then
-			echo "--- Postfix log ---" >&2
-			tail -n 40 "$PF_DIR/maillog" >&2
 			mt_fail "only $(find "$PF_SINK_DIR" -name '*.eml' | wc -l) of $1 messages reached the sink"
 		fi
 		sleep 0.1

@@ -188,7 +188,14 @@ printf 'example.com ka\nexample.org kb\n' > "$T/rk.signingtable"
 	echo "SigningTable $T/rk.signingtable"
 	if $as_root; then echo "UserID nobody"; fi
 } > "$T/rk.conf"
+# After dropping root the daemon reads its configuration again as nobody at
+# each reload: the files and every directory above them must let it,
+# whatever the umask this test was started with.
 chmod 755 "$T"
+chmod 644 "$T/rk.conf" "$T/rk.keytable" "$T/rk.signingtable"
+if $as_root; then
+	mt_user_can nobody r:"$T/rk.conf" r:"$T/rk.keytable" r:"$T/rk.signingtable" x:"$T/rk"
+fi
 # Started at once after the keys were written, as provisioning scripts do.
 # A key read less than 2 s after its file changed would be read again at
 # the next reload (a second change could leave the same size and times):
