@@ -30,10 +30,13 @@ bench_result() {
 # The control: a naive milter (Nagle on, two small writes at end of
 # message) must stall the Postfix-like client.
 bench_control() {
-	"$MT_PYTHON" "$top_srcdir/bench/naivemilter.py" "$T/naive.port" &
-	MT_PIDS="$MT_PIDS $!"
+	"$MT_PYTHON" "$top_srcdir/bench/naivemilter.py" "$T/naive.port" 2> "$T/naive.log" &
+	_naive=$!
+	MT_PIDS="$MT_PIDS $_naive"
+	MT_EXTRA_LOGS="$MT_EXTRA_LOGS naivemilter.py:$T/naive.log"
 	_i=0
 	while [ ! -s "$T/naive.port" ]; do
+		kill -0 "$_naive" 2> /dev/null || mt_fail "naivemilter.py exited at start"
 		[ $_i -lt 100 ] || mt_fail "naivemilter.py did not start"
 		sleep 0.05
 		_i=$((_i + 1))
