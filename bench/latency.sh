@@ -15,6 +15,13 @@
 
 LOAD=$top_builddir/bench/milterload
 LIMIT_MS=${BENCH_P50_LIMIT_MS:-5}
+# On a busy machine every message is slower, whatever the socket. The limit
+# follows the load: at least LIMIT_MS, and at least three times the p50 of
+# the same messages over a UNIX socket (measured when a run is over LIMIT_MS:
+# a quiet machine keeps the plain limit), where no delayed ACK
+# exists. A stall adds ~40 ms that the UNIX socket never sees, so it still
+# fails unless the UNIX p50 itself is over ~20 ms (then nothing can tell).
+REF_P50=0
 
 mt_keygen sel rsa 2048 example.com
 dns_start "$T/records"
@@ -59,16 +66,37 @@ bench_p50() {
 		{ cat "$T/$_name.out" >&2; mt_fail "milterload ($_name) reported failures"; }
 	_p50=$(bench_result "$T/$_name.out" p50_ms)
 	[ -n "$_p50" ] || { cat "$T/$_name.out" >&2; mt_fail "no result line ($_name)"; }
-	awk -v p="$_p50" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' ||
-		{ cat "$T/$_name.out" >&2; mt_fail "$_name: p50 $_p50 ms, limit $LIMIT_MS ms"; }
+	_limit=$LIMIT_MS
+	if ! awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }'; then
+		[ "$REF_P50" != 0 ] || bench_reference
+		_limit=$(awk -v l="$LIMIT_MS" -v r="$REF_P50" 'BEGIN { print (3 * r > l) ? 3 * r : l }')
+	fi
+	awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }' ||
+		{ cat "$T/$_name.out" >&2; mt_fail "$_name: p50 $_p50 ms, limit $_limit ms (UNIX socket p50 $REF_P50 ms)"; }
 	mt_verify "$T/dump.$_name/000000.eml"
-	mt_ok "$_name: p50 $_p50 ms < $LIMIT_MS ms ($(bench_result "$T/$_name.out" msgs_per_s) msgs/s)"
+	mt_ok "$_name: p50 $_p50 ms < $_limit ms ($(bench_result "$T/$_name.out" msgs_per_s) msgs/s)"
 }
 
 case $MT_SOCKET in
 inet:*) ;;
 *) mt_fail "the test needs a TCP socket, got $MT_SOCKET" ;;
 esac
+
+# bench_reference: the UNIX-socket p50 of the same messages, for the limit.
+bench_reference() {
+	_tcp=$MT_SOCKET
+	sed "s|^Socket.*|Socket unix:$T/ref.sock|" "$T/latency.conf" > "$T/ref.conf"
+	mt_stop
+	mt_start "$T/ref.conf"
+	"$LOAD" -q -n 20 -m 0 --mta postfix --expect DKIM-Signature "$MT_SOCKET" "$T/msg.eml" \
+		> "$T/ref.out" 2>&1 ||
+		{ cat "$T/ref.out" >&2; mt_fail "milterload failed over the UNIX socket"; }
+	REF_P50=$(bench_result "$T/ref.out" p50_ms)
+	mt_stop
+	mt_start "$T/latency.conf"
+	[ "$MT_SOCKET" = "$_tcp" ] || mt_fail "the daemon came back on $MT_SOCKET, not $_tcp"
+	mt_ok "slow machine? reference: p50 $REF_P50 ms over a UNIX socket"
+}
 bench_control
 bench_p50 per-message-connection -m 1
 bench_p50 one-connection -m 0
