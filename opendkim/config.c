@@ -1788,6 +1788,31 @@ static void config_finish_keys(config_ctx *ctx)
 		         ctx->wheres[config_index("KeyTable")]);
 }
 
+/*
+ * On-Default: OpenDKIM's opendkim.conf(5) "is processed before the other
+ * On- values so it can be used as a blanket setting followed by specific
+ * overrides": every On-* key not set takes its value, wherever in the
+ * file On-Default is.
+ */
+static void config_finish_on_default(config_ctx *ctx)
+{
+	static const char *const others[] = {
+		"On-BadSignature", "On-DNSError", "On-InternalError", "On-KeyNotFound",
+		"On-NoSignature", "On-Security", "On-SignatureError",
+	};
+	size_t i;
+
+	if (ctx->values[config_index("On-Default")] == NULL)
+		return;
+	for (i = 0; i < CONFIG_NELEMS(others); i++) {
+		size_t idx = config_index(others[i]);
+
+		if (ctx->values[idx] == NULL)
+			*CONFIG_FIELD(ctx->cfg, &config_options[idx], config_action) =
+				ctx->cfg->on_default;
+	}
+}
+
 static void config_finish(config_ctx *ctx)
 {
 	config *cfg = ctx->cfg;
@@ -1799,6 +1824,7 @@ static void config_finish(config_ctx *ctx)
 	    !config_names_add(&cfg->sign_headers, "From"))
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
+	config_finish_on_default(ctx);
 	config_finish_macrolist(ctx);
 	config_check_exempt(ctx);
 	config_check_dont_sign(ctx);

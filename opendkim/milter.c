@@ -326,6 +326,25 @@ static sfsistat milter_act(SMFICTX *ctx, config_action action, verdict_cause cau
 	return SMFIS_ACCEPT;
 }
 
+/*
+ * An engine error: a signing key or a message that cannot be signed is
+ * On-SignatureError (OpenDKIM: "a message cannot be signed because of
+ * issues with the message or the key provided for signing"); the rest,
+ * memory included, is ours: On-InternalError.
+ */
+static verdict_cause milter_engine_cause(const milter_msg *m, bool signing)
+{
+	switch (m->err.status) {
+	case DKIM_ERR_KEY:
+	case DKIM_ERR_CRYPTO:
+	case DKIM_ERR_SYNTAX:
+	case DKIM_ERR_IO:
+		return signing ? VERDICT_SIGNATURE_ERROR : VERDICT_INTERNAL;
+	default:
+		return VERDICT_INTERNAL;
+	}
+}
+
 /* An error outside verification results: log it, act on it, end the message. */
 static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, verdict_cause cause,
                             const char *why)
@@ -794,8 +813,10 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false, exempt = false;
-	if (m->failed || !milter_find_signers(m, internal, &have_sender, &exempt))
+	if (m->failed)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
+	if (!milter_find_signers(m, internal, &have_sender, &exempt))
+		return milter_fail(ctx, conn, milter_engine_cause(m, true), m->err.message);
 	milter_decide(m, internal, ignored, have_sender, exempt);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
@@ -806,7 +827,8 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
 		return milter_fail(ctx, conn, VERDICT_SECURITY, m->err.message);
 	if (st != DKIM_OK)
-		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
+		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
+		                   m->err.message);
 	return SMFIS_CONTINUE;
 }
 
@@ -1030,9 +1052,12 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
 	(void)milter_qid(ctx, m);
-	if (m->failed || m->dkim == NULL || dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
+	if (m->failed || m->dkim == NULL)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
+	if (dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
+		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
+		                   m->err.message);
 	sfsistat st = milter_eom_act(ctx, conn);
 	milter_conn_end_message(conn);
 	return st;

@@ -76,14 +76,16 @@ mt_grep "$T/v-nokey.eml" '^	dkim=permerror reason="[^"]*" header.d=example.com h
 mt_grep "$T/v-nokey.eml.result" '^result: (accept|continue)$' "On-KeyNotFound accept (default)"
 mt_ok "no key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-nokey.eml")"
 
-# A malformed signature: On-SignatureError (default reject).
+# A malformed signature: a bad signature (On-BadSignature, default accept,
+# as OpenDKIM; On-SignatureError is for signing only).
 {
 	echo "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=From; bh=!!!; b=AAAA"
 	cat "$T/plain.eml"
 } > "$T/malformed.eml"
 mt_send "$T/v-mal.eml" "$T/malformed.eml" $EXT
-mt_grep "$T/v-mal.eml.result" '^result: replycode 550 5.7.20 ' "On-SignatureError reject (default)"
-mt_ok "malformed signature: 550 5.7.20 (On-SignatureError reject)"
+mt_grep "$T/v-mal.eml.result" '^result: (accept|continue)$' "On-BadSignature accept (default)"
+mt_grep "$T/v-mal.eml" '^	dkim=permerror reason=' "malformed signature: permerror"
+mt_ok "malformed signature: dkim=permerror, accepted (On-BadSignature accept)"
 mt_stop
 
 # Stricter actions: On-BadSignature reject, On-KeyNotFound tempfail.
@@ -100,6 +102,8 @@ mt_send "$T/s-pass.eml" "$T/signed.eml" $EXT
 mt_grep "$T/s-pass.eml.result" '^result: (accept|continue)$' "pass still accepted with On-Default reject"
 mt_send "$T/s-rev.eml" "$T/rev-signed.eml" $EXT
 mt_grep "$T/s-rev.eml.result" '^result: replycode 550 5.7.20 ' "revoked key: On-BadSignature reject"
+mt_send "$T/s-mal.eml" "$T/malformed.eml" $EXT
+mt_grep "$T/s-mal.eml.result" '^result: replycode 550 5.7.20 ' "malformed signature: On-BadSignature reject"
 mt_ok "On-BadSignature reject (also revoked keys), On-KeyNotFound tempfail, On-NoSignature reject; pass accepted"
 mt_stop
 

@@ -296,6 +296,30 @@ Test(config, booleans_and_case)
 	cr_assert(has("t.conf:1: bad value 'maybe' for Syslog: expected yes/no"));
 }
 
+/* OpenDKIM's opendkim.conf(5): On-Default "is processed before the other
+ * On- values so it can be used as a blanket setting followed by specific
+ * overrides", wherever it is in the file. */
+Test(config, on_default_is_a_blanket_setting)
+{
+	config *cfg = parse("On-BadSignature quarantine\nOn-Default reject\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->on_bad_signature, CONFIG_ACT_QUARANTINE);
+	cr_assert_eq(cfg->on_default, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_key_not_found, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_internal_error, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_security, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_signature_error, CONFIG_ACT_REJECT);
+	config_unref(cfg);
+	/* Without On-Default, each keeps OpenDKIM's default. */
+	cfg = parse("On-BadSignature reject\n", 0);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_ACCEPT);
+	config_unref(cfg);
+}
+
 Test(config, last_value_wins)
 {
 	config *cfg = parse("Mode s\nMode v\n", 0);
