@@ -127,6 +127,9 @@ mt_grep "$A-future.eml" '^	dkim=permerror reason="signature timestamp is in the 
 mt_grep "$A-badkey.eml" '^	dkim=permerror reason="key syntax error' "bad key record: result"
 mt_grep "$A-taglist.eml" '^	dkim=permerror reason="tag-list' "tag-list: result"
 mt_grep "$A-testmode.eml" '^	dkim=fail ' "test mode: result"
+# RFC 6376 §6.1.2 PERMFAIL (key revoked): fail, the word OpenDKIM writes.
+mt_grep "$A-revoked.eml" '^	dkim=fail reason="key revoked" header.d=example.com' "revoked: result"
+mt_grep "$T/out-od-default-revoked.eml" 'dkim=fail reason="key revoked"' "OpenDKIM's revoked result"
 while read -r case fate; do
 	[ "$fate" = accept ] || mt_fail "default configuration: $case: $fate"
 done < "$T/fates-mt-default"

@@ -60,7 +60,7 @@ Test(verdict, permerrors)
 	dkim_sig_result nokey[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND,
 	                                   "no key for signature") };
 	cr_assert_eq(decide(nokey, 1, &d), VERDICT_KEY_NOT_FOUND);
-	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED,
 	                                     "key revoked") };
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
 	dkim_sig_result syntax[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX,
@@ -88,7 +88,7 @@ Test(verdict, each_libdkim_cause)
 		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND, VERDICT_KEY_NOT_FOUND },
 		{ DKIM_RESULT_TEMPERROR, DKIM_CAUSE_KEY_TEMPFAIL, VERDICT_DNS_ERROR },
 		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_INVALID, VERDICT_UNUSABLE },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED, VERDICT_BAD_SIGNATURE },
 		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_MISMATCH, VERDICT_UNUSABLE },
 		{ DKIM_RESULT_POLICY, DKIM_CAUSE_ALG_REFUSED, VERDICT_UNUSABLE },
 		{ DKIM_RESULT_POLICY, DKIM_CAUSE_KEY_TOO_SMALL, VERDICT_UNUSABLE },
@@ -119,7 +119,7 @@ Test(verdict, reason_text_does_not_decide)
 	dkim_sig_result lying[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_EXPIRED,
 	                                   "no key for signature") };
 	cr_assert_eq(decide(lying, 1, &d), VERDICT_UNUSABLE);
-	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED,
 	                                     "key revoked") };
 	revoked[0].reason = "the key record has an empty p=";
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
@@ -223,7 +223,7 @@ Test(verdict, test_mode_keys_are_unsigned_mail)
 	dkim_sig_result fail[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_BODY_HASH, "bh") };
 	fail[0].testing = true;
 	cr_assert_eq(decide(fail, 1, &d), VERDICT_UNUSABLE);
-	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED, "") };
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED, "") };
 	revoked[0].testing = true;
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_UNUSABLE);
 	dkim_sig_result pass[] = { caused(DKIM_RESULT_PASS, DKIM_CAUSE_NONE, "") };
