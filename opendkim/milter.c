@@ -337,8 +337,8 @@ static verdict_cause milter_engine_cause(const milter_msg *m, bool signing)
 	switch (m->err.status) {
 	case DKIM_ERR_KEY:
 	case DKIM_ERR_CRYPTO:
-	case DKIM_ERR_SYNTAX:
-	case DKIM_ERR_IO:
+	case DKIM_ERR_SYNTAX:   /* not IO: a key file that cannot be read now
+	                         * may be readable later (On-InternalError) */
 		return signing ? VERDICT_SIGNATURE_ERROR : VERDICT_INTERNAL;
 	default:
 		return VERDICT_INTERNAL;
@@ -861,11 +861,15 @@ static bool milter_insert(SMFICTX *ctx, const milter_conn *conn, const char *nam
 	return ok;
 }
 
-/* DKIM-Signature fields at the top, the first signer's topmost. */
+/*
+ * DKIM-Signature fields at the top, each inserted at index 0 in signer
+ * (SigningTable match) order, as OpenDKIM does: the last match ends up
+ * topmost.
+ */
 static bool milter_add_signatures(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
-	for (size_t i = m->signers.count; i-- > 0;) {
+	for (size_t i = 0; i < m->signers.count; i++) {
 		const char *sig = dkim_msg_signature(m->dkim, (int)i, "\n");
 		if (sig == NULL || !milter_insert(ctx, conn, "DKIM-Signature", sig))
 			return false;
@@ -1006,6 +1010,18 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 	log_msg(success && !m->decision.log_external ? LOG_INFO : LOG_NOTICE, "%s", line);
 }
 
+/*
+ * OpenDKIM's line for each signature added, word for word: log monitors
+ * (Prometheus' postfix_exporter, many greps) count it. Written whatever
+ * SyslogSuccess says, as OpenDKIM does; our own line follows.
+ */
+static void milter_log_signatures(SMFICTX *ctx, milter_msg *m)
+{
+	for (size_t i = 0; m->decision.sign && i < m->signers.count; i++)
+		log_msg(LOG_INFO, "%s: DKIM-Signature field added (s=%s, d=%s)",
+		        milter_qid(ctx, m), m->signers.v[i].selector, m->signers.v[i].domain);
+}
+
 /* ---- end of message ------------------------------------------------------------ */
 
 /* SoftwareHeader: who processed the message (as OpenDKIM's DKIM-Filter). */
@@ -1029,6 +1045,7 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot remove old DKIM-Signature");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Signature");
+	milter_log_signatures(ctx, m);
 	if (!milter_remove_forged_ar(ctx, m))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   "cannot remove forged Authentication-Results");
