@@ -40,6 +40,7 @@
 /* opendkim.conf(5) of OpenDKIM 2.11, plus a few older names it accepted. */
 static const char *const config_opendkim_options[] = {
 	"ADSPAction", "ADSPNoSuchDomain", "AddAllSignatureResults",
+	"ATPSDomains", "ATPSHashAlgorithm",   /* Debian's build (_FFR_ATPS) */
 	"AllowSHA1Only", "AlwaysAddARHeader", "AuthservID",
 	"AuthservIDWithJobID", "AutoRestart", "AutoRestartCount",
 	"AutoRestartRate", "Background", "BaseDirectory", "BodyLengthDB",
@@ -60,7 +61,7 @@ static const char *const config_opendkim_options[] = {
 	"MultipleSignatures", "MustBeSigned", "Nameservers", "NoHeaderB",
 	"OmitHeaders", "On-BadSignature", "On-Default", "On-DNSError",
 	"On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
-	"On-SignatureError", "OversignHeaders", "PeerList", "PidFile",
+	"On-SignatureError", "On-PolicyError", "OversignHeaders", "PeerList", "PidFile",
 	"POPDBFile", "Quarantine", "QueryCache", "RedirectFailuresTo",
 	"RemoveARAll", "RemoveARFrom", "RemoveOldSignatures", "ReplaceHeaders",
 	"ReplaceRules", "ReportAddress", "ReportBccAddress", "RequestReports",

@@ -67,6 +67,21 @@ grep -q '^DKIM-Signature:' "$T/hb-10.1.0.5.eml" && mt_fail "10.1.0.1/24 made 10.
 grep -q '^DKIM-Signature:' "$T/hb-10.2.0.5.eml" || mt_fail "10.2.0.0/255.255.255.0 is not the network"
 mt_ok "host lists: host bits never match (as OpenDKIM), a netmask is a network, -n warns"
 
+# Every key of Debian's OpenDKIM (its opendkim.conf(5), and the keys its
+# binary takes beyond it) is implemented or a warning, never "unknown".
+{
+	zcat /usr/share/man/man5/opendkim.conf.5.gz 2> /dev/null |
+		sed -n 's/^\.I \([A-Z][A-Za-z0-9-]*\) (.*/\1/p'
+	printf '%s\n' ATPSDomains ATPSHashAlgorithm On-PolicyError
+} | sort -u > "$T/debian-keys"
+[ "$(wc -l < "$T/debian-keys")" -ge 3 ] || mt_fail "no Debian keys listed"
+while read -r key; do
+	printf '%s\tx\n' "$key" > "$T/key.conf"
+	"$MT_DAEMON" -n -x "$T/key.conf" > "$T/key.out" 2>&1
+	! grep -q "unknown option" "$T/key.out" || mt_fail "Debian's key $key: $(cat "$T/key.out")"
+done < "$T/debian-keys"
+mt_ok "-n: each of Debian's $(wc -l < "$T/debian-keys") OpenDKIM keys is known (implemented or a warning)"
+
 # --- -t --------------------------------------------------------------------------
 mt_start "$T/good.conf"
 mt_send "$T/signed.eml" "$T/msg.eml"

@@ -383,6 +383,10 @@ Test(config, opendkim_options_only_warn)
 	cr_assert_eq(d.warnings, 6);
 	cr_assert(has("t.conf:2: OpenDKIM option 'autorestart' is not supported"));
 	cr_assert(config_is_opendkim_option("RESOLVERCONFIGURATION"));
+	/* Keys of Debian's build (its binary accepts them): never fatal. */
+	cr_assert(config_is_opendkim_option("ATPSDomains"));
+	cr_assert(config_is_opendkim_option("ATPSHashAlgorithm"));
+	cr_assert(config_is_opendkim_option("On-PolicyError"));
 	cr_assert_not(config_is_opendkim_option("Frobnicate"));
 	config_unref(cfg);
 }
