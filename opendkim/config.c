@@ -1046,6 +1046,13 @@ static dataset *config_open_dataset(config_ctx *ctx, const char *value,
 	dataset *ds;
 
 	*reported = false;
+	/* OpenDKIM: "-" is an empty data set, e.g. "InternalHosts -" for
+	 * none at all rather than the default 127.0.0.1. */
+	if (strcmp(value, "-") == 0) {
+		ds = dataset_parse_buffer(where, DATASET_FILE, "", 0, ctx->diag);
+		*reported = ds == NULL;
+		return ds;
+	}
 	if ((ctx->flags & CONFIG_PARSE_ONLY) && config_spec_reads_file(value))
 		return NULL;
 	ds = dataset_open(value, where, ctx->diag);

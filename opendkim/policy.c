@@ -364,6 +364,9 @@ static dkim_status policy_single_key(const config *cfg,
 	const char *d = sender->domain;
 	const keystore_entry *e = keystore_find(cfg->keys, "default");
 
+	/* OpenDKIM's "Domain *": any sender domain, signed as itself. */
+	if (e != NULL && dataset_contains(cfg->domains, "*"))
+		return policy_add_signer(cfg, e, d, sender->domain, NULL, out, err);
 	while (e != NULL && d != NULL && *d != '\0') {
 		if (dataset_contains(cfg->domains, d))
 			return policy_add_signer(cfg, e, d, sender->domain,

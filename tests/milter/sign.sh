@@ -277,4 +277,24 @@ mt_send "$T/rcpt3.eml" "$T/msg.eml" -r carol@example.org -r other@example.org
 mt_nogrep "$T/rcpt3.eml" '^DKIM-Signature:' "DontSignMailTo: first recipient listed, yet signed"
 mt_ok "DontSignMailTo: any listed recipient (any case, 1st or 64th) stops signing; RCPT only asked for then"
 mt_stop
+
+# OpenDKIM's "Domain *" signs any sender domain as itself; "InternalHosts -"
+# is an empty list (no default 127.0.0.1): then only authenticated
+# clients are signed.
+mt_keygen sel rsa 2048 other.example
+mt_config | sed 's/^Domain.*/Domain\t*/' > "$T/any.conf"
+mt_start "$T/any.conf"
+mt_message "$T/other.eml" other.example
+mt_send "$T/any1.eml" "$T/other.eml"
+mt_grep "$T/any1.eml" '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=other.example; s=sel;' "Domain *"
+mt_stop
+printf 'InternalHosts\t-\n' >> "$T/any.conf"
+mt_start "$T/any.conf"
+mt_send "$T/any2.eml" "$T/other.eml"
+mt_nogrep "$T/any2.eml" '^DKIM-Signature:' "InternalHosts -: 127.0.0.1 still internal"
+mt_grep "$T/any2.eml" '^Authentication-Results: mx.example.net;' "InternalHosts -: verified instead"
+mt_send "$T/any3.eml" "$T/other.eml" -A alice
+mt_grep "$T/any3.eml" '^DKIM-Signature: .*d=other.example' "InternalHosts -: authenticated client"
+mt_ok "Domain * signs any sender domain as itself; InternalHosts - is no host at all"
+mt_stop
 exit 0

@@ -444,6 +444,24 @@ Test(config, opendkim_switches_off_are_silent)
 	config_unref(cfg);
 }
 
+/* OpenDKIM: "-" for a data set means an empty one: "InternalHosts -"
+ * drops the default 127.0.0.1 (a configuration that starts there must
+ * start here). */
+Test(config, dash_is_an_empty_data_set)
+{
+	config *cfg = parse("InternalHosts -\nPeerList -\nExemptDomains -\n"
+	                    "KeyTable -\nSigningTable -\n", 0);
+
+	if (cfg == NULL)
+		dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.errors, 0);
+	cr_assert_not_null(cfg->internal_hosts);
+	cr_assert_not(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
+	cr_assert_not(hostlist_match_ip(cfg->internal_hosts, "::1"));
+	config_unref(cfg);
+}
+
 Test(config, sockets)
 {
 	static const struct {
