@@ -236,6 +236,7 @@ typedef struct {
 	policy_signers signers;
 	dkim_msg *dkim;
 	bool failed;                    /* an engine error: On-InternalError */
+	bool malformed;                 /* verify: policy_message_malformed */
 	dkim_error err;
 } milter_msg;
 
@@ -792,6 +793,27 @@ static void milter_log_skip(SMFICTX *ctx, const milter_conn *conn, milter_msg *m
 	        m->decision.log_external ? " sent as a signing domain)" : "");
 }
 
+/*
+ * A message too malformed to verify (policy_message_malformed): as
+ * OpenDKIM, its body is not evaluated and it gets "dkim=permerror (bad
+ * message/signature format)" at the end, accepted whatever the On-*
+ * settings; with IgnoreMalformedMail it is accepted now, unless forged
+ * Authentication-Results fields must still go.
+ */
+static sfsistat milter_eoh_malformed(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	if (m->rt->cfg->ignore_malformed && m->nremove == 0) {
+		if (m->rt->cfg->log_why)
+			log_msg(LOG_INFO, "%s: not signed or verified: malformed message "
+			        "(IgnoreMalformedMail)", milter_qid(ctx, m));
+		milter_conn_end_message(conn);
+		return SMFIS_ACCEPT;
+	}
+	m->malformed = true;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat mlfi_eoh(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -818,6 +840,9 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (!milter_find_signers(m, internal, &have_sender, &exempt))
 		return milter_fail(ctx, conn, milter_engine_cause(m, true), m->err.message);
 	milter_decide(m, internal, ignored, have_sender, exempt);
+	if (m->decision.verify &&
+	    policy_message_malformed(m->rt->cfg, m->hdrs, m->nhdrs, have_sender))
+		return milter_eoh_malformed(ctx, conn);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);
@@ -1062,6 +1087,29 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	return milter_act(ctx, action, cause);
 }
 
+/* The end of a malformed message (milter_eoh_malformed). */
+static sfsistat milter_eom_malformed(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	const char *why = "bad message/signature format";
+	if (!milter_remove_forged_ar(ctx, m))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL,
+		                   "cannot remove forged Authentication-Results");
+	if (!m->rt->cfg->ignore_malformed) {
+		char *value = NULL;
+		bool ok = asprintf(&value, "%s;\n\tdkim=permerror (%s)", conn->authserv_id, why) >= 0 &&
+		          milter_insert(ctx, conn, MILTER_AR_NAME, value);
+		free(value);
+		if (!ok)
+			return milter_fail(ctx, conn, VERDICT_INTERNAL,
+			                   "cannot add Authentication-Results");
+	}
+	log_msg(LOG_NOTICE, "%s: action=accept result=permerror reason=\"%s\"%s",
+	        milter_qid(ctx, m), why,
+	        m->rt->cfg->ignore_malformed ? " (IgnoreMalformedMail)" : "");
+	return SMFIS_ACCEPT;
+}
+
 static sfsistat mlfi_eom(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -1069,6 +1117,11 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
 	(void)milter_qid(ctx, m);
+	if (m->malformed && !m->failed) {
+		sfsistat st = milter_eom_malformed(ctx, conn);
+		milter_conn_end_message(conn);
+		return st;
+	}
 	if (m->failed || m->dkim == NULL)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   m->err.message[0] != '\0' ? m->err.message : "no message state");

@@ -395,6 +395,38 @@ dkim_status policy_find_signers(const config *cfg,
 	return DKIM_OK;
 }
 
+/* ---- malformed messages ------------------------------------------------------ */
+
+/* RFC 5322 §3.6 table: the fields a message has at most once. */
+static const char *const policy_once_fields[] = {
+	"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
+	"In-Reply-To", "References", "Subject",
+};
+
+static bool policy_field_repeated(const policy_header *hdrs, size_t n, const char *name)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < n && seen < 2; i++)
+		seen += strcasecmp(hdrs[i].name, name) == 0;
+	return seen > 1;
+}
+
+bool policy_message_malformed(const config *cfg, const policy_header *hdrs, size_t n,
+                              bool have_sender)
+{
+	/* Several From fields leave no sender to sign for (policy_sender),
+	 * but are verified (the signatures fail) unless StrictHeaders. */
+	if (!have_sender && !policy_field_repeated(hdrs, n, "From"))
+		return true;
+	if (!cfg->strict_headers)
+		return false;
+	for (size_t i = 0; i < sizeof(policy_once_fields) / sizeof(*policy_once_fields); i++)
+		if (policy_field_repeated(hdrs, n, policy_once_fields[i]))
+			return true;
+	return false;
+}
+
 /* ---- the decision ---------------------------------------------------------- */
 
 const char *policy_why_text(policy_why why)

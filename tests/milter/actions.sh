@@ -53,6 +53,10 @@ sig "v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=!!!; b=AAAA" bhbase64
 sig "v=1; a=rsa-sha256; d=example.com; s=sel; garbage; h=from; bh=AAAA; b=AAAA" taglist
 sig "v=1; a=rsa-sha256; d=example.com; s=sel; h=subject; bh=AAAA; b=AAAA" hnofrom
 cp "$T/plain.eml" "$M-unsigned.eml"
+# Malformed messages (no usable sender): OpenDKIM's permerror, accepted.
+sed '/^From:/d' "$T/plain.eml" > "$M-nofrom.eml"
+sed '/^From:/d' "$M-pass.eml" > "$M-signednofrom.eml"
+sed 's/^From: .*/From: undisclosed-recipients:;/' "$T/plain.eml" > "$M-badfrom.eml"
 
 # deviation CONFIG CASE: prints why this milter's fate differs from
 # OpenDKIM's there, or nothing when they must be the same.
@@ -70,14 +74,15 @@ deviation() {
 	esac
 }
 
-# conf WHO NAME EXTRA: a verify-only configuration for our daemon (mt) or
-# OpenDKIM (od), the same keys for both.
+# conf WHO NAME KEY [MORE]: a verify-only configuration for our daemon (mt)
+# or OpenDKIM (od), the same keys for both: KEY set to reject, MORE lines.
 conf() {
 	{
 		printf 'Socket\tinet:%s@127.0.0.1\n' "$(mt_free_port)"
 		printf 'Mode\tv\nAuthservID\tmx.example.net\nAlwaysAddARHeader\tyes\n'
 		printf 'Nameservers\t127.0.0.1@%s\nSyslog\tno\n' "$DNS_PORT"
 		[ -z "$3" ] || printf '%s\treject\n' "$3"
+		[ -z "${4:-}" ] || printf '%s\n' "$4"
 	} > "$T/$1-$2.conf"
 	echo "$T/$1-$2.conf"
 }
@@ -134,6 +139,45 @@ while read -r case fate; do
 	[ "$fate" = accept ] || mt_fail "default configuration: $case: $fate"
 done < "$T/fates-mt-default"
 mt_ok "default configuration: every message accepted, with its result"
+
+# Malformed messages: OpenDKIM's result, the same word for word.
+for c in nofrom signednofrom badfrom; do
+	mt_grep "$A-$c.eml" '^	dkim=permerror \(bad message/signature format\)$' "$c: result"
+	mt_grep "$T/out-od-default-$c.eml" 'dkim=permerror \(bad message/signature format\)' "$c: OpenDKIM's result"
+	mt_nogrep "$A-$c.eml" 'dkim=none' "$c: a second result"
+done
+mt_ok "malformed messages: dkim=permerror (bad message/signature format), accepted whatever On-* says"
+
+# StrictHeaders: a field RFC 5322 §3.6 allows once, twice, makes the
+# message malformed, signed or not; IgnoreMalformedMail: accepted with no
+# result. Side by side again, with On-Default reject.
+rm -f "$M"-*.eml
+sed '/^From:/a From: Mallory <m@evil.example>' "$T/plain.eml" > "$M-twofrom.eml"
+sg sel "$T/plain.eml" h=from:subject | sed '/^Subject:/a Subject: again' > "$M-twosubject.eml"
+sg sel "$T/plain.eml" > "$M-pass.eml"
+for setting in strict ignore; do
+	more="StrictHeaders	yes"
+	[ $setting = strict ] || more="$more
+IgnoreMalformedMail	yes"
+	mt_od_start "$(conf od "$setting" On-Default "$more")"
+	fates od "$setting" "$OD_SOCKET" > "$T/fates-od-$setting"
+	mt_od_stop
+	mt_start "$(conf mt "$setting" On-Default "$more")"
+	fates mt "$setting" "$MT_SOCKET" > "$T/fates-mt-$setting"
+	mt_stop
+	cmp -s "$T/fates-od-$setting" "$T/fates-mt-$setting" ||
+		{ paste "$T/fates-od-$setting" "$T/fates-mt-$setting" >&2; mt_fail "$setting: fates differ"; }
+	for c in twofrom twosubject; do
+		if [ $setting = strict ]; then
+			mt_grep "$T/out-mt-$setting-$c.eml" '^	dkim=permerror \(bad message/signature format\)$' "StrictHeaders $c"
+		else
+			mt_nogrep "$T/out-mt-$setting-$c.eml" '^Authentication-Results:' "IgnoreMalformedMail $c"
+			mt_nogrep "$T/out-od-$setting-$c.eml" '^Authentication-Results:' "OpenDKIM IgnoreMalformedMail $c"
+		fi
+	done
+	mt_grep "$T/out-mt-$setting-pass.eml" '^	dkim=pass ' "$setting: a good message"
+done
+mt_ok "StrictHeaders, IgnoreMalformedMail: as OpenDKIM"
 
 # RFC 6376 §3.6.1: with On-BadSignature reject, the failing signature
 # whose key is in test mode is accepted like unsigned mail; the same
