@@ -237,6 +237,8 @@ typedef struct {
 	dkim_msg *dkim;
 	bool failed;                    /* an engine error: On-InternalError */
 	bool malformed;                 /* verify: policy_message_malformed */
+	bool oversized;                 /* verify: over MaximumHeaders, and
+	                                 * On-Security lets it through */
 	dkim_error err;
 } milter_msg;
 
@@ -659,11 +661,18 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	milter_conn *conn = milter_conn_get(ctx);
 	sfsistat reply = conn != NULL && conn->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
-	if (m == NULL || m->too_big || m->failed)
+	if (m == NULL || m->failed)
 		return reply;
-	m->header_bytes += milter_field_bytes(conn, name, value);
-	if (m->header_bytes > config_header_limit(m->rt->cfg)) {
-		m->too_big = true;   /* acted upon at end of headers */
+	if (!m->too_big) {
+		m->header_bytes += milter_field_bytes(conn, name, value);
+		m->too_big = m->header_bytes > config_header_limit(m->rt->cfg);
+	}
+	/* Past the limit (acted upon at end of headers) nothing is kept, but
+	 * forged Authentication-Results are still counted, to be removed if
+	 * the message gets through (On-Security accept). */
+	if (m->too_big) {
+		if (strcasecmp(name, MILTER_AR_NAME) == 0 && !milter_note_ar(m, conn, value))
+			m->failed = true;
 		return reply;
 	}
 	bool ok = milter_store_header(m, conn, name, value);
@@ -814,6 +823,23 @@ static sfsistat milter_eoh_malformed(SMFICTX *ctx, milter_conn *conn)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * A header block over MaximumHeaders: On-Security. When that lets an
+ * inbound message through (accept, quarantine), it still gets a result,
+ * "dkim=permerror (header block over MaximumHeaders)", never silence:
+ * padding the header must not switch verification off unseen.
+ */
+static sfsistat milter_eoh_too_big(SMFICTX *ctx, milter_conn *conn, bool internal)
+{
+	milter_msg *m = conn->msg;
+	config_action action = verdict_action(m->rt->cfg, VERDICT_SECURITY);
+	if (!m->rt->cfg->verify || internal ||
+	    (action != CONFIG_ACT_ACCEPT && action != CONFIG_ACT_QUARANTINE))
+		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
+	m->malformed = m->oversized = true;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat mlfi_eoh(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -827,12 +853,12 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 			smfi_setreply(ctx, "451", "4.3.2", "DKIM filter shutting down, try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	if (m->too_big)
-		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
 	policy_client client = milter_client(conn, m->authenticated);
 	client.daemon_name = m->daemon_name;
 	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
+	if (m->too_big)
+		return milter_eoh_too_big(ctx, conn, internal);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false, exempt = false;
 	if (m->failed)
@@ -1087,15 +1113,20 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	return milter_act(ctx, action, cause);
 }
 
-/* The end of a malformed message (milter_eoh_malformed). */
+/* The end of a malformed or oversized message (milter_eoh_malformed,
+ * milter_eoh_too_big): the permerror result, forged fields removed. */
 static sfsistat milter_eom_malformed(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
-	const char *why = "bad message/signature format";
+	const char *why = m->oversized ? "header block over MaximumHeaders"
+	                               : "bad message/signature format";
+	bool quiet = !m->oversized && m->rt->cfg->ignore_malformed;
+	config_action action = m->oversized ? verdict_action(m->rt->cfg, VERDICT_SECURITY)
+	                                    : CONFIG_ACT_ACCEPT;
 	if (!milter_remove_forged_ar(ctx, m))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   "cannot remove forged Authentication-Results");
-	if (!m->rt->cfg->ignore_malformed) {
+	if (!quiet) {
 		char *value = NULL;
 		bool ok = asprintf(&value, "%s;\n\tdkim=permerror (%s)", conn->authserv_id, why) >= 0 &&
 		          milter_insert(ctx, conn, MILTER_AR_NAME, value);
@@ -1104,10 +1135,11 @@ static sfsistat milter_eom_malformed(SMFICTX *ctx, milter_conn *conn)
 			return milter_fail(ctx, conn, VERDICT_INTERNAL,
 			                   "cannot add Authentication-Results");
 	}
-	log_msg(LOG_NOTICE, "%s: action=accept result=permerror reason=\"%s\"%s",
-	        milter_qid(ctx, m), why,
-	        m->rt->cfg->ignore_malformed ? " (IgnoreMalformedMail)" : "");
-	return SMFIS_ACCEPT;
+	log_msg(LOG_NOTICE, "%s: action=%s result=permerror reason=\"%s\"%s%s",
+	        milter_qid(ctx, m), config_action_name(action), why,
+	        quiet ? " (IgnoreMalformedMail)" : "",
+	        m->nremove > 0 ? " removed forged Authentication-Results" : "");
+	return milter_act(ctx, action, VERDICT_SECURITY);
 }
 
 static sfsistat mlfi_eom(SMFICTX *ctx)
