@@ -1711,6 +1711,39 @@ static bool config_signing_key_literal_star(const dataset *st, const char *key)
 	return !(len >= 2 && star == key + len - 1 && key[len - 2] == '@');
 }
 
+/*
+ * A SigningTable pattern whose domain part ("*", "*@*", "user@*", or "*"
+ * wildcards and dots only) matches any sender domain: a catch-all that
+ * signs for domains the site may not own (an open signer, as OpenDKIM
+ * users found). Harmless when the key's domain is "%" (each sender's own).
+ */
+static bool config_pattern_any_domain(const char *pattern)
+{
+	const char *at = strrchr(pattern, '@');
+	const char *d = at != NULL ? at + 1 : pattern;
+
+	if (*d == '\0' || strchr(d, '*') == NULL)
+		return false;
+	return d[strspn(d, "*.")] == '\0';
+}
+
+static void config_warn_catch_all(config_ctx *ctx, const dataset_entry *e,
+                                  const char *keyname)
+{
+	const keystore_entry *k;
+
+	if (!config_pattern_any_domain(e->key) || strcmp(keyname, "%") == 0 ||
+	    ctx->cfg->keys == NULL)
+		return;
+	k = keystore_find(ctx->cfg->keys, keyname);
+	if (k == NULL || (k->domain != NULL && strcmp(k->domain, "%") == 0))
+		return;
+	diag_add(ctx->diag, DIAG_WARNING, "%s:%u: SigningTable pattern '%s' matches "
+	         "any sender domain: key '%s' (d=%s) signs mail of domains this site "
+	         "may not own; list the domains, or use '%%' as the KeyTable domain",
+	         e->file, e->line, e->key, keyname, k->domain != NULL ? k->domain : "?");
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1738,6 +1771,8 @@ static void config_check_signingtable(config_ctx *ctx)
 			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: SigningTable entry "
 			         "'%s': key name '%s' is not in the KeyTable",
 			         e->file, e->line, e->key, keyname);
+		else if (!config_signing_key_literal_star(st, e->key))
+			config_warn_catch_all(ctx, e, keyname);
 	}
 }
 
