@@ -420,7 +420,19 @@ void dkim_bodycanon_final(dkim_bodycanon *bc, dkim_canon_sink sink, void *ctx)
 		dkim_canon_content(&run, none);
 		dkim_canon_literal(&run, "\r", 1);
 	}
-	bc->pending_wsp = false;            /* §3.4.4: WSP at the end of a line */
+	/*
+	 * §3.4.4: WSP at the end of a line is ignored, the last one included
+	 * when it has no CRLF: "spaces   " (unterminated) is "spaces" CRLF.
+	 * Implementations disagree here, so this reading was chosen by what
+	 * verifiers do (checked 2026-12, tests/interop/relaxed_tail.sh):
+	 * Mail::DKIM 1.20230212 (Debian's libmail-dkim-perl) strips the blanks
+	 * as here; dkimpy 1.1 reduces the run to one SP before adding the CRLF
+	 * ("spaces " CRLF); OpenDKIM 2.11 differs from both (the drop-in
+	 * issue); rspamd was not checked. Stripping is also the plain reading
+	 * of §3.4.4, whose steps remove trailing WSP of every line before the
+	 * CRLF of an unterminated body is added.
+	 */
+	bc->pending_wsp = false;
 	bc->pending_crlf = 0;               /* §3.4.3/§3.4.4: trailing empty lines */
 	if (bc->line_has_data) {
 		/* "If ... no trailing CRLF on the message body, a CRLF is added." */

@@ -303,7 +303,7 @@ typedef enum {
 	DKIM_CAUSE_KEY_TEMPFAIL,    /* [temperror] the key lookup failed for now */
 	DKIM_CAUSE_KEY_INVALID,     /* [permerror] the key record is unusable: does
 	                             * not parse, several records, ... */
-	DKIM_CAUSE_KEY_REVOKED,     /* [permerror] empty p= (§3.6.1) */
+	DKIM_CAUSE_KEY_REVOKED,     /* [fail] empty p= (§3.6.1) */
 	DKIM_CAUSE_KEY_MISMATCH,    /* [permerror] the key record rules this
 	                             * signature out: k= vs a=, h=, s=, t=s */
 	DKIM_CAUSE_ALG_REFUSED,     /* [policy] rsa-sha1 (RFC 8301 §3.1) */

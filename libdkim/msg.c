@@ -434,6 +434,10 @@ static dkim_result msg_cause_result(dkim_cause cause)
 		return DKIM_RESULT_POLICY;
 	case DKIM_CAUSE_BODY_HASH:
 	case DKIM_CAUSE_SIGNATURE:
+	/* RFC 6376 §6.1.2: an empty p= means "revoked": PERMFAIL (key
+	 * revoked), which RFC 8601 §2.7.1 reports as fail (the signer says
+	 * no), as OpenDKIM and dkimpy do, not permerror. */
+	case DKIM_CAUSE_KEY_REVOKED:
 		return DKIM_RESULT_FAIL;
 	case DKIM_CAUSE_SIG_SYNTAX:
 	case DKIM_CAUSE_SIG_EXPIRED:
@@ -441,7 +445,6 @@ static dkim_result msg_cause_result(dkim_cause cause)
 	case DKIM_CAUSE_FROM_FIELD:
 	case DKIM_CAUSE_KEY_NOT_FOUND:
 	case DKIM_CAUSE_KEY_INVALID:
-	case DKIM_CAUSE_KEY_REVOKED:
 	case DKIM_CAUSE_KEY_MISMATCH:
 	case DKIM_CAUSE_BODY_LENGTH:
 		break;

@@ -178,7 +178,7 @@ static void authres_put_quoted(FILE *f, const char *s)
 /* The reason text OpenDKIM writes for a failed signature. */
 static const char *authres_reason(const dkim_sig_result *r)
 {
-	if (r->result == DKIM_RESULT_FAIL) {
+	if (r->result == DKIM_RESULT_FAIL && r->fail_kind != DKIM_FAIL_NONE) {
 		if (r->fail_kind == DKIM_FAIL_BODY_HASH)
 			return "body hash did not verify";
 		return "signature verification failed";

@@ -40,6 +40,7 @@
 /* opendkim.conf(5) of OpenDKIM 2.11, plus a few older names it accepted. */
 static const char *const config_opendkim_options[] = {
 	"ADSPAction", "ADSPNoSuchDomain", "AddAllSignatureResults",
+	"ATPSDomains", "ATPSHashAlgorithm",   /* Debian's build (_FFR_ATPS) */
 	"AllowSHA1Only", "AlwaysAddARHeader", "AuthservID",
 	"AuthservIDWithJobID", "AutoRestart", "AutoRestartCount",
 	"AutoRestartRate", "Background", "BaseDirectory", "BodyLengthDB",
@@ -60,7 +61,7 @@ static const char *const config_opendkim_options[] = {
 	"MultipleSignatures", "MustBeSigned", "Nameservers", "NoHeaderB",
 	"OmitHeaders", "On-BadSignature", "On-Default", "On-DNSError",
 	"On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
-	"On-SignatureError", "OversignHeaders", "PeerList", "PidFile",
+	"On-SignatureError", "On-PolicyError", "OversignHeaders", "PeerList", "PidFile",
 	"POPDBFile", "Quarantine", "QueryCache", "RedirectFailuresTo",
 	"RemoveARAll", "RemoveARFrom", "RemoveOldSignatures", "ReplaceHeaders",
 	"ReplaceRules", "ReportAddress", "ReportBccAddress", "RequestReports",
@@ -1045,6 +1046,13 @@ static dataset *config_open_dataset(config_ctx *ctx, const char *value,
 	dataset *ds;
 
 	*reported = false;
+	/* OpenDKIM: "-" is an empty data set, e.g. "InternalHosts -" for
+	 * none at all rather than the default 127.0.0.1. */
+	if (strcmp(value, "-") == 0) {
+		ds = dataset_parse_buffer(where, DATASET_FILE, "", 0, ctx->diag);
+		*reported = ds == NULL;
+		return ds;
+	}
 	if ((ctx->flags & CONFIG_PARSE_ONLY) && config_spec_reads_file(value))
 		return NULL;
 	ds = dataset_open(value, where, ctx->diag);
@@ -1186,6 +1194,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("DontSignMailTo", config_set_dataset, dont_sign_mail_to),
 	CONFIG_OPT("ExemptDomains", config_set_dataset, exempt_domains),
 	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
+	CONFIG_OPT("IgnoreMalformedMail", config_set_bool, ignore_malformed),
 	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
 	CONFIG_OPT("KeyFile", config_set_string, keyfile),
 	CONFIG_OPT("KeyTable", config_set_dataset, keytable),
@@ -1225,6 +1234,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("SigningTable", config_set_dataset, signingtable),
 	CONFIG_OPT("Socket", config_set_socket, socket),
 	CONFIG_OPT("SoftwareHeader", config_set_bool, software_header),
+	CONFIG_OPT("StrictHeaders", config_set_bool, strict_headers),
 	CONFIG_OPT("SubDomains", config_set_bool, subdomains),
 	CONFIG_OPT("Syslog", config_set_bool, syslog),
 	CONFIG_OPT("SyslogFacility", config_set_facility, syslog_facility),
@@ -1701,6 +1711,39 @@ static bool config_signing_key_literal_star(const dataset *st, const char *key)
 	return !(len >= 2 && star == key + len - 1 && key[len - 2] == '@');
 }
 
+/*
+ * A SigningTable pattern whose domain part ("*", "*@*", "user@*", or "*"
+ * wildcards and dots only) matches any sender domain: a catch-all that
+ * signs for domains the site may not own (an open signer, as OpenDKIM
+ * users found). Harmless when the key's domain is "%" (each sender's own).
+ */
+static bool config_pattern_any_domain(const char *pattern)
+{
+	const char *at = strrchr(pattern, '@');
+	const char *d = at != NULL ? at + 1 : pattern;
+
+	if (*d == '\0' || strchr(d, '*') == NULL)
+		return false;
+	return d[strspn(d, "*.")] == '\0';
+}
+
+static void config_warn_catch_all(config_ctx *ctx, const dataset_entry *e,
+                                  const char *keyname)
+{
+	const keystore_entry *k;
+
+	if (!config_pattern_any_domain(e->key) || strcmp(keyname, "%") == 0 ||
+	    ctx->cfg->keys == NULL)
+		return;
+	k = keystore_find(ctx->cfg->keys, keyname);
+	if (k == NULL || (k->domain != NULL && strcmp(k->domain, "%") == 0))
+		return;
+	diag_add(ctx->diag, DIAG_WARNING, "%s:%u: SigningTable pattern '%s' matches "
+	         "any sender domain: key '%s' (d=%s) signs mail of domains this site "
+	         "may not own; list the domains, or use '%%' as the KeyTable domain",
+	         e->file, e->line, e->key, keyname, k->domain != NULL ? k->domain : "?");
+}
+
 /* Every SigningTable entry names a key that exists (or "%"). */
 static void config_check_signingtable(config_ctx *ctx)
 {
@@ -1728,6 +1771,8 @@ static void config_check_signingtable(config_ctx *ctx)
 			diag_add(ctx->diag, DIAG_ERROR, "%s:%u: SigningTable entry "
 			         "'%s': key name '%s' is not in the KeyTable",
 			         e->file, e->line, e->key, keyname);
+		else if (!config_signing_key_literal_star(st, e->key))
+			config_warn_catch_all(ctx, e, keyname);
 	}
 }
 
@@ -1788,6 +1833,31 @@ static void config_finish_keys(config_ctx *ctx)
 		         ctx->wheres[config_index("KeyTable")]);
 }
 
+/*
+ * On-Default: OpenDKIM's opendkim.conf(5) "is processed before the other
+ * On- values so it can be used as a blanket setting followed by specific
+ * overrides": every On-* key not set takes its value, wherever in the
+ * file On-Default is.
+ */
+static void config_finish_on_default(config_ctx *ctx)
+{
+	static const char *const others[] = {
+		"On-BadSignature", "On-DNSError", "On-InternalError", "On-KeyNotFound",
+		"On-NoSignature", "On-Security", "On-SignatureError",
+	};
+	size_t i;
+
+	if (ctx->values[config_index("On-Default")] == NULL)
+		return;
+	for (i = 0; i < CONFIG_NELEMS(others); i++) {
+		size_t idx = config_index(others[i]);
+
+		if (ctx->values[idx] == NULL)
+			*CONFIG_FIELD(ctx->cfg, &config_options[idx], config_action) =
+				ctx->cfg->on_default;
+	}
+}
+
 static void config_finish(config_ctx *ctx)
 {
 	config *cfg = ctx->cfg;
@@ -1799,6 +1869,7 @@ static void config_finish(config_ctx *ctx)
 	    !config_names_add(&cfg->sign_headers, "From"))
 		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
 	config_names_remove(&cfg->omit_headers, "From");
+	config_finish_on_default(ctx);
 	config_finish_macrolist(ctx);
 	config_check_exempt(ctx);
 	config_check_dont_sign(ctx);

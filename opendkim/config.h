@@ -177,6 +177,10 @@ typedef struct config {
 	                                 * macro; "HOSTNAME" is replaced by
 	                                 * gethostname() at load */
 	bool always_add_ar;             /* AlwaysAddARHeader (no) */
+	bool strict_headers;            /* StrictHeaders (no): RFC 5322 §3.6
+	                                 * field counts make a message malformed */
+	bool ignore_malformed;          /* IgnoreMalformedMail (no): malformed
+	                                 * messages pass without a result */
 	bool authserv_id_with_jobid;    /* AuthservIDWithJobID (no): write
 	                                 * "authserv-id/queue-id" */
 	bool remove_ar_all;             /* RemoveARAll (no) */

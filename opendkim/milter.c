@@ -236,6 +236,9 @@ typedef struct {
 	policy_signers signers;
 	dkim_msg *dkim;
 	bool failed;                    /* an engine error: On-InternalError */
+	bool malformed;                 /* verify: policy_message_malformed */
+	bool oversized;                 /* verify: over MaximumHeaders, and
+	                                 * On-Security lets it through */
 	dkim_error err;
 } milter_msg;
 
@@ -324,6 +327,25 @@ static sfsistat milter_act(SMFICTX *ctx, config_action action, verdict_cause cau
 		break;
 	}
 	return SMFIS_ACCEPT;
+}
+
+/*
+ * An engine error: a signing key or a message that cannot be signed is
+ * On-SignatureError (OpenDKIM: "a message cannot be signed because of
+ * issues with the message or the key provided for signing"); the rest,
+ * memory included, is ours: On-InternalError.
+ */
+static verdict_cause milter_engine_cause(const milter_msg *m, bool signing)
+{
+	switch (m->err.status) {
+	case DKIM_ERR_KEY:
+	case DKIM_ERR_CRYPTO:
+	case DKIM_ERR_SYNTAX:   /* not IO: a key file that cannot be read now
+	                         * may be readable later (On-InternalError) */
+		return signing ? VERDICT_SIGNATURE_ERROR : VERDICT_INTERNAL;
+	default:
+		return VERDICT_INTERNAL;
+	}
 }
 
 /* An error outside verification results: log it, act on it, end the message. */
@@ -639,11 +661,18 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	milter_conn *conn = milter_conn_get(ctx);
 	sfsistat reply = conn != NULL && conn->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
-	if (m == NULL || m->too_big || m->failed)
+	if (m == NULL || m->failed)
 		return reply;
-	m->header_bytes += milter_field_bytes(conn, name, value);
-	if (m->header_bytes > config_header_limit(m->rt->cfg)) {
-		m->too_big = true;   /* acted upon at end of headers */
+	if (!m->too_big) {
+		m->header_bytes += milter_field_bytes(conn, name, value);
+		m->too_big = m->header_bytes > config_header_limit(m->rt->cfg);
+	}
+	/* Past the limit (acted upon at end of headers) nothing is kept, but
+	 * forged Authentication-Results are still counted, to be removed if
+	 * the message gets through (On-Security accept). */
+	if (m->too_big) {
+		if (strcasecmp(name, MILTER_AR_NAME) == 0 && !milter_note_ar(m, conn, value))
+			m->failed = true;
 		return reply;
 	}
 	bool ok = milter_store_header(m, conn, name, value);
@@ -773,6 +802,44 @@ static void milter_log_skip(SMFICTX *ctx, const milter_conn *conn, milter_msg *m
 	        m->decision.log_external ? " sent as a signing domain)" : "");
 }
 
+/*
+ * A message too malformed to verify (policy_message_malformed): as
+ * OpenDKIM, its body is not evaluated and it gets "dkim=permerror (bad
+ * message/signature format)" at the end, accepted whatever the On-*
+ * settings; with IgnoreMalformedMail it is accepted now, unless forged
+ * Authentication-Results fields must still go.
+ */
+static sfsistat milter_eoh_malformed(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	if (m->rt->cfg->ignore_malformed && m->nremove == 0) {
+		if (m->rt->cfg->log_why)
+			log_msg(LOG_INFO, "%s: not signed or verified: malformed message "
+			        "(IgnoreMalformedMail)", milter_qid(ctx, m));
+		milter_conn_end_message(conn);
+		return SMFIS_ACCEPT;
+	}
+	m->malformed = true;
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * A header block over MaximumHeaders: On-Security. When that lets an
+ * inbound message through (accept, quarantine), it still gets a result,
+ * "dkim=permerror (header block over MaximumHeaders)", never silence:
+ * padding the header must not switch verification off unseen.
+ */
+static sfsistat milter_eoh_too_big(SMFICTX *ctx, milter_conn *conn, bool internal)
+{
+	milter_msg *m = conn->msg;
+	config_action action = verdict_action(m->rt->cfg, VERDICT_SECURITY);
+	if (!m->rt->cfg->verify || internal ||
+	    (action != CONFIG_ACT_ACCEPT && action != CONFIG_ACT_QUARANTINE))
+		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
+	m->malformed = m->oversized = true;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat mlfi_eoh(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -786,17 +853,22 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 			smfi_setreply(ctx, "451", "4.3.2", "DKIM filter shutting down, try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	if (m->too_big)
-		return milter_fail(ctx, conn, VERDICT_SECURITY, "header block over MaximumHeaders");
 	policy_client client = milter_client(conn, m->authenticated);
 	client.daemon_name = m->daemon_name;
 	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
 	bool internal = policy_client_is_internal(m->rt->cfg, &client);
+	if (m->too_big)
+		return milter_eoh_too_big(ctx, conn, internal);
 	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
 	bool have_sender = false, exempt = false;
-	if (m->failed || !milter_find_signers(m, internal, &have_sender, &exempt))
+	if (m->failed)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
+	if (!milter_find_signers(m, internal, &have_sender, &exempt))
+		return milter_fail(ctx, conn, milter_engine_cause(m, true), m->err.message);
 	milter_decide(m, internal, ignored, have_sender, exempt);
+	if (m->decision.verify &&
+	    policy_message_malformed(m->rt->cfg, m->hdrs, m->nhdrs, have_sender))
+		return milter_eoh_malformed(ctx, conn);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_conn_end_message(conn);
@@ -806,7 +878,8 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
 		return milter_fail(ctx, conn, VERDICT_SECURITY, m->err.message);
 	if (st != DKIM_OK)
-		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
+		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
+		                   m->err.message);
 	return SMFIS_CONTINUE;
 }
 
@@ -839,11 +912,15 @@ static bool milter_insert(SMFICTX *ctx, const milter_conn *conn, const char *nam
 	return ok;
 }
 
-/* DKIM-Signature fields at the top, the first signer's topmost. */
+/*
+ * DKIM-Signature fields at the top, each inserted at index 0 in signer
+ * (SigningTable match) order, as OpenDKIM does: the last match ends up
+ * topmost.
+ */
 static bool milter_add_signatures(SMFICTX *ctx, milter_conn *conn)
 {
 	milter_msg *m = conn->msg;
-	for (size_t i = m->signers.count; i-- > 0;) {
+	for (size_t i = 0; i < m->signers.count; i++) {
 		const char *sig = dkim_msg_signature(m->dkim, (int)i, "\n");
 		if (sig == NULL || !milter_insert(ctx, conn, "DKIM-Signature", sig))
 			return false;
@@ -984,6 +1061,18 @@ static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg
 	log_msg(success && !m->decision.log_external ? LOG_INFO : LOG_NOTICE, "%s", line);
 }
 
+/*
+ * OpenDKIM's line for each signature added, word for word: log monitors
+ * (Prometheus' postfix_exporter, many greps) count it. Written whatever
+ * SyslogSuccess says, as OpenDKIM does; our own line follows.
+ */
+static void milter_log_signatures(SMFICTX *ctx, milter_msg *m)
+{
+	for (size_t i = 0; m->decision.sign && i < m->signers.count; i++)
+		log_msg(LOG_INFO, "%s: DKIM-Signature field added (s=%s, d=%s)",
+		        milter_qid(ctx, m), m->signers.v[i].selector, m->signers.v[i].domain);
+}
+
 /* ---- end of message ------------------------------------------------------------ */
 
 /* SoftwareHeader: who processed the message (as OpenDKIM's DKIM-Filter). */
@@ -1007,6 +1096,7 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot remove old DKIM-Signature");
 	if (m->decision.sign && !milter_add_signatures(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add DKIM-Signature");
+	milter_log_signatures(ctx, m);
 	if (!milter_remove_forged_ar(ctx, m))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   "cannot remove forged Authentication-Results");
@@ -1023,6 +1113,35 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 	return milter_act(ctx, action, cause);
 }
 
+/* The end of a malformed or oversized message (milter_eoh_malformed,
+ * milter_eoh_too_big): the permerror result, forged fields removed. */
+static sfsistat milter_eom_malformed(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	const char *why = m->oversized ? "header block over MaximumHeaders"
+	                               : "bad message/signature format";
+	bool quiet = !m->oversized && m->rt->cfg->ignore_malformed;
+	config_action action = m->oversized ? verdict_action(m->rt->cfg, VERDICT_SECURITY)
+	                                    : CONFIG_ACT_ACCEPT;
+	if (!milter_remove_forged_ar(ctx, m))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL,
+		                   "cannot remove forged Authentication-Results");
+	if (!quiet) {
+		char *value = NULL;
+		bool ok = asprintf(&value, "%s;\n\tdkim=permerror (%s)", conn->authserv_id, why) >= 0 &&
+		          milter_insert(ctx, conn, MILTER_AR_NAME, value);
+		free(value);
+		if (!ok)
+			return milter_fail(ctx, conn, VERDICT_INTERNAL,
+			                   "cannot add Authentication-Results");
+	}
+	log_msg(LOG_NOTICE, "%s: action=%s result=permerror reason=\"%s\"%s%s",
+	        milter_qid(ctx, m), config_action_name(action), why,
+	        quiet ? " (IgnoreMalformedMail)" : "",
+	        m->nremove > 0 ? " removed forged Authentication-Results" : "");
+	return milter_act(ctx, action, VERDICT_SECURITY);
+}
+
 static sfsistat mlfi_eom(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -1030,9 +1149,17 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
 	(void)milter_qid(ctx, m);
-	if (m->failed || m->dkim == NULL || dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
+	if (m->malformed && !m->failed) {
+		sfsistat st = milter_eom_malformed(ctx, conn);
+		milter_conn_end_message(conn);
+		return st;
+	}
+	if (m->failed || m->dkim == NULL)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
+	if (dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
+		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
+		                   m->err.message);
 	sfsistat st = milter_eom_act(ctx, conn);
 	milter_conn_end_message(conn);
 	return st;

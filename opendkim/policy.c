@@ -364,6 +364,9 @@ static dkim_status policy_single_key(const config *cfg,
 	const char *d = sender->domain;
 	const keystore_entry *e = keystore_find(cfg->keys, "default");
 
+	/* OpenDKIM's "Domain *": any sender domain, signed as itself. */
+	if (e != NULL && dataset_contains(cfg->domains, "*"))
+		return policy_add_signer(cfg, e, d, sender->domain, NULL, out, err);
 	while (e != NULL && d != NULL && *d != '\0') {
 		if (dataset_contains(cfg->domains, d))
 			return policy_add_signer(cfg, e, d, sender->domain,
@@ -390,6 +393,38 @@ dkim_status policy_find_signers(const config *cfg,
 	if (cfg->domains != NULL)
 		return policy_single_key(cfg, sender, out, err);
 	return DKIM_OK;
+}
+
+/* ---- malformed messages ------------------------------------------------------ */
+
+/* RFC 5322 §3.6 table: the fields a message has at most once. */
+static const char *const policy_once_fields[] = {
+	"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
+	"In-Reply-To", "References", "Subject",
+};
+
+static bool policy_field_repeated(const policy_header *hdrs, size_t n, const char *name)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < n && seen < 2; i++)
+		seen += strcasecmp(hdrs[i].name, name) == 0;
+	return seen > 1;
+}
+
+bool policy_message_malformed(const config *cfg, const policy_header *hdrs, size_t n,
+                              bool have_sender)
+{
+	/* Several From fields leave no sender to sign for (policy_sender),
+	 * but are verified (the signatures fail) unless StrictHeaders. */
+	if (!have_sender && !policy_field_repeated(hdrs, n, "From"))
+		return true;
+	if (!cfg->strict_headers)
+		return false;
+	for (size_t i = 0; i < sizeof(policy_once_fields) / sizeof(*policy_once_fields); i++)
+		if (policy_field_repeated(hdrs, n, policy_once_fields[i]))
+			return true;
+	return false;
 }
 
 /* ---- the decision ---------------------------------------------------------- */

@@ -189,6 +189,16 @@ void policy_decide(const config *cfg, const policy_facts *facts,
 bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender);
 
 /*
+ * A message too malformed to verify, as OpenDKIM judges it: no usable
+ * sender address (have_sender false: no From, or no user@domain in it;
+ * several From fields are verified as usual), or, with StrictHeaders, a field that RFC 5322 §3.6 allows once
+ * appearing more than once. OpenDKIM then adds "dkim=permerror (bad
+ * message/signature format)" and accepts, whatever the On-* settings.
+ */
+bool policy_message_malformed(const config *cfg, const policy_header *hdrs, size_t n,
+                              bool have_sender);
+
+/*
  * DontSignMailTo: is rcpt (an envelope recipient as the MTA gives it,
  * "<user@domain>" or bare) one whose mail must not be signed? Exact
  * addresses ignoring case, or refile: patterns against the bare address.

@@ -23,8 +23,10 @@ static const verdict_info verdict_table[] = {
 	                            "no key for DKIM signature" },
 	[VERDICT_DNS_ERROR] = { "DNS error", "5.7.20", "4.4.3",
 	                        "DKIM key lookup failed, try again later" },
-	[VERDICT_SIGNATURE_ERROR] = { "signature error", "5.7.20", "4.7.20",
-	                              "malformed DKIM signature" },
+	[VERDICT_UNUSABLE] = { "no usable signature", "5.7.20", "4.7.20",
+	                       "no valid DKIM signature" },
+	[VERDICT_SIGNATURE_ERROR] = { "signature error", "5.3.0", "4.3.0",
+	                              "cannot sign the message" },
 	[VERDICT_INTERNAL] = { "internal error", "5.3.0", "4.3.0",
 	                       "internal error in the DKIM filter" },
 	[VERDICT_SECURITY] = { "security", "5.3.4", "4.3.4", "message header too large" },
@@ -32,9 +34,12 @@ static const verdict_info verdict_table[] = {
 };
 
 /*
- * A permanent error: no key record (On-KeyNotFound), a revoked key (the
- * key owner says no: On-BadSignature), anything else about the signature
- * or key record (On-SignatureError). libdkim says which by its cause.
+ * A permanent error: no key record (On-KeyNotFound); a revoked key (the
+ * key owner says no) or a signature that does not parse: a bad signature,
+ * as in OpenDKIM; anything else (expired, t= in the future, a key record
+ * that is unusable or rules the signature out, l= past the body): the
+ * signature cannot be evaluated, and the message counts as unsigned.
+ * libdkim says which by its cause.
  */
 static verdict_cause verdict_permerror(const dkim_sig_result *r)
 {
@@ -42,9 +47,32 @@ static verdict_cause verdict_permerror(const dkim_sig_result *r)
 	case DKIM_CAUSE_KEY_NOT_FOUND:
 		return VERDICT_KEY_NOT_FOUND;
 	case DKIM_CAUSE_KEY_REVOKED:
+	case DKIM_CAUSE_SIG_SYNTAX:
+	case DKIM_CAUSE_FROM_FIELD:     /* several From: OpenDKIM's result is fail */
 		return VERDICT_BAD_SIGNATURE;
 	default:
-		return VERDICT_SIGNATURE_ERROR;
+		return VERDICT_UNUSABLE;
+	}
+}
+
+/* The topmost signature's cause, when none passed. */
+static verdict_cause verdict_topmost(const dkim_sig_result *r)
+{
+	/* RFC 6376 §3.6.1 t=y: treated as unsigned mail (OpenDKIM: "bypasses"
+	 * On-BadSignature). Only a key that was retrieved can say so. */
+	if (r->testing)
+		return VERDICT_UNUSABLE;
+	switch (r->result) {
+	case DKIM_RESULT_FAIL:
+		return VERDICT_BAD_SIGNATURE;
+	case DKIM_RESULT_POLICY:   /* a key under MinimumKeyBits, rsa-sha1 */
+		return VERDICT_UNUSABLE;
+	case DKIM_RESULT_TEMPERROR:
+		return VERDICT_DNS_ERROR;
+	case DKIM_RESULT_PERMERROR:
+		return verdict_permerror(r);
+	default:
+		return VERDICT_DEFAULT;
 	}
 }
 
@@ -60,17 +88,7 @@ verdict_cause verdict_from_results(const dkim_sig_result *const *results, size_t
 			return VERDICT_PASS;
 		}
 	}
-	switch (results[0]->result) {
-	case DKIM_RESULT_FAIL:
-	case DKIM_RESULT_POLICY:   /* a key under MinimumKeyBits, rsa-sha1, ... */
-		return VERDICT_BAD_SIGNATURE;
-	case DKIM_RESULT_TEMPERROR:
-		return VERDICT_DNS_ERROR;
-	case DKIM_RESULT_PERMERROR:
-		return verdict_permerror(results[0]);
-	default:
-		return VERDICT_DEFAULT;
-	}
+	return verdict_topmost(results[0]);
 }
 
 config_action verdict_action(const config *cfg, verdict_cause cause)
@@ -79,6 +97,7 @@ config_action verdict_action(const config *cfg, verdict_cause cause)
 	case VERDICT_PASS: return CONFIG_ACT_ACCEPT;
 	case VERDICT_BAD_SIGNATURE: return cfg->on_bad_signature;
 	case VERDICT_NO_SIGNATURE: return cfg->on_no_signature;
+	case VERDICT_UNUSABLE: return cfg->on_no_signature;
 	case VERDICT_KEY_NOT_FOUND: return cfg->on_key_not_found;
 	case VERDICT_DNS_ERROR: return cfg->on_dns_error;
 	case VERDICT_SIGNATURE_ERROR: return cfg->on_signature_error;

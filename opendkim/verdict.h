@@ -4,12 +4,24 @@
  * Pure functions (no milter calls), unit tested in tests/milter.
  *
  * Rules: any passing signature accepts the message (no On-* setting can
- * turn a pass into a rejection); otherwise the topmost signature decides:
- * fail or policy (e.g. a key under MinimumKeyBits) or a revoked key ->
- * On-BadSignature; temperror -> On-DNSError; no key record ->
- * On-KeyNotFound; other permanent errors -> On-SignatureError; no
- * signature -> On-NoSignature; anything else -> On-Default. Decisions read
- * libdkim's result and cause, never its reason text (that is for logs).
+ * turn a pass into a rejection); otherwise the topmost signature decides,
+ * as OpenDKIM 2.11 decides (tests/milter/actions.sh compares the fate of
+ * each case with Debian's OpenDKIM):
+ * - a signature that is bad: fails (b=, bh=), does not parse, or its key
+ *   is revoked -> On-BadSignature;
+ * - a key lookup that failed for now -> On-DNSError; no key record ->
+ *   On-KeyNotFound;
+ * - a signature that cannot vouch for the message without being bad
+ *   (expired, t= in the future, an unusable or mismatched key record, l=
+ *   past the body, a key under MinimumKeyBits, rsa-sha1) or whose key is
+ *   in test mode (t=y: RFC 6376 §3.6.1, "MUST NOT treat messages from
+ *   Signers in testing mode differently from unsigned email") -> as an
+ *   unsigned message, On-NoSignature (default accept). OpenDKIM applies
+ *   no action to these at all;
+ * - no signature -> On-NoSignature; anything else -> On-Default.
+ * On-SignatureError is for signing only (OpenDKIM: "a message cannot be
+ * signed"). Decisions read libdkim's result, cause and test flag, never
+ * its reason text (that is for logs).
  */
 #ifndef OPENDKIM_VERDICT_H
 #define OPENDKIM_VERDICT_H
@@ -26,7 +38,8 @@ typedef enum {
 	VERDICT_NO_SIGNATURE,
 	VERDICT_KEY_NOT_FOUND,
 	VERDICT_DNS_ERROR,
-	VERDICT_SIGNATURE_ERROR,
+	VERDICT_UNUSABLE,               /* signed, but nothing can vouch for it */
+	VERDICT_SIGNATURE_ERROR,        /* signing failed (our key, the message) */
 	VERDICT_INTERNAL,               /* our own failure */
 	VERDICT_SECURITY,               /* hostile input: header limits */
 	VERDICT_DEFAULT

@@ -67,6 +67,32 @@ grep -q '^DKIM-Signature:' "$T/hb-10.1.0.5.eml" && mt_fail "10.1.0.1/24 made 10.
 grep -q '^DKIM-Signature:' "$T/hb-10.2.0.5.eml" || mt_fail "10.2.0.0/255.255.255.0 is not the network"
 mt_ok "host lists: host bits never match (as OpenDKIM), a netmask is a network, -n warns"
 
+# A SigningTable pattern that matches any sender domain is an open signer:
+# -n warns, naming the file and line, unless the key's domain is "%".
+printf 'fixed\texample.com:sel:%s\neach\t%%:sel:%s\n' "$T/keys/sel.private" "$T/keys/sel.private" > "$T/kt-open"
+printf '*@example.com\tfixed\n*@*\tfixed\n*\teach\nuser@*\tfixed\n' > "$T/st-open"
+printf 'KeyTable\t%s\nSigningTable\trefile:%s\n' "$T/kt-open" "$T/st-open" > "$T/open.conf"
+"$MT_DAEMON" -n -x "$T/open.conf" > "$T/n-open.out" 2>&1 || { cat "$T/n-open.out"; mt_fail "-n: catch-all is an error"; }
+mt_grep "$T/n-open.out" "^$T/st-open:2: SigningTable pattern '\*@\*' matches any sender domain: key 'fixed' \(d=example.com\)" "catch-all warning"
+mt_grep "$T/n-open.out" "^$T/st-open:4: SigningTable pattern 'user@\*' matches any sender domain" "user@* warning"
+[ "$(grep -c 'matches any sender domain' "$T/n-open.out")" -eq 2 ] || { cat "$T/n-open.out"; mt_fail "catch-all warnings: not exactly 2"; }
+mt_ok "-n: catch-all SigningTable patterns warned (file:line), not with a '%' key"
+
+# Every key of Debian's OpenDKIM (its opendkim.conf(5), and the keys its
+# binary takes beyond it) is implemented or a warning, never "unknown".
+{
+	zcat /usr/share/man/man5/opendkim.conf.5.gz 2> /dev/null |
+		sed -n 's/^\.I \([A-Z][A-Za-z0-9-]*\) (.*/\1/p'
+	printf '%s\n' ATPSDomains ATPSHashAlgorithm On-PolicyError
+} | sort -u > "$T/debian-keys"
+[ "$(wc -l < "$T/debian-keys")" -ge 3 ] || mt_fail "no Debian keys listed"
+while read -r key; do
+	printf '%s\tx\n' "$key" > "$T/key.conf"
+	"$MT_DAEMON" -n -x "$T/key.conf" > "$T/key.out" 2>&1
+	! grep -q "unknown option" "$T/key.out" || mt_fail "Debian's key $key: $(cat "$T/key.out")"
+done < "$T/debian-keys"
+mt_ok "-n: each of Debian's $(wc -l < "$T/debian-keys") OpenDKIM keys is known (implemented or a warning)"
+
 # --- -t --------------------------------------------------------------------------
 mt_start "$T/good.conf"
 mt_send "$T/signed.eml" "$T/msg.eml"

@@ -58,7 +58,7 @@ mt_send "$T/out5.eml" "$T/msg.eml" -c 5 -C 7
 [ "$(grep -c '^result: ' "$T/out5.eml.result")" -eq 5 ] || mt_fail "5 results expected"
 mt_verify "$T/out5.eml"
 for i in 0 1 2 3 4; do
-	[ "$(grep -c "4ABC123DEF$i: " "$MT_LOG")" -eq 1 ] || mt_fail "not one log line for message $i"
+	[ "$(grep -c "4ABC123DEF$i: action=" "$MT_LOG")" -eq 1 ] || mt_fail "not one log line for message $i"
 done
 mt_ok "5 messages on one connection, 7-byte body chunks, one log line each"
 
@@ -99,6 +99,13 @@ mt_grep "$T/dual.eml" 'a=rsa-sha256' "rsa signature"
 mt_verify "$T/dual.eml"
 tr -d '\n\t' < "$T/dual.eml" > "$T/dual.unfolded"
 mt_grep "$T/dual.unfolded" 'h=From:[^;]*:From;' "From oversigned"
+# OpenDKIM inserts each signature at the top in SigningTable match order
+# (rsa, then ed): ed's ends up first. Its log lines come in match order.
+sed -n '/^DKIM-Signature:/,/^[^ 	]/p' "$T/dual.eml" | tr -d '\n\t ' | grep -q '^DKIM-Signature:v=1;a=ed25519-sha256' ||
+	{ cat "$T/dual.eml"; mt_fail "the last SigningTable match's signature is not on top"; }
+grep -o 'DKIM-Signature field added (s=[a-z]*' "$MT_LOG" | tail -n 2 | tr '\n' ' ' |
+	grep -q '^DKIM-Signature field added (s=rsasel DKIM-Signature field added (s=edsel $' ||
+	mt_fail "OpenDKIM's signing lines: $(grep 'field added' "$MT_LOG")"
 mt_grep "$T/dual.eml" '^DKIM-Filter: dkimd \(OpenDKIM compatible\) v[0-9.]+ mx.example.net 4ABC123DEF$' "SoftwareHeader"
 mt_ok "dual RSA + Ed25519 signatures verify with dkimpy; SoftwareHeader"
 
@@ -145,7 +152,9 @@ mt_stop
 # MTA: mail that a listed MTA daemon received ({daemon_name}, e.g. Postfix's
 # submission service) is signed whatever the client. LogWhy: a message
 # verified instead of signed is logged with the reason.
-# SyslogSuccess no: the signed message gets no log line.
+# SyslogSuccess no: the signed message gets no line of ours, only
+# OpenDKIM's "DKIM-Signature field added" line, which OpenDKIM writes
+# whatever SyslogSuccess says and log monitors count.
 mt_config | sed 's/^SyslogSuccess.*/SyslogSuccess\tno/' > "$T/mta.conf"
 printf 'MTA\tsubmission,msa\n' >> "$T/mta.conf"
 mt_start "$T/mta.conf"
@@ -154,7 +163,9 @@ mt_verify "$T/mta1.eml"
 mt_send "$T/mta2.eml" "$T/msg.eml" -a 198.51.100.8 -i MTA2QID
 mt_nogrep "$T/mta2.eml" '^DKIM-Signature:' "client of an unlisted MTA daemon"
 mt_grep "$MT_LOG" 'MTA2QID: action=accept .*result=none not signed: client neither internal nor authenticated' "LogWhy reason"
-mt_nogrep "$MT_LOG" 'MTA1QID' "SyslogSuccess no, yet a success was logged"
+mt_nogrep "$MT_LOG" 'MTA1QID: action' "SyslogSuccess no, yet a success was logged"
+mt_grep "$MT_LOG" '^opendkim\[[0-9]+\]: MTA1QID: DKIM-Signature field added \(s=sel, d=example.com\)$' "OpenDKIM's signing line"
+[ "$(grep -c MTA1QID "$MT_LOG")" -eq 1 ] || mt_fail "MTA1QID: more than OpenDKIM's line"
 mt_ok "MTA submission: external client signed; smtpd: verified, LogWhy says why; SyslogSuccess no"
 mt_stop
 
@@ -265,5 +276,25 @@ mt_grep "$MT_LOG" 'RCPTQID: action=accept .*not signed: a recipient is in DontSi
 mt_send "$T/rcpt3.eml" "$T/msg.eml" -r carol@example.org -r other@example.org
 mt_nogrep "$T/rcpt3.eml" '^DKIM-Signature:' "DontSignMailTo: first recipient listed, yet signed"
 mt_ok "DontSignMailTo: any listed recipient (any case, 1st or 64th) stops signing; RCPT only asked for then"
+mt_stop
+
+# OpenDKIM's "Domain *" signs any sender domain as itself; "InternalHosts -"
+# is an empty list (no default 127.0.0.1): then only authenticated
+# clients are signed.
+mt_keygen sel rsa 2048 other.example
+mt_config | sed 's/^Domain.*/Domain\t*/' > "$T/any.conf"
+mt_start "$T/any.conf"
+mt_message "$T/other.eml" other.example
+mt_send "$T/any1.eml" "$T/other.eml"
+mt_grep "$T/any1.eml" '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=other.example; s=sel;' "Domain *"
+mt_stop
+printf 'InternalHosts\t-\n' >> "$T/any.conf"
+mt_start "$T/any.conf"
+mt_send "$T/any2.eml" "$T/other.eml"
+mt_nogrep "$T/any2.eml" '^DKIM-Signature:' "InternalHosts -: 127.0.0.1 still internal"
+mt_grep "$T/any2.eml" '^Authentication-Results: mx.example.net;' "InternalHosts -: verified instead"
+mt_send "$T/any3.eml" "$T/other.eml" -A alice
+mt_grep "$T/any3.eml" '^DKIM-Signature: .*d=other.example' "InternalHosts -: authenticated client"
+mt_ok "Domain * signs any sender domain as itself; InternalHosts - is no host at all"
 mt_stop
 exit 0

@@ -57,6 +57,21 @@ Test(authres_format, fail_has_reason)
 	free(s);
 }
 
+/* RFC 6376 §6.1.2: a revoked key is a fail with its own reason, as
+ * OpenDKIM writes it (dkim=fail reason="key revoked"). */
+Test(authres_format, revoked_key_is_a_fail_with_its_reason)
+{
+	dkim_sig_result r = pass_result("AAAAAAAAAAAA");
+	r.result = DKIM_RESULT_FAIL;
+	r.cause = DKIM_CAUSE_KEY_REVOKED;
+	r.reason = "key revoked";
+	r.key_bits = 0;
+	char *s = format1(&r);
+	cr_assert(strstr(s, "dkim=fail reason=\"key revoked\" header.d=example.com") != NULL,
+	          "%s", s);
+	free(s);
+}
+
 Test(authres_format, permerror_reason_escaped)
 {
 	dkim_sig_result r = pass_result(NULL);

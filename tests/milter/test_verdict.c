@@ -60,13 +60,15 @@ Test(verdict, permerrors)
 	dkim_sig_result nokey[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND,
 	                                   "no key for signature") };
 	cr_assert_eq(decide(nokey, 1, &d), VERDICT_KEY_NOT_FOUND);
-	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED,
 	                                     "key revoked") };
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
-	dkim_sig_result syntax[] = { result(DKIM_RESULT_PERMERROR, "bad bh= tag") };
-	cr_assert_eq(decide(syntax, 1, &d), VERDICT_SIGNATURE_ERROR);
+	dkim_sig_result syntax[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX,
+	                                    "bad bh= tag") };
+	cr_assert_eq(decide(syntax, 1, &d), VERDICT_BAD_SIGNATURE);
+	/* A permanent error libdkim gives no known cause for: unsigned. */
 	dkim_sig_result noreason[] = { result(DKIM_RESULT_PERMERROR, NULL) };
-	cr_assert_eq(decide(noreason, 1, &d), VERDICT_SIGNATURE_ERROR);
+	cr_assert_eq(decide(noreason, 1, &d), VERDICT_UNUSABLE);
 }
 
 /* Every cause libdkim gives, with its result (dkim.h), to its On-* setting. */
@@ -79,18 +81,18 @@ Test(verdict, each_libdkim_cause)
 	} map[] = {
 		{ DKIM_RESULT_PASS, DKIM_CAUSE_NONE, VERDICT_PASS },
 		{ DKIM_RESULT_NONE, DKIM_CAUSE_NOT_EVALUATED, VERDICT_DEFAULT },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX, VERDICT_SIGNATURE_ERROR },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_EXPIRED, VERDICT_SIGNATURE_ERROR },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_FUTURE, VERDICT_SIGNATURE_ERROR },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_FROM_FIELD, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_EXPIRED, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_FUTURE, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_FROM_FIELD, VERDICT_BAD_SIGNATURE },
 		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_NOT_FOUND, VERDICT_KEY_NOT_FOUND },
 		{ DKIM_RESULT_TEMPERROR, DKIM_CAUSE_KEY_TEMPFAIL, VERDICT_DNS_ERROR },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_INVALID, VERDICT_SIGNATURE_ERROR },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED, VERDICT_BAD_SIGNATURE },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_MISMATCH, VERDICT_SIGNATURE_ERROR },
-		{ DKIM_RESULT_POLICY, DKIM_CAUSE_ALG_REFUSED, VERDICT_BAD_SIGNATURE },
-		{ DKIM_RESULT_POLICY, DKIM_CAUSE_KEY_TOO_SMALL, VERDICT_BAD_SIGNATURE },
-		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_BODY_LENGTH, VERDICT_SIGNATURE_ERROR },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_INVALID, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED, VERDICT_BAD_SIGNATURE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_MISMATCH, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_POLICY, DKIM_CAUSE_ALG_REFUSED, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_POLICY, DKIM_CAUSE_KEY_TOO_SMALL, VERDICT_UNUSABLE },
+		{ DKIM_RESULT_PERMERROR, DKIM_CAUSE_BODY_LENGTH, VERDICT_UNUSABLE },
 		{ DKIM_RESULT_FAIL, DKIM_CAUSE_BODY_HASH, VERDICT_BAD_SIGNATURE },
 		{ DKIM_RESULT_FAIL, DKIM_CAUSE_SIGNATURE, VERDICT_BAD_SIGNATURE },
 	};
@@ -114,10 +116,10 @@ Test(verdict, each_libdkim_cause)
 Test(verdict, reason_text_does_not_decide)
 {
 	size_t d;
-	dkim_sig_result lying[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_SYNTAX,
+	dkim_sig_result lying[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_SIG_EXPIRED,
 	                                   "no key for signature") };
-	cr_assert_eq(decide(lying, 1, &d), VERDICT_SIGNATURE_ERROR);
-	dkim_sig_result revoked[] = { caused(DKIM_RESULT_PERMERROR, DKIM_CAUSE_KEY_REVOKED,
+	cr_assert_eq(decide(lying, 1, &d), VERDICT_UNUSABLE);
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED,
 	                                     "key revoked") };
 	revoked[0].reason = "the key record has an empty p=";
 	cr_assert_eq(decide(revoked, 1, &d), VERDICT_BAD_SIGNATURE);
@@ -130,7 +132,7 @@ Test(verdict, policy_neutral_none)
 {
 	size_t d;
 	dkim_sig_result pol[] = { result(DKIM_RESULT_POLICY, "key too small") };
-	cr_assert_eq(decide(pol, 1, &d), VERDICT_BAD_SIGNATURE);
+	cr_assert_eq(decide(pol, 1, &d), VERDICT_UNUSABLE);
 	dkim_sig_result neu[] = { result(DKIM_RESULT_NEUTRAL, "") };
 	cr_assert_eq(decide(neu, 1, &d), VERDICT_DEFAULT);
 	dkim_sig_result none[] = { result(DKIM_RESULT_NONE, "") };
@@ -210,4 +212,28 @@ Test(verdict, replies)
 		cr_assert(rej.xcode[0] == '5' && tmp.xcode[0] == '4', "cause %d", c);
 		cr_assert_not_null(verdict_cause_name((verdict_cause)c));
 	}
+}
+
+/* RFC 6376 §3.6.1: a key in test mode (t=y) makes a failing signature
+ * count as no signature (On-NoSignature), whatever went wrong; a pass
+ * is still a pass. */
+Test(verdict, test_mode_keys_are_unsigned_mail)
+{
+	size_t d;
+	dkim_sig_result fail[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_BODY_HASH, "bh") };
+	fail[0].testing = true;
+	cr_assert_eq(decide(fail, 1, &d), VERDICT_UNUSABLE);
+	dkim_sig_result revoked[] = { caused(DKIM_RESULT_FAIL, DKIM_CAUSE_KEY_REVOKED, "") };
+	revoked[0].testing = true;
+	cr_assert_eq(decide(revoked, 1, &d), VERDICT_UNUSABLE);
+	dkim_sig_result pass[] = { caused(DKIM_RESULT_PASS, DKIM_CAUSE_NONE, "") };
+	pass[0].testing = true;
+	cr_assert_eq(decide(pass, 1, &d), VERDICT_PASS);
+	config *cfg = config_new_defaults();
+	cr_assert_not_null(cfg);
+	cfg->on_bad_signature = CONFIG_ACT_REJECT;
+	cr_assert_eq(verdict_action(cfg, decide(fail, 1, &d)), CONFIG_ACT_ACCEPT);
+	cfg->on_no_signature = CONFIG_ACT_TEMPFAIL;
+	cr_assert_eq(verdict_action(cfg, decide(fail, 1, &d)), CONFIG_ACT_TEMPFAIL);
+	config_unref(cfg);
 }

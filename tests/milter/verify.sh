@@ -67,7 +67,8 @@ mt_ok "tampered Subject: dkim=fail"
 
 # revoked key
 mt_send "$T/v-rev.eml" "$T/rev-signed.eml" $EXT
-mt_grep "$T/v-rev.eml" '^	dkim=(permerror|fail) reason="[^"]*revoked[^"]*"' "revoked key"
+# RFC 6376 §6.1.2 PERMFAIL (key revoked): fail, as OpenDKIM says it.
+mt_grep "$T/v-rev.eml" '^	dkim=fail reason="key revoked" header.d=example.com' "revoked key"
 mt_ok "revoked key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-rev.eml")"
 
 # no key
@@ -76,14 +77,16 @@ mt_grep "$T/v-nokey.eml" '^	dkim=permerror reason="[^"]*" header.d=example.com h
 mt_grep "$T/v-nokey.eml.result" '^result: (accept|continue)$' "On-KeyNotFound accept (default)"
 mt_ok "no key: $(grep -o 'dkim=[a-z]* reason="[^"]*"' "$T/v-nokey.eml")"
 
-# A malformed signature: On-SignatureError (default reject).
+# A malformed signature: a bad signature (On-BadSignature, default accept,
+# as OpenDKIM; On-SignatureError is for signing only).
 {
 	echo "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=From; bh=!!!; b=AAAA"
 	cat "$T/plain.eml"
 } > "$T/malformed.eml"
 mt_send "$T/v-mal.eml" "$T/malformed.eml" $EXT
-mt_grep "$T/v-mal.eml.result" '^result: replycode 550 5.7.20 ' "On-SignatureError reject (default)"
-mt_ok "malformed signature: 550 5.7.20 (On-SignatureError reject)"
+mt_grep "$T/v-mal.eml.result" '^result: (accept|continue)$' "On-BadSignature accept (default)"
+mt_grep "$T/v-mal.eml" '^	dkim=permerror reason=' "malformed signature: permerror"
+mt_ok "malformed signature: dkim=permerror, accepted (On-BadSignature accept)"
 mt_stop
 
 # Stricter actions: On-BadSignature reject, On-KeyNotFound tempfail.
@@ -100,6 +103,8 @@ mt_send "$T/s-pass.eml" "$T/signed.eml" $EXT
 mt_grep "$T/s-pass.eml.result" '^result: (accept|continue)$' "pass still accepted with On-Default reject"
 mt_send "$T/s-rev.eml" "$T/rev-signed.eml" $EXT
 mt_grep "$T/s-rev.eml.result" '^result: replycode 550 5.7.20 ' "revoked key: On-BadSignature reject"
+mt_send "$T/s-mal.eml" "$T/malformed.eml" $EXT
+mt_grep "$T/s-mal.eml.result" '^result: replycode 550 5.7.20 ' "malformed signature: On-BadSignature reject"
 mt_ok "On-BadSignature reject (also revoked keys), On-KeyNotFound tempfail, On-NoSignature reject; pass accepted"
 mt_stop
 
@@ -168,5 +173,39 @@ mt_send "$T/quiet.eml" "$T/signed.eml" $EXT -i QUIETQID
 mt_grep "$T/quiet.eml" 'dkim=pass' "quiet: external signed message passes"
 mt_grep "$MT_LOG" 'QUIETQID: .*result=pass.*\(external host mail\.outside\.example sent as a signing domain\)' "external host note on a passing message"
 mt_ok "SyslogSuccess no: a passing message from an external host sending as our domain is still logged"
+mt_stop
+
+# A valid signature with a 40 KB z= (diagnostic only) passes, as at dkimpy
+# and OpenDKIM. 300 junk signatures and a forged Authentication-Results
+# over a valid one (about 115 KB: over MaximumHeaders): On-Security
+# tempfail by default; with On-Security accept the message still gets a
+# result, never silence, and the forged field past the limit still goes.
+Z=$(head -c 40000 /dev/zero | tr '\0' 'Z')
+"$top_srcdir/tests/milter/dkimsign.py" "$T/keys/sel.private" example.com sel "$T/plain.eml" "z=$Z" > "$T/z.eml" ||
+	mt_fail "dkimsign z="
+mt_verify "$T/z.eml"
+{
+	i=0
+	while [ $i -lt 300 ]; do
+		echo "DKIM-Signature: v=1; a=rsa-sha256; d=junk$i.example; s=sel; h=from; bh=AAAA; b=$(printf '%0300d' 0)"
+		i=$((i + 1))
+	done
+	echo "Authentication-Results: mx.example.net; dkim=pass header.d=forged2"
+	cat "$T/signed.eml"
+} > "$T/padded.eml"
+mt_start "$T/base.conf"
+mt_send "$T/v-z.eml" "$T/z.eml" $EXT
+mt_grep "$T/v-z.eml" '^	dkim=pass \(2048-bit key\) header.d=example.com' "40 KB z="
+mt_send "$T/v-pad.eml" "$T/padded.eml" $EXT
+mt_grep "$T/v-pad.eml.result" '^result: replycode 451 4.3.4 ' "over MaximumHeaders: On-Security tempfail"
+mt_stop
+printf 'On-Security\taccept\n' >> "$T/base.conf"
+mt_start "$T/base.conf"
+mt_send "$T/v-pad2.eml" "$T/padded.eml" $EXT -i PADQID
+mt_grep "$T/v-pad2.eml.result" '^result: (accept|continue)$' "On-Security accept"
+mt_grep "$T/v-pad2.eml" '^	dkim=permerror \(header block over MaximumHeaders\)$' "over MaximumHeaders: a result"
+mt_nogrep "$T/v-pad2.eml" 'forged2' "forged A-R past MaximumHeaders kept"
+mt_grep "$MT_LOG" 'PADQID: action=accept result=permerror reason="header block over MaximumHeaders"' "log line"
+mt_ok "40 KB z= passes; over MaximumHeaders: 451, or with On-Security accept a permerror result (never silence)"
 mt_stop
 exit 0

@@ -296,6 +296,30 @@ Test(config, booleans_and_case)
 	cr_assert(has("t.conf:1: bad value 'maybe' for Syslog: expected yes/no"));
 }
 
+/* OpenDKIM's opendkim.conf(5): On-Default "is processed before the other
+ * On- values so it can be used as a blanket setting followed by specific
+ * overrides", wherever it is in the file. */
+Test(config, on_default_is_a_blanket_setting)
+{
+	config *cfg = parse("On-BadSignature quarantine\nOn-Default reject\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->on_bad_signature, CONFIG_ACT_QUARANTINE);
+	cr_assert_eq(cfg->on_default, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_key_not_found, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_internal_error, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_security, CONFIG_ACT_REJECT);
+	cr_assert_eq(cfg->on_signature_error, CONFIG_ACT_REJECT);
+	config_unref(cfg);
+	/* Without On-Default, each keeps OpenDKIM's default. */
+	cfg = parse("On-BadSignature reject\n", 0);
+	cr_assert_eq(cfg->on_dns_error, CONFIG_ACT_TEMPFAIL);
+	cr_assert_eq(cfg->on_no_signature, CONFIG_ACT_ACCEPT);
+	config_unref(cfg);
+}
+
 Test(config, last_value_wins)
 {
 	config *cfg = parse("Mode s\nMode v\n", 0);
@@ -359,6 +383,10 @@ Test(config, opendkim_options_only_warn)
 	cr_assert_eq(d.warnings, 6);
 	cr_assert(has("t.conf:2: OpenDKIM option 'autorestart' is not supported"));
 	cr_assert(config_is_opendkim_option("RESOLVERCONFIGURATION"));
+	/* Keys of Debian's build (its binary accepts them): never fatal. */
+	cr_assert(config_is_opendkim_option("ATPSDomains"));
+	cr_assert(config_is_opendkim_option("ATPSHashAlgorithm"));
+	cr_assert(config_is_opendkim_option("On-PolicyError"));
 	cr_assert_not(config_is_opendkim_option("Frobnicate"));
 	config_unref(cfg);
 }
@@ -381,7 +409,11 @@ Test(config, signingtable_star_outside_refile)
 	cfg = parse(text, 0);
 	dump();
 	cr_assert_not_null(cfg);
-	cr_assert_eq(d.warnings, 2);
+	/* and "*", "postmaster@*" match any sender domain with a fixed-domain
+	 * key: an open signer, warned too */
+	cr_assert_eq(d.warnings, 4);
+	cr_assert(has("SigningTable:3: SigningTable pattern '*' matches any sender domain"));
+	cr_assert(has("SigningTable:4: SigningTable pattern 'postmaster@*' matches any"));
 	cr_assert(has("SigningTable:1: SigningTable entry '*@example.com' never "
 	              "matches: '*' is a wildcard only in a refile: SigningTable "
 	              "(SigningTable refile:"));
@@ -392,7 +424,8 @@ Test(config, signingtable_star_outside_refile)
 	         kt, st);
 	cfg = parse(text, 0);
 	cr_assert_not_null(cfg);
-	cr_assert_eq(d.warnings, 0);
+	cr_assert_eq(d.warnings, 2);   /* the two catch-all patterns */
+	cr_assert_not(has("never matches"));
 	config_unref(cfg);
 	free(key); free(kt); free(st);
 }
@@ -413,6 +446,24 @@ Test(config, opendkim_switches_off_are_silent)
 	cr_assert(has("t.conf:7: OpenDKIM option 'AutoRestart' is not supported"));
 	cr_assert(has("t.conf:8: OpenDKIM option 'X-Header' is not supported"));
 	cr_assert(has("t.conf:9: OpenDKIM option 'BaseDirectory' is not supported"));
+	config_unref(cfg);
+}
+
+/* OpenDKIM: "-" for a data set means an empty one: "InternalHosts -"
+ * drops the default 127.0.0.1 (a configuration that starts there must
+ * start here). */
+Test(config, dash_is_an_empty_data_set)
+{
+	config *cfg = parse("InternalHosts -\nPeerList -\nExemptDomains -\n"
+	                    "KeyTable -\nSigningTable -\n", 0);
+
+	if (cfg == NULL)
+		dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.errors, 0);
+	cr_assert_not_null(cfg->internal_hosts);
+	cr_assert_not(hostlist_match_ip(cfg->internal_hosts, "127.0.0.1"));
+	cr_assert_not(hostlist_match_ip(cfg->internal_hosts, "::1"));
 	config_unref(cfg);
 }
 

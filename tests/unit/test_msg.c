@@ -567,7 +567,7 @@ Test(msg, key_records)
 	with_record(NULL, DKIM_LOOKUP_PERMFAIL, DKIM_ALG_RSA_SHA256, DKIM_RESULT_PERMERROR,
 	            "fake dns says no", NULL);
 	with_record("v=DKIM1; k=rsa; p=", DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256,
-	            DKIM_RESULT_PERMERROR, "key revoked", NULL);
+	            DKIM_RESULT_FAIL, "key revoked", NULL);
 	with_record(ed_record, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, DKIM_RESULT_PERMERROR,
 	            "key type", NULL);
 	with_record(sha1_only, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, DKIM_RESULT_PERMERROR,
@@ -1060,7 +1060,7 @@ Test(msg, causes_of_key_records)
 
 	expect_cause(verify_with_record("v=DKIM1; k=rsa; p=", DKIM_LOOKUP_FOUND,
 	                                DKIM_ALG_RSA_SHA256, NULL),
-	             DKIM_CAUSE_KEY_REVOKED, DKIM_RESULT_PERMERROR, "p= empty");
+	             DKIM_CAUSE_KEY_REVOKED, DKIM_RESULT_FAIL, "p= empty");
 	expect_cause(verify_with_record(ed_record, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),
 	             DKIM_CAUSE_KEY_MISMATCH, DKIM_RESULT_PERMERROR, "k= vs a=");
 	expect_cause(verify_with_record(sha1_only, DKIM_LOOKUP_FOUND, DKIM_ALG_RSA_SHA256, NULL),

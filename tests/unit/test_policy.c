@@ -231,6 +231,26 @@ Test(policy, single_key_domains)
 	config_unref(cfg);
 }
 
+/* OpenDKIM's "Domain *": every sender domain, signed as itself (d=). */
+Test(policy, single_key_any_domain)
+{
+	char text[256];
+	config *cfg;
+	policy_sender_addr s = sender("joe", "mail.example.org");
+	policy_signers out;
+	dkim_error err;
+
+	snprintf(text, sizeof(text), "Domain *\nSelector sel\nKeyFile %s\n", keyA);
+	cfg = config_parse_buffer("t.conf", text, strlen(text), NULL, 0, &d);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_OK);
+	cr_assert_eq(out.count, 1);
+	cr_assert_str_eq(out.v[0].domain, "mail.example.org");
+	cr_assert_str_eq(out.v[0].selector, "sel");
+	policy_signers_free(&out);
+	config_unref(cfg);
+}
+
 Test(policy, sender_headers)
 {
 	config *cfg = load("", "* A\n", "SenderHeaders Sender,From\n");

@@ -119,10 +119,26 @@ struct bad_case {
 	const char *reason;     /* substring of the error message */
 };
 
+/* z= is diagnostic only: no limit of its own (the field's limits bound
+ * it); a 40 KB one parses, as at dkimpy and OpenDKIM. */
+Test(sig, long_z_is_not_an_error)
+{
+	static const char head[] = "v=1; a=rsa-sha256; d=example.com; s=sel; h=From; bh="
+	                           BH "; b=" B "; z=";
+	static char value[sizeof(head) + 40000];
+	dkim_sig sig;
+	dkim_error err;
+
+	memcpy(value, head, sizeof(head) - 1);
+	memset(value + sizeof(head) - 1, 'a', 40000);
+	value[sizeof(value) - 1] = '\0';
+	cr_assert_eq(parse(value, &sig, &err), DKIM_OK, "%s", err.message);
+	dkim_sig_free(&sig);
+}
+
 /* Every required tag missing, every tag malformed: a reason each. */
 Test(sig, malformed_tags_have_reasons)
 {
-	static char longz[9000];
 	static char l77[90];
 	struct bad_case bad[] = {
 		{ "a=rsa-sha256; d=example.com; s=sel; h=From; bh=" BH "; b=" B, "v=" },
@@ -149,19 +165,17 @@ Test(sig, malformed_tags_have_reasons)
 		{ NULL, "c=" }, { NULL, "c=" }, { NULL, "i= not within d=" },
 		{ NULL, "i= not within d=" }, { NULL, "i=" }, { NULL, "l=" }, { NULL, "l=" },
 		{ NULL, "l=" }, { NULL, "q=" }, { NULL, "t=" }, { NULL, "t=" }, { NULL, "x=" },
-		{ NULL, "x=" }, { NULL, "x=" }, { NULL, "z=" }, { NULL, "" }, { NULL, "" },
+		{ NULL, "x=" }, { NULL, "x=" }, { NULL, "" }, { NULL, "" },
 	};
 	const char *extras[] = {
 		"; c=fancy", "; c=relaxed/fancy", "; i=joe@example.org",
 		"; i=joe@notexample.com", "; i=nodomain", "; l=12a",
 		"; l=99999999999999999999999", l77, "; q=http/well-known",
 		"; t=12x", "; t=1234567890123", "; t=100; x=99", "; t=100; x=100",
-		"; x=-5", longz, "; d=example.net", "; novalue",
+		"; x=-5", "; d=example.net", "; novalue",
 	};
 	size_t i, e = 0;
 
-	memset(longz, 'a', sizeof(longz) - 1);
-	memcpy(longz, "; z=", 4);
 	memset(l77, '1', sizeof(l77) - 1);
 	memcpy(l77, "; l=", 4);
 	l77[4 + 77] = '\0';
