@@ -46,6 +46,8 @@
 #include "config.h"
 #include "dkim_resolver.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 
 #ifndef DKIMD_VERSION
@@ -98,6 +100,11 @@ static void main_version(void)
 	printf("  libmilter: %u.%u.%u\n", major, minor, patch);
 	printf("  signing algorithms: rsa-sha256 ed25519-sha256\n");
 	printf("  data sets: file: refile: csl:\n");
+	const char *mhd = metrics_http_library();
+	if (mhd != NULL)
+		printf("  MetricsSocket: libmicrohttpd %s\n", mhd);
+	else
+		printf("  MetricsSocket: not available (built without libmicrohttpd)\n");
 }
 
 /*
@@ -255,13 +262,24 @@ static config *main_load_defaults(const main_options *o)
 	return cfg;
 }
 
+/* A MetricsSocket this build cannot serve is an error, said by -n too. */
+static bool main_metrics_available(const config *cfg)
+{
+	if (!cfg->has_metrics_socket || metrics_http_library() != NULL)
+		return true;
+	log_msg(LOG_ERR, "MetricsSocket %s: this build has no HTTP server "
+	        "(configure found no libmicrohttpd)", cfg->metrics_socket.spec);
+	return false;
+}
+
 static int main_check(const main_options *o)
 {
 	config *cfg = main_load(o, NULL, false);
 	if (cfg == NULL)
 		return 1;
+	bool ok = main_metrics_available(cfg);
 	config_unref(cfg);
-	return 0;
+	return ok ? 0 : 1;
 }
 
 /* ---- -t: offline verification -------------------------------------------------- */
@@ -712,6 +730,45 @@ static bool main_open_socket(const config *cfg)
 	return true;
 }
 
+/* MetricsSocket is bound here, served after the fork (metrics_http.h). */
+static bool main_open_metrics_socket(const config *cfg)
+{
+	if (!cfg->has_metrics_socket)
+		return true;
+	if (!main_metrics_available(cfg))
+		return false;
+	char why[256];
+	if (!metrics_http_listen(&cfg->metrics_socket, why, sizeof(why))) {
+		log_msg(LOG_ERR, "cannot open socket %s (MetricsSocket): %s",
+		        cfg->metrics_socket.spec, why);
+		return false;
+	}
+	return true;
+}
+
+/* The figures that do not come from messages, and the endpoint. */
+static bool main_start_metrics(const config *cfg)
+{
+	unsigned major = 0, minor = 0, patch = 0;
+	char milter[32];
+	smfi_version(&major, &minor, &patch);
+	snprintf(milter, sizeof(milter), "%u.%u.%u", major, minor, patch);
+	metrics_set_build_info(DKIMD_VERSION, milter, OpenSSL_version(OPENSSL_VERSION));
+	metrics_config_loaded();
+	char why[256];
+	if (cfg->has_metrics_socket && !metrics_http_start(why, sizeof(why))) {
+		log_msg(LOG_ERR, "cannot serve MetricsSocket %s: %s", cfg->metrics_socket.spec, why);
+		return false;
+	}
+	if (cfg->has_metrics_socket)
+		log_msg(LOG_INFO, "metrics at http://%s%s%s:%u/metrics",
+		        cfg->metrics_socket.family == CONFIG_SOCK_INET6 ? "[" : "",
+		        cfg->metrics_socket.host != NULL ? cfg->metrics_socket.host : "*",
+		        cfg->metrics_socket.family == CONFIG_SOCK_INET6 ? "]" : "",
+		        cfg->metrics_socket.port);
+	return true;
+}
+
 static bool main_drop_privileges(const config *cfg)
 {
 	if (!cfg->has_user || (getuid() == cfg->uid && getgid() == cfg->gid))
@@ -737,7 +794,7 @@ static bool main_prepare(config *cfg)
 	}
 	if (cfg->has_umask)
 		umask(cfg->umask);
-	if (!main_open_socket(cfg))
+	if (!main_open_socket(cfg) || !main_open_metrics_socket(cfg))
 		return false;
 	if (!main_opts.foreground) {
 		if (!main_daemonize()) {
@@ -801,9 +858,10 @@ static int main_run(void)
 	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, true);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };
-	if (!main_prepare(cfg) || !milter_set_config(cfg, &err)) {
+	if (!main_prepare(cfg) || !main_start_metrics(cfg) || !milter_set_config(cfg, &err)) {
 		if (err.message[0] != '\0')
 			log_msg(LOG_ERR, "%s", err.message);
+		metrics_http_stop();
 		config_unref(cfg);
 		free(pidfile);
 		return 1;
@@ -813,6 +871,7 @@ static int main_run(void)
 	if (rc != 0)
 		log_msg(LOG_ERR, "libmilter's listener failed (its reason went to syslog)");
 	log_msg(LOG_INFO, "terminating");
+	metrics_http_stop();
 	milter_shutdown();
 	if (pidfile != NULL)
 		unlink(pidfile);
