@@ -434,6 +434,15 @@ int sigwait(const sigset_t *restrict set, int *restrict sig)
 static main_options main_opts;
 static pthread_t main_thread;
 
+/* What a reload cannot change: said, not silently ignored. */
+static void main_reload_notes(const config *old, const config *cfg)
+{
+	const char *a = old != NULL && old->has_metrics_socket ? old->metrics_socket.spec : "";
+	const char *b = cfg->has_metrics_socket ? cfg->metrics_socket.spec : "";
+	if (old != NULL && strcmp(a, b) != 0)
+		log_msg(LOG_WARNING, "MetricsSocket is read at start only: restart to change it");
+}
+
 /*
  * Keys whose files did not change are taken from the running
  * configuration: the daemon may no longer be allowed to read them (it
@@ -444,17 +453,22 @@ static void main_reload(void)
 	log_msg(LOG_INFO, "reloading configuration");
 	config *old = milter_config_get();
 	config *cfg = main_load(&main_opts, old, true);
-	config_unref(old);
 	if (cfg == NULL) {
+		config_unref(old);
 		log_msg(LOG_ERR, "configuration has errors: reload refused, keeping the running one");
+		metrics_reload(false);
 		return;
 	}
+	main_reload_notes(old, cfg);
+	config_unref(old);
 	dkim_error err = { 0 };
 	if (!milter_set_config(cfg, &err)) {
 		log_msg(LOG_ERR, "reload refused: %s", err.message);
 		config_unref(cfg);
+		metrics_reload(false);
 		return;
 	}
+	metrics_reload(true);
 	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, main_opts.foreground);
 	if (cfg->keys != NULL)
 		log_msg(LOG_INFO, "configuration reloaded: %zu key(s) unchanged and reused, %zu read",
@@ -755,6 +769,7 @@ static bool main_start_metrics(const config *cfg)
 	snprintf(milter, sizeof(milter), "%u.%u.%u", major, minor, patch);
 	metrics_set_build_info(DKIMD_VERSION, milter, OpenSSL_version(OPENSSL_VERSION));
 	metrics_config_loaded();
+	metrics_set_cache_source(milter_cache_stats);
 	char why[256];
 	if (cfg->has_metrics_socket && !metrics_http_start(why, sizeof(why))) {
 		log_msg(LOG_ERR, "cannot serve MetricsSocket %s: %s", cfg->metrics_socket.spec, why);

@@ -6,6 +6,7 @@
 #include "metrics_http.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,34 @@ bool metrics_http_listen(const config_socket *s, char *why, size_t size)
 #ifdef DKIMD_HAVE_MHD
 
 static struct MHD_Daemon *metrics_http_daemon;
+static atomic_uint metrics_http_active;   /* connections open */
+
+/*
+ * Over METRICS_HTTP_MAX_CONNECTIONS, a new connection is closed at once.
+ * (libmicrohttpd's own limit stops accepting instead: the clients over it
+ * would wait in the kernel's queue, and a scrape behind them.) The
+ * library's limit stays as a backstop a little above ours.
+ */
+static enum MHD_Result metrics_http_accept(void *cls, const struct sockaddr *addr,
+                                           socklen_t addrlen)
+{
+	(void)cls;
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&metrics_http_active) < METRICS_HTTP_MAX_CONNECTIONS ? MHD_YES : MHD_NO;
+}
+
+static void metrics_http_notify(void *cls, struct MHD_Connection *conn, void **socket_state,
+                                enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)conn;
+	(void)socket_state;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&metrics_http_active, 1);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&metrics_http_active, 1);
+}
 
 const char *metrics_http_library(void)
 {
@@ -116,9 +145,10 @@ bool metrics_http_start(char *why, size_t size)
 	if (metrics_http_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	metrics_http_daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, metrics_http_handle, NULL,
+		flags, 0, metrics_http_accept, NULL, metrics_http_handle, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)metrics_http_fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_MAX_CONNECTIONS,
+		MHD_OPTION_NOTIFY_CONNECTION, metrics_http_notify, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_MAX_CONNECTIONS + 4,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_HTTP_MEMORY,
 		MHD_OPTION_END);

@@ -10,7 +10,9 @@
  * Hostile clients: at most METRICS_HTTP_MAX_CONNECTIONS at once (more are
  * closed at accept), each with a small memory pool (a larger request is
  * refused by the library) and an idle timeout; anything but GET /metrics
- * gets 404 or 405. Nothing here touches the milter's threads or locks:
+ * gets 404 or 405. A client that keeps sending a byte now and then is not
+ * idle: it holds its slot (no more than METRICS_HTTP_MAX_CONNECTIONS of
+ * them can, and the mail does not notice). Nothing here touches the milter's threads or locks:
  * rendering reads the atomic counters only.
  *
  * Errors: false with the reason in why.

@@ -33,7 +33,7 @@ TESTS += $(milter_black_box_tests)
 EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimverify.py \
 	tests/milter/postfix.sh tests/milter/smtpsink.py \
 	tests/milter/lua/common.lua tests/milter/lua/sign-verify.lua \
-	tests/milter/lua/arremove.lua
+	tests/milter/lua/arremove.lua tests/milter/httphostile.py
 
 # The fuzz target for Authentication-Results, with seeds.
 EXTRA_DIST += tests/fuzz/fuzz_authres.c tests/fuzz/corpus/authres
