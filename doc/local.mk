@@ -39,6 +39,7 @@ systemd/opendkim.service: $(srcdir)/systemd/opendkim.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && \
 	sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@SERVICE_TYPE[@]|$(SERVICE_TYPE)|g' \
 	    $(srcdir)/systemd/opendkim.service.in > $@.tmp && mv $@.tmp $@
 
 # The snippets are installed under the name systemd looks for.

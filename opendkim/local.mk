@@ -14,3 +14,7 @@ if HAVE_MICROHTTPD
 opendkim_opendkim_CPPFLAGS += -DDKIMD_HAVE_MHD $(MHD_CFLAGS)
 opendkim_opendkim_LDADD += $(MHD_LIBS)
 endif
+if HAVE_LIBSYSTEMD
+opendkim_opendkim_CPPFLAGS += -DDKIMD_HAVE_SYSTEMD $(SYSTEMD_CFLAGS)
+opendkim_opendkim_LDADD += $(SYSTEMD_LIBS)
+endif

@@ -10,9 +10,14 @@
  * -s -S -T -W), -A accepted and ignored.
  *
  * Signals: SIGHUP and SIGUSR1 reload the configuration (a configuration
- * with errors is refused and the running one stays); SIGTERM and SIGINT:
- * new messages get a temporary failure, messages in flight finish (for
- * up to 30 s), then the daemon exits.
+ * with errors is refused and the running one stays); SIGUSR2 writes a
+ * one-line summary of the figures (metrics.h) to the log; SIGTERM and
+ * SIGINT: new messages get a temporary failure, messages in flight finish
+ * (for up to 30 s), then the daemon exits.
+ *
+ * systemd (built with libsystemd, under a unit with Type=notify): READY
+ * once the milter socket is open, RELOADING then READY with a STATUS line
+ * around a reload, STOPPING at SIGTERM (sd_notify(3)).
  *
  * Exit status: 0 on success, 1 on configuration or start-up errors
  * (each printed as "FILE:LINE: problem", or as what failed and why:
@@ -33,6 +38,7 @@
 #include <ares.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef DKIMD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "config.h"
 #include "dkim_resolver.h"
@@ -56,6 +66,8 @@
 
 #define MAIN_DRAIN_SECONDS 30        /* how long SIGTERM waits for messages */
 #define MAIN_MAX_MESSAGE (64u << 20) /* -t: largest stored message read */
+/* Interrupts the main thread's poll at stop; SIGUSR2 is the operator's. */
+#define MAIN_WAKEUP_SIGNAL SIGRTMIN
 
 typedef struct {
 	const char *config_path;
@@ -105,6 +117,11 @@ static void main_version(void)
 		printf("  MetricsSocket: libmicrohttpd %s\n", mhd);
 	else
 		printf("  MetricsSocket: not available (built without libmicrohttpd)\n");
+#ifdef DKIMD_HAVE_SYSTEMD
+	printf("  systemd notification: libsystemd (sd_notify)\n");
+#else
+	printf("  systemd notification: not available (built without libsystemd)\n");
+#endif
 }
 
 /*
@@ -393,6 +410,34 @@ static int main_test(const main_options *o)
 	return all ? 0 : 1;
 }
 
+/* ---- the service manager ------------------------------------------------------- */
+
+/* One sd_notify(3) message; nothing when not under systemd or not built
+ * with libsystemd. */
+static void main_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void main_notify(const char *fmt, ...)
+{
+#ifdef DKIMD_HAVE_SYSTEMD
+	char state[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(state, sizeof(state), fmt, ap);
+	va_end(ap);
+	sd_notify(0, state);
+#else
+	(void)fmt;
+#endif
+}
+
+/* "14:05:09" (UTC) for STATUS lines. */
+static void main_clock(char *buf, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%H:%M:%S UTC", &tm);
+}
+
 /* ---- signals ------------------------------------------------------------------- */
 
 /*
@@ -409,6 +454,7 @@ static void main_signal_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 }
@@ -451,12 +497,22 @@ static void main_reload_notes(const config *old, const config *cfg)
 static void main_reload(void)
 {
 	log_msg(LOG_INFO, "reloading configuration");
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	/* MONOTONIC_USEC: systemd 253 and later match it to its reload. */
+	main_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+	            (unsigned long long)mono.tv_sec * 1000000ull +
+	            (unsigned long long)mono.tv_nsec / 1000ull);
+	char at[32];
+	main_clock(at, sizeof(at));
 	config *old = milter_config_get();
 	config *cfg = main_load(&main_opts, old, true);
 	if (cfg == NULL) {
 		config_unref(old);
 		log_msg(LOG_ERR, "configuration has errors: reload refused, keeping the running one");
 		metrics_reload(false);
+		main_notify("READY=1\nSTATUS=reload refused at %s: the configuration has errors "
+		            "(see the log); running the previous one", at);
 		return;
 	}
 	main_reload_notes(old, cfg);
@@ -466,6 +522,8 @@ static void main_reload(void)
 		log_msg(LOG_ERR, "reload refused: %s", err.message);
 		config_unref(cfg);
 		metrics_reload(false);
+		main_notify("READY=1\nSTATUS=reload refused at %s: %s; running the previous one",
+		            at, err.message);
 		return;
 	}
 	metrics_reload(true);
@@ -475,6 +533,7 @@ static void main_reload(void)
 		        cfg->keys->reused, cfg->keys->read);
 	else
 		log_msg(LOG_INFO, "configuration reloaded");
+	main_notify("READY=1\nSTATUS=configuration reloaded at %s", at);
 }
 
 /* Only interrupts the listener's poll() in the main thread. */
@@ -518,7 +577,7 @@ static void main_stop(void)
 	while (!atomic_load(&main_stop_done)) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
-		pthread_kill(main_thread, SIGUSR2);
+		pthread_kill(main_thread, MAIN_WAKEUP_SIGNAL);
 	}
 	pthread_join(tid, NULL);
 }
@@ -530,7 +589,11 @@ static void *main_signal_thread(void *arg)
 	main_signal_set(&set);
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);
-		if (sig == SIGHUP || sig == SIGUSR1) {
+		if (sig == SIGUSR2) {
+			char line[512];
+			metrics_format_summary(line, sizeof(line));
+			log_msg(LOG_INFO, "SIGUSR2: %s", line);
+		} else if (sig == SIGHUP || sig == SIGUSR1) {
 			main_reload();
 			/* Loading keys leaves OpenSSL state (an error queue) on
 			 * this thread; the process may exit before the thread
@@ -538,6 +601,7 @@ static void *main_signal_thread(void *arg)
 			OPENSSL_thread_stop();
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			main_notify("STOPPING=1\nSTATUS=stopping: finishing the messages in flight");
 			milter_begin_shutdown();
 			main_drain();
 			main_stop();
@@ -554,7 +618,7 @@ static bool main_start_signal_thread(void)
 	int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
 	struct sigaction sa = { .sa_handler = main_wakeup_handler, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
-	if (rc == 0 && sigaction(SIGUSR2, &sa, NULL) != 0)
+	if (rc == 0 && sigaction(MAIN_WAKEUP_SIGNAL, &sa, NULL) != 0)
 		rc = errno;
 	main_thread = pthread_self();
 	pthread_t tid;
@@ -882,6 +946,7 @@ static int main_run(void)
 		return 1;
 	}
 	log_msg(LOG_INFO, "opendkim (dkimd) %s starting", DKIMD_VERSION);
+	main_notify("READY=1\nSTATUS=running: opendkim (dkimd) %s", DKIMD_VERSION);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	if (rc != 0)
 		log_msg(LOG_ERR, "libmilter's listener failed (its reason went to syslog)");
