@@ -3,5 +3,8 @@
 EXTRA_DIST += conf/opendkim.conf conf/KeyTable conf/SigningTable \
 	conf/TrustedHosts conf/postfix-main.cf.sample
 
+# Prometheus: a scrape example and alert rules (tests/milter/promconf.sh).
+EXTRA_DIST += conf/prometheus.yml conf/dkimd-alerts.yml
+
 # The demo configuration and message of scripts/demo.
 EXTRA_DIST += conf/demo/opendkim.conf.in conf/demo/sample.eml

@@ -21,7 +21,8 @@ dist_man_MANS = doc/opendkim.8 doc/opendkim.conf.5 \
 # them in the tarball).
 examplesdir = $(docdir)/examples
 examples_DATA = conf/opendkim.conf conf/KeyTable conf/SigningTable \
-	conf/TrustedHosts conf/postfix-main.cf.sample
+	conf/TrustedHosts conf/postfix-main.cf.sample \
+	conf/prometheus.yml conf/dkimd-alerts.yml
 
 # systemd. The unit names $(sbindir) and $(sysconfdir), so it is made here
 # with sed rather than by configure (make expands the directories fully).
@@ -39,6 +40,7 @@ systemd/opendkim.service: $(srcdir)/systemd/opendkim.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && \
 	sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@SERVICE_TYPE[@]|$(SERVICE_TYPE)|g' \
 	    $(srcdir)/systemd/opendkim.service.in > $@.tmp && mv $@.tmp $@
 
 # The snippets are installed under the name systemd looks for.

@@ -492,6 +492,7 @@ static void config_free(config *cfg)
 
 	free(cfg->path);
 	config_socket_free(&cfg->socket);
+	config_socket_free(&cfg->metrics_socket);
 	dataset_free(cfg->domains);
 	free(cfg->selector);
 	free(cfg->keyfile);
@@ -745,6 +746,27 @@ static config_set_result config_set_socket(config_ctx *ctx,
 	ctx->cfg->has_socket = config_socket_parse(value, &ctx->cfg->socket,
 	                                           why, why_size);
 	return ctx->cfg->has_socket ? CONFIG_SET_OK : CONFIG_SET_BAD;
+}
+
+/* MetricsSocket: Socket's syntax, but an HTTP endpoint needs an address. */
+static config_set_result config_set_metrics_socket(config_ctx *ctx,
+                                                   const config_option *opt,
+                                                   const char *value,
+                                                   const char *where, char *why,
+                                                   size_t why_size)
+{
+	(void)opt;
+	(void)where;
+	config *cfg = ctx->cfg;
+	config_socket_free(&cfg->metrics_socket);
+	cfg->has_metrics_socket = config_socket_parse(value, &cfg->metrics_socket,
+	                                              why, why_size);
+	if (cfg->has_metrics_socket && cfg->metrics_socket.family == CONFIG_SOCK_LOCAL) {
+		snprintf(why, why_size, "must be inet:PORT@ADDRESS or inet6:PORT@ADDRESS");
+		config_socket_free(&cfg->metrics_socket);
+		cfg->has_metrics_socket = false;
+	}
+	return cfg->has_metrics_socket ? CONFIG_SET_OK : CONFIG_SET_BAD;
 }
 
 static bool config_parse_canon(const char *text, size_t len, dkim_canon *out)
@@ -1203,6 +1225,7 @@ static const config_option config_options[] = {
 	CONFIG_OPT("MaximumHeaders", config_set_count, max_headers),
 	CONFIG_OPT("MaximumSignaturesToVerify", config_set_count,
 	           max_signatures),
+	CONFIG_OPT("MetricsSocket", config_set_metrics_socket, metrics_socket),
 	CONFIG_OPT("MinimumKeyBits", config_set_min_key_bits, min_key_bits),
 	CONFIG_OPT("Mode", config_set_mode, sign),
 	CONFIG_OPT("MTA", config_set_dataset, mtas),

@@ -112,6 +112,11 @@ typedef struct config {
 	bool background;                /* Background (yes); no = as -f */
 	config_socket socket;
 
+	/* MetricsSocket: the HTTP endpoint for Prometheus (inet: or inet6:
+	 * only; has_metrics_socket false: off, the default). Read at start. */
+	bool has_metrics_socket;
+	config_socket metrics_socket;
+
 	/* Signing: which keys. Either keytable + signingtable, or the single
 	 * key form (domains + selector + keyfile, key named "default"). */
 	dataset *domains;               /* Domain (NULL when unset) */

@@ -7,6 +7,7 @@ opendkim_libodkconf_a_SOURCES = \
 	opendkim/dataset.c opendkim/dataset.h \
 	opendkim/hostlist.c opendkim/hostlist.h \
 	opendkim/keystore.c opendkim/keystore.h \
-	opendkim/policy.c opendkim/policy.h
+	opendkim/policy.c opendkim/policy.h \
+	opendkim/metrics.c opendkim/metrics.h
 
 ODKCONF_LIBS = opendkim/libodkconf.a

@@ -11,6 +11,7 @@
  * open/parse functions then return NULL. Nothing is printed.
  */
 #include "dataset.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -501,7 +502,8 @@ static bool dataset_is_unsupported(const char *spec)
 	return len > 3 && strcmp(spec + len - 3, ".db") == 0;
 }
 
-dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
+static dataset *dataset_open_spec(const char *spec, const char *where,
+                                  diag_list *diag)
 {
 	if (dataset_has_prefix(spec, "file:"))
 		return dataset_open_file(spec, spec + 5, DATASET_FILE, where,
@@ -522,6 +524,15 @@ dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
 	    strncmp(spec, "../", 3) == 0)
 		return dataset_open_file(spec, spec, DATASET_FILE, where, diag);
 	return dataset_open_csl(spec, where, diag);
+}
+
+dataset *dataset_open(const char *spec, const char *where, diag_list *diag)
+{
+	dataset *ds = dataset_open_spec(spec, where, diag);
+
+	if (ds == NULL)
+		metrics_dataset_error();
+	return ds;
 }
 
 /* ---- lookups -------------------------------------------------------------- */
@@ -596,6 +607,8 @@ const dataset_entry *dataset_next_match(const dataset *ds, const char *key,
 {
 	if (ds == NULL || key == NULL)
 		return NULL;
+	if (*pos == 0)
+		metrics_dataset_lookup(ds->kind);
 	if (ds->kind != DATASET_REFILE)
 		return dataset_next_exact(ds, key, pos);
 	while (*pos < ds->count) {

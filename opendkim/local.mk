@@ -5,6 +5,16 @@ opendkim_opendkim_SOURCES = \
 	opendkim/milter.c opendkim/milter.h \
 	opendkim/authres.c opendkim/authres.h \
 	opendkim/verdict.c opendkim/verdict.h \
+	opendkim/metrics_http.c opendkim/metrics_http.h \
 	opendkim/log.c opendkim/log.h
 opendkim_opendkim_CPPFLAGS = $(AM_CPPFLAGS) -DDKIMD_VERSION='"$(PACKAGE_VERSION)"'
 opendkim_opendkim_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)
+# Optional parts (configure --with-microhttpd, --with-libsystemd).
+if HAVE_MICROHTTPD
+opendkim_opendkim_CPPFLAGS += -DDKIMD_HAVE_MHD $(MHD_CFLAGS)
+opendkim_opendkim_LDADD += $(MHD_LIBS)
+endif
+if HAVE_LIBSYSTEMD
+opendkim_opendkim_CPPFLAGS += -DDKIMD_HAVE_SYSTEMD $(SYSTEMD_CFLAGS)
+opendkim_opendkim_LDADD += $(SYSTEMD_LIBS)
+endif

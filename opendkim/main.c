@@ -10,9 +10,14 @@
  * -s -S -T -W), -A accepted and ignored.
  *
  * Signals: SIGHUP and SIGUSR1 reload the configuration (a configuration
- * with errors is refused and the running one stays); SIGTERM and SIGINT:
- * new messages get a temporary failure, messages in flight finish (for
- * up to 30 s), then the daemon exits.
+ * with errors is refused and the running one stays); SIGUSR2 writes a
+ * one-line summary of the figures (metrics.h) to the log; SIGTERM and
+ * SIGINT: new messages get a temporary failure, messages in flight finish
+ * (for up to 30 s), then the daemon exits.
+ *
+ * systemd (built with libsystemd, under a unit with Type=notify): READY
+ * once the milter socket is open, RELOADING then READY with a STATUS line
+ * around a reload, STOPPING at SIGTERM (sd_notify(3)).
  *
  * Exit status: 0 on success, 1 on configuration or start-up errors
  * (each printed as "FILE:LINE: problem", or as what failed and why:
@@ -33,6 +38,7 @@
 #include <ares.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +49,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef DKIMD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 #include "config.h"
 #include "dkim_resolver.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 
 #ifndef DKIMD_VERSION
@@ -54,6 +66,8 @@
 
 #define MAIN_DRAIN_SECONDS 30        /* how long SIGTERM waits for messages */
 #define MAIN_MAX_MESSAGE (64u << 20) /* -t: largest stored message read */
+/* Interrupts the main thread's poll at stop; SIGUSR2 is the operator's. */
+#define MAIN_WAKEUP_SIGNAL SIGRTMIN
 
 typedef struct {
 	const char *config_path;
@@ -98,6 +112,16 @@ static void main_version(void)
 	printf("  libmilter: %u.%u.%u\n", major, minor, patch);
 	printf("  signing algorithms: rsa-sha256 ed25519-sha256\n");
 	printf("  data sets: file: refile: csl:\n");
+	const char *mhd = metrics_http_library();
+	if (mhd != NULL)
+		printf("  MetricsSocket: libmicrohttpd %s\n", mhd);
+	else
+		printf("  MetricsSocket: not available (built without libmicrohttpd)\n");
+#ifdef DKIMD_HAVE_SYSTEMD
+	printf("  systemd notification: libsystemd (sd_notify)\n");
+#else
+	printf("  systemd notification: not available (built without libsystemd)\n");
+#endif
 }
 
 /*
@@ -255,13 +279,24 @@ static config *main_load_defaults(const main_options *o)
 	return cfg;
 }
 
+/* A MetricsSocket this build cannot serve is an error, said by -n too. */
+static bool main_metrics_available(const config *cfg)
+{
+	if (!cfg->has_metrics_socket || metrics_http_library() != NULL)
+		return true;
+	log_msg(LOG_ERR, "MetricsSocket %s: this build has no HTTP server "
+	        "(configure found no libmicrohttpd)", cfg->metrics_socket.spec);
+	return false;
+}
+
 static int main_check(const main_options *o)
 {
 	config *cfg = main_load(o, NULL, false);
 	if (cfg == NULL)
 		return 1;
+	bool ok = main_metrics_available(cfg);
 	config_unref(cfg);
-	return 0;
+	return ok ? 0 : 1;
 }
 
 /* ---- -t: offline verification -------------------------------------------------- */
@@ -375,6 +410,34 @@ static int main_test(const main_options *o)
 	return all ? 0 : 1;
 }
 
+/* ---- the service manager ------------------------------------------------------- */
+
+/* One sd_notify(3) message; nothing when not under systemd or not built
+ * with libsystemd. */
+static void main_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void main_notify(const char *fmt, ...)
+{
+#ifdef DKIMD_HAVE_SYSTEMD
+	char state[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(state, sizeof(state), fmt, ap);
+	va_end(ap);
+	sd_notify(0, state);
+#else
+	(void)fmt;
+#endif
+}
+
+/* "14:05:09" (UTC) for STATUS lines. */
+static void main_clock(char *buf, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%H:%M:%S UTC", &tm);
+}
+
 /* ---- signals ------------------------------------------------------------------- */
 
 /*
@@ -391,6 +454,7 @@ static void main_signal_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 }
@@ -416,6 +480,15 @@ int sigwait(const sigset_t *restrict set, int *restrict sig)
 static main_options main_opts;
 static pthread_t main_thread;
 
+/* What a reload cannot change: said, not silently ignored. */
+static void main_reload_notes(const config *old, const config *cfg)
+{
+	const char *a = old != NULL && old->has_metrics_socket ? old->metrics_socket.spec : "";
+	const char *b = cfg->has_metrics_socket ? cfg->metrics_socket.spec : "";
+	if (old != NULL && strcmp(a, b) != 0)
+		log_msg(LOG_WARNING, "MetricsSocket is read at start only: restart to change it");
+}
+
 /*
  * Keys whose files did not change are taken from the running
  * configuration: the daemon may no longer be allowed to read them (it
@@ -424,25 +497,43 @@ static pthread_t main_thread;
 static void main_reload(void)
 {
 	log_msg(LOG_INFO, "reloading configuration");
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	/* MONOTONIC_USEC: systemd 253 and later match it to its reload. */
+	main_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+	            (unsigned long long)mono.tv_sec * 1000000ull +
+	            (unsigned long long)mono.tv_nsec / 1000ull);
+	char at[32];
+	main_clock(at, sizeof(at));
 	config *old = milter_config_get();
 	config *cfg = main_load(&main_opts, old, true);
-	config_unref(old);
 	if (cfg == NULL) {
+		config_unref(old);
 		log_msg(LOG_ERR, "configuration has errors: reload refused, keeping the running one");
+		metrics_reload(false);
+		main_notify("READY=1\nSTATUS=reload refused at %s: the configuration has errors "
+		            "(see the log); running the previous one", at);
 		return;
 	}
+	main_reload_notes(old, cfg);
+	config_unref(old);
 	dkim_error err = { 0 };
 	if (!milter_set_config(cfg, &err)) {
 		log_msg(LOG_ERR, "reload refused: %s", err.message);
 		config_unref(cfg);
+		metrics_reload(false);
+		main_notify("READY=1\nSTATUS=reload refused at %s: %s; running the previous one",
+		            at, err.message);
 		return;
 	}
+	metrics_reload(true);
 	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, main_opts.foreground);
 	if (cfg->keys != NULL)
 		log_msg(LOG_INFO, "configuration reloaded: %zu key(s) unchanged and reused, %zu read",
 		        cfg->keys->reused, cfg->keys->read);
 	else
 		log_msg(LOG_INFO, "configuration reloaded");
+	main_notify("READY=1\nSTATUS=configuration reloaded at %s", at);
 }
 
 /* Only interrupts the listener's poll() in the main thread. */
@@ -486,7 +577,7 @@ static void main_stop(void)
 	while (!atomic_load(&main_stop_done)) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
-		pthread_kill(main_thread, SIGUSR2);
+		pthread_kill(main_thread, MAIN_WAKEUP_SIGNAL);
 	}
 	pthread_join(tid, NULL);
 }
@@ -498,7 +589,11 @@ static void *main_signal_thread(void *arg)
 	main_signal_set(&set);
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);
-		if (sig == SIGHUP || sig == SIGUSR1) {
+		if (sig == SIGUSR2) {
+			char line[512];
+			metrics_format_summary(line, sizeof(line));
+			log_msg(LOG_INFO, "SIGUSR2: %s", line);
+		} else if (sig == SIGHUP || sig == SIGUSR1) {
 			main_reload();
 			/* Loading keys leaves OpenSSL state (an error queue) on
 			 * this thread; the process may exit before the thread
@@ -506,6 +601,7 @@ static void *main_signal_thread(void *arg)
 			OPENSSL_thread_stop();
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			main_notify("STOPPING=1\nSTATUS=stopping: finishing the messages in flight");
 			milter_begin_shutdown();
 			main_drain();
 			main_stop();
@@ -522,7 +618,7 @@ static bool main_start_signal_thread(void)
 	int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
 	struct sigaction sa = { .sa_handler = main_wakeup_handler, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
-	if (rc == 0 && sigaction(SIGUSR2, &sa, NULL) != 0)
+	if (rc == 0 && sigaction(MAIN_WAKEUP_SIGNAL, &sa, NULL) != 0)
 		rc = errno;
 	main_thread = pthread_self();
 	pthread_t tid;
@@ -712,6 +808,46 @@ static bool main_open_socket(const config *cfg)
 	return true;
 }
 
+/* MetricsSocket is bound here, served after the fork (metrics_http.h). */
+static bool main_open_metrics_socket(const config *cfg)
+{
+	if (!cfg->has_metrics_socket)
+		return true;
+	if (!main_metrics_available(cfg))
+		return false;
+	char why[256];
+	if (!metrics_http_listen(&cfg->metrics_socket, why, sizeof(why))) {
+		log_msg(LOG_ERR, "cannot open socket %s (MetricsSocket): %s",
+		        cfg->metrics_socket.spec, why);
+		return false;
+	}
+	return true;
+}
+
+/* The figures that do not come from messages, and the endpoint. */
+static bool main_start_metrics(const config *cfg)
+{
+	unsigned major = 0, minor = 0, patch = 0;
+	char milter[32];
+	smfi_version(&major, &minor, &patch);
+	snprintf(milter, sizeof(milter), "%u.%u.%u", major, minor, patch);
+	metrics_set_build_info(DKIMD_VERSION, milter, OpenSSL_version(OPENSSL_VERSION));
+	metrics_config_loaded();
+	metrics_set_cache_source(milter_cache_stats);
+	char why[256];
+	if (cfg->has_metrics_socket && !metrics_http_start(why, sizeof(why))) {
+		log_msg(LOG_ERR, "cannot serve MetricsSocket %s: %s", cfg->metrics_socket.spec, why);
+		return false;
+	}
+	if (cfg->has_metrics_socket)
+		log_msg(LOG_INFO, "metrics at http://%s%s%s:%u/metrics",
+		        cfg->metrics_socket.family == CONFIG_SOCK_INET6 ? "[" : "",
+		        cfg->metrics_socket.host != NULL ? cfg->metrics_socket.host : "*",
+		        cfg->metrics_socket.family == CONFIG_SOCK_INET6 ? "]" : "",
+		        cfg->metrics_socket.port);
+	return true;
+}
+
 static bool main_drop_privileges(const config *cfg)
 {
 	if (!cfg->has_user || (getuid() == cfg->uid && getgid() == cfg->gid))
@@ -737,7 +873,7 @@ static bool main_prepare(config *cfg)
 	}
 	if (cfg->has_umask)
 		umask(cfg->umask);
-	if (!main_open_socket(cfg))
+	if (!main_open_socket(cfg) || !main_open_metrics_socket(cfg))
 		return false;
 	if (!main_opts.foreground) {
 		if (!main_daemonize()) {
@@ -801,18 +937,21 @@ static int main_run(void)
 	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, true);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };
-	if (!main_prepare(cfg) || !milter_set_config(cfg, &err)) {
+	if (!main_prepare(cfg) || !main_start_metrics(cfg) || !milter_set_config(cfg, &err)) {
 		if (err.message[0] != '\0')
 			log_msg(LOG_ERR, "%s", err.message);
+		metrics_http_stop();
 		config_unref(cfg);
 		free(pidfile);
 		return 1;
 	}
 	log_msg(LOG_INFO, "opendkim (dkimd) %s starting", DKIMD_VERSION);
+	main_notify("READY=1\nSTATUS=running: opendkim (dkimd) %s", DKIMD_VERSION);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	if (rc != 0)
 		log_msg(LOG_ERR, "libmilter's listener failed (its reason went to syslog)");
 	log_msg(LOG_INFO, "terminating");
+	metrics_http_stop();
 	milter_shutdown();
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -47,6 +48,7 @@
 #include "authres.h"
 #include "dkim_resolver.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "verdict.h"
 
@@ -92,6 +94,9 @@ static void milter_dns_put(milter_dns *dns)
 {
 	if (dns == NULL || atomic_fetch_sub(&dns->refs, 1) != 1)
 		return;
+	dkim_resolver_stats st;
+	dkim_resolver_stats_get(dns->resolver, &st);
+	metrics_cache_retired(st.cache_hits, st.cache_misses);
 	dkim_resolver_free(dns->resolver);
 	free(dns->nameservers);
 	free(dns);
@@ -188,6 +193,23 @@ bool milter_set_config(config *cfg, dkim_error *err)
 	return true;
 }
 
+/*
+ * The key cache's figures for a scrape (metrics_set_cache_source): those
+ * of the current resolver; a resolver replaced by a reload that changed
+ * the DNS settings adds its own when its last message ends.
+ */
+void milter_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	milter_runtime *rt = milter_rt_get();
+	if (rt != NULL) {
+		dkim_resolver_stats st;
+		dkim_resolver_stats_get(rt->dns->resolver, &st);
+		*hits = st.cache_hits;
+		*misses = st.cache_misses;
+	}
+	milter_rt_put(rt);
+}
+
 config *milter_config_get(void)
 {
 	milter_runtime *rt = milter_rt_get();
@@ -264,6 +286,8 @@ static milter_conn *milter_conn_get(SMFICTX *ctx)
 			free(conn);
 			conn = NULL;
 		}
+		if (conn != NULL)
+			metrics_connection_open();
 	}
 	return conn;
 }
@@ -306,6 +330,17 @@ static const char *milter_qid(SMFICTX *ctx, milter_msg *m)
 }
 
 /* ---- actions and replies ------------------------------------------------------ */
+
+/* Counts a message that ends with action (metrics.h). */
+static void milter_count(const milter_msg *m, config_action action)
+{
+	metrics_mode mode = METRICS_MODE_NONE;
+	if (m != NULL && m->decision.sign)
+		mode = METRICS_MODE_SIGN;
+	else if (m != NULL && m->decision.verify)
+		mode = METRICS_MODE_VERIFY;
+	metrics_message(mode, action);
+}
 
 /* Carries out action for cause: the SMTP reply, quarantine, the status. */
 static sfsistat milter_act(SMFICTX *ctx, config_action action, verdict_cause cause)
@@ -357,6 +392,7 @@ static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, verdict_cause cause
 	config_action action = verdict_action(cfg, cause);
 	log_msg(LOG_ERR, "%s: %s: action=%s", milter_qid(ctx, m), why,
 	        config_action_name(action));
+	milter_count(m, action);
 	sfsistat st = milter_act(ctx, action, cause);
 	milter_conn_end_message(conn);
 	return st;
@@ -768,6 +804,14 @@ static dkim_status milter_add_signers(milter_msg *m)
 	return st;
 }
 
+/* The resolver's lookup, counted (one outcome per signature). */
+static void milter_lookup(void *resolver, dkim_key_query *queries, size_t n)
+{
+	dkim_resolver_lookup(resolver, queries, n);
+	for (size_t i = 0; i < n; i++)
+		metrics_dns_lookup(queries[i].status);
+}
+
 /* Creates the engine's message, feeds it the header block. */
 static dkim_status milter_start_dkim(milter_msg *m)
 {
@@ -780,7 +824,7 @@ static dkim_status milter_start_dkim(milter_msg *m)
 	if (m->decision.sign)
 		st = milter_add_signers(m);
 	if (st == DKIM_OK && m->decision.verify)
-		st = dkim_msg_verify(m->dkim, dkim_resolver_lookup, m->rt->dns->resolver, &m->err);
+		st = dkim_msg_verify(m->dkim, milter_lookup, m->rt->dns->resolver, &m->err);
 	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
 		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
 	if (st == DKIM_OK)
@@ -845,10 +889,12 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	milter_conn *conn = milter_conn_get(ctx);
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
 	if (conn != NULL && conn->peer) {
+		milter_count(NULL, CONFIG_ACT_ACCEPT);
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
 	if (m == NULL) {   /* mlfi_envfrom failed (maybe unanswered) */
+		milter_count(NULL, CONFIG_ACT_TEMPFAIL);
 		if (atomic_load(&milter_shutting_down))
 			smfi_setreply(ctx, "451", "4.3.2", "DKIM filter shutting down, try again later");
 		return SMFIS_TEMPFAIL;
@@ -871,6 +917,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		return milter_eoh_malformed(ctx, conn);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
+		milter_count(m, CONFIG_ACT_ACCEPT);
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
@@ -924,6 +971,7 @@ static bool milter_add_signatures(SMFICTX *ctx, milter_conn *conn)
 		const char *sig = dkim_msg_signature(m->dkim, (int)i, "\n");
 		if (sig == NULL || !milter_insert(ctx, conn, "DKIM-Signature", sig))
 			return false;
+		metrics_signature(m->signers.v[i].alg);
 	}
 	return true;
 }
@@ -1108,8 +1156,11 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 		cause = milter_verdict(m->dkim, &decisive);
 	config_action action = m->decision.verify ? verdict_action(m->rt->cfg, cause)
 	                                          : CONFIG_ACT_ACCEPT;
-	milter_log_message(ctx, conn, m, action,
-	                   m->decision.verify ? dkim_msg_result(m->dkim, decisive) : NULL);
+	const dkim_sig_result *r = m->decision.verify ? dkim_msg_result(m->dkim, decisive) : NULL;
+	milter_log_message(ctx, conn, m, action, r);
+	if (m->decision.verify)
+		metrics_verify_result(r != NULL ? r->result : DKIM_RESULT_NONE, cause);
+	milter_count(m, action);
 	return milter_act(ctx, action, cause);
 }
 
@@ -1139,29 +1190,33 @@ static sfsistat milter_eom_malformed(SMFICTX *ctx, milter_conn *conn)
 	        milter_qid(ctx, m), config_action_name(action), why,
 	        quiet ? " (IgnoreMalformedMail)" : "",
 	        m->nremove > 0 ? " removed forged Authentication-Results" : "");
+	milter_count(m, action);
 	return milter_act(ctx, action, VERDICT_SECURITY);
 }
 
 static sfsistat mlfi_eom(SMFICTX *ctx)
 {
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	milter_conn *conn = milter_conn_get(ctx);
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
 	if (m == NULL)
 		return SMFIS_ACCEPT;   /* accepted earlier: nothing to do */
 	(void)milter_qid(ctx, m);
+	sfsistat st;
 	if (m->malformed && !m->failed) {
-		sfsistat st = milter_eom_malformed(ctx, conn);
+		st = milter_eom_malformed(ctx, conn);
 		milter_conn_end_message(conn);
-		return st;
+	} else if (m->failed || m->dkim == NULL) {
+		st = milter_fail(ctx, conn, VERDICT_INTERNAL,
+		                 m->err.message[0] != '\0' ? m->err.message : "no message state");
+	} else if (dkim_msg_eom(m->dkim, &m->err) != DKIM_OK) {
+		st = milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign), m->err.message);
+	} else {
+		st = milter_eom_act(ctx, conn);
+		milter_conn_end_message(conn);
 	}
-	if (m->failed || m->dkim == NULL)
-		return milter_fail(ctx, conn, VERDICT_INTERNAL,
-		                   m->err.message[0] != '\0' ? m->err.message : "no message state");
-	if (dkim_msg_eom(m->dkim, &m->err) != DKIM_OK)
-		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
-		                   m->err.message);
-	sfsistat st = milter_eom_act(ctx, conn);
-	milter_conn_end_message(conn);
+	metrics_eom_done(&start);
 	return st;
 }
 
@@ -1177,6 +1232,8 @@ static sfsistat mlfi_close(SMFICTX *ctx)
 {
 	milter_conn *conn = smfi_getpriv(ctx);
 	milter_conn_end_message(conn);
+	if (conn != NULL)
+		metrics_connection_close();
 	free(conn);
 	smfi_setpriv(ctx, NULL);
 	/*

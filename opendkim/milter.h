@@ -17,6 +17,8 @@
 
 #include <stdbool.h>
 
+#include <stdint.h>
+
 #include <libmilter/mfapi.h>
 
 #include "config.h"
@@ -45,5 +47,8 @@ void milter_begin_shutdown(void);
 
 /* Messages between MAIL and end of message / abort, now. */
 unsigned milter_messages_in_flight(void);
+
+/* The current key cache's hits and misses (a metrics_cache_fn). */
+void milter_cache_stats(uint64_t *hits, uint64_t *misses);
 
 #endif /* OPENDKIM_MILTER_H */

@@ -28,13 +28,15 @@ tests_milter_miltclient_LDADD = $(MPROTO_LIBS)
 # Black-box tests of the daemon.
 milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh tests/milter/actions.sh \
 	tests/milter/arremove.sh tests/milter/reload.sh tests/milter/cli.sh \
-	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh
+	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh tests/milter/metrics.sh \
+	tests/milter/notify.sh tests/milter/promconf.sh
 TESTS += $(milter_black_box_tests)
 EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimverify.py \
 	tests/milter/dkimsign.py \
 	tests/milter/postfix.sh tests/milter/smtpsink.py \
 	tests/milter/lua/common.lua tests/milter/lua/sign-verify.lua \
-	tests/milter/lua/arremove.lua
+	tests/milter/lua/arremove.lua tests/milter/httphostile.py tests/milter/notify.py \
+	tests/milter/alerts.test.yml
 
 # The fuzz target for Authentication-Results, with seeds.
 EXTRA_DIST += tests/fuzz/fuzz_authres.c tests/fuzz/corpus/authres

@@ -22,6 +22,11 @@ tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
 	tests/unit/odk_testutil.c tests/unit/odk_testutil.h
 tests_unit_test_policy_LDADD = $(ODKCONF_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_LDADD = $(ODKCONF_TEST_LDADD)
+
 # Fuzz targets for the configuration, data sets and host lists, with seeds.
 EXTRA_DIST += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_dataset.c \
 	tests/fuzz/fuzz_hostlist.c tests/fuzz/corpus/config \

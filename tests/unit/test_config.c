@@ -1135,3 +1135,29 @@ Test(config, syslog_name_values)
 		          "%s", bad[i]);
 	}
 }
+
+/* MetricsSocket: off by default; Socket's syntax, inet: and inet6: only. */
+Test(config, metrics_socket)
+{
+	config *cfg = parse("", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_not(cfg->has_metrics_socket);
+	config_unref(cfg);
+	cfg = parse("MetricsSocket inet:9100@[127.0.0.1]\n", 0);
+	cr_assert_not_null(cfg);
+	cr_assert(cfg->has_metrics_socket);
+	cr_assert_eq(cfg->metrics_socket.family, CONFIG_SOCK_INET);
+	cr_assert_eq(cfg->metrics_socket.port, 9100);
+	cr_assert_str_eq(cfg->metrics_socket.host, "127.0.0.1");
+	config_unref(cfg);
+	cfg = parse("MetricsSocket inet6:9100@[::1]\n", 0);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->metrics_socket.family, CONFIG_SOCK_INET6);
+	config_unref(cfg);
+	cr_assert_null(parse("MetricsSocket local:/run/m.sock\n", 0));
+	cr_assert(has("t.conf:1: bad value 'local:/run/m.sock' for MetricsSocket: "
+	              "must be inet:PORT@ADDRESS or inet6:PORT@ADDRESS"));
+	cr_assert_null(parse("MetricsSocket inet:99999\n", 0));
+	cr_assert(has("t.conf:1: bad value 'inet:99999' for MetricsSocket"));
+}
