@@ -15,7 +15,8 @@
 
 LOAD=$top_builddir/bench/milterload
 LIMIT_MS=${BENCH_P50_LIMIT_MS:-5}
-# On a busy machine every message is slower, whatever the socket. The limit
+# On a busy machine every message is slower, whatever the socket: each case
+# gets three rounds (bench_p50), and the limit
 # follows the load: at least LIMIT_MS, and at least three times the p50 of
 # the same messages over a UNIX socket (measured when a run is over LIMIT_MS:
 # a quiet machine keeps the plain limit), where no delayed ACK
@@ -57,8 +58,8 @@ bench_control() {
 	mt_ok "control: a milter that splits its replies stalls the client (p50 $_p50 ms)"
 }
 
-# bench_p50 NAME [milterload options]: runs 20 messages, checks the p50.
-bench_p50() {
+# bench_round NAME [milterload options]: 20 messages; sets _p50.
+bench_round() {
 	_name=$1
 	shift
 	"$LOAD" -q -n 20 --expect DKIM-Signature --dump "$T/dump.$_name" --dump-max 1 \
@@ -66,15 +67,25 @@ bench_p50() {
 		{ cat "$T/$_name.out" >&2; mt_fail "milterload ($_name) reported failures"; }
 	_p50=$(bench_result "$T/$_name.out" p50_ms)
 	[ -n "$_p50" ] || { cat "$T/$_name.out" >&2; mt_fail "no result line ($_name)"; }
+}
+
+# bench_p50 NAME [milterload options]: the p50 of 20 messages must be under
+# the limit in one of three rounds. Load from elsewhere only slows a round
+# down; a delayed-ACK stall holds every round over 40 ms.
+bench_p50() {
 	_limit=$LIMIT_MS
-	if ! awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }'; then
+	for _round in 1 2 3; do
+		bench_round "$@"
+		awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }' && break
 		[ "$REF_P50" != 0 ] || bench_reference
 		_limit=$(awk -v l="$LIMIT_MS" -v r="$REF_P50" 'BEGIN { print (3 * r > l) ? 3 * r : l }')
-	fi
+		awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }' && break
+		echo "round $_round of $1: p50 $_p50 ms, limit $_limit ms"
+	done
 	awk -v p="$_p50" -v l="$_limit" 'BEGIN { exit !(p < l) }' ||
-		{ cat "$T/$_name.out" >&2; mt_fail "$_name: p50 $_p50 ms, limit $_limit ms (UNIX socket p50 $REF_P50 ms)"; }
-	mt_verify "$T/dump.$_name/000000.eml"
-	mt_ok "$_name: p50 $_p50 ms < $_limit ms ($(bench_result "$T/$_name.out" msgs_per_s) msgs/s)"
+		{ cat "$T/$1.out" >&2; mt_fail "$1: p50 $_p50 ms in three rounds, limit $_limit ms (UNIX socket p50 $REF_P50 ms)"; }
+	mt_verify "$T/dump.$1/000000.eml"
+	mt_ok "$1: p50 $_p50 ms < $_limit ms ($(bench_result "$T/$1.out" msgs_per_s) msgs/s)"
 }
 
 case $MT_SOCKET in
