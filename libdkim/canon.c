@@ -85,11 +85,16 @@ static dkim_status dkim_canon_header_relaxed(const char *field, size_t len,
 			in_name = false;
 			after_colon = true;
 			wsp = false;                /* WSP before the colon */
-		} else if (wsp && !after_colon) {
-			*o++ = ' ';
-		}
-		if (!in_name && c != ':')
+		} else {
+			/*
+			 * Only WSP right after the separator colon goes; any
+			 * other byte, a ':' in the value included, ends that
+			 * stretch ("Subject: : x" is "subject:: x", §3.4.2).
+			 */
+			if (wsp && !after_colon)
+				*o++ = ' ';
 			after_colon = false;
+		}
 		wsp = false;
 		*o++ = in_name ? (char)dkim_lower((unsigned char)c) : c;
 	}

@@ -236,10 +236,14 @@ typedef struct {
  * Parses the value of a DKIM-Signature field and checks it per §3.5 and
  * §6.1.1: v=1, required tags, i= within d=, h= includes From, x= >= t=,
  * supported q=. Expiry against the clock is not checked here (msg.c does).
- * On failure err says why; sig is left freeable.
+ * On failure err says why; sig is left freeable. Tag names outside the
+ * §3.2 grammar are ignored as unrecognized tags (for verification);
+ * dkim_sig_parse_strict refuses them (for checking our own output).
  */
 dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
                            dkim_error *err);
+dkim_status dkim_sig_parse_strict(const char *value, size_t len, dkim_sig *sig,
+                                  dkim_error *err);
 void dkim_sig_free(dkim_sig *sig);
 
 /*

@@ -455,33 +455,44 @@ static void key_list_each(const dkim_tag *tag,
 	}
 }
 
+/* Exact: v= (§3.6.1 "MUST be set to "DKIM1"" and the tests of every peer). */
 static bool key_eq(const char *s, size_t n, const char *lit)
 {
 	return n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
+/*
+ * The values of h=, k=, s= and t= are quoted literals in the ABNF of
+ * §3.6.1, and quoted ABNF strings are case-insensitive (RFC 5234 §2.3):
+ * "h=SHA256; k=RSA; s=Email" is a valid record (dkimpy and OpenDKIM agree).
+ */
+static bool key_lit(const char *s, size_t n, const char *lit)
+{
+	return dkim_strcaseeq_n(s, n, lit);
+}
+
 /* h=: hash names; unknown ones are ignored (§3.6.1 "MUST ignore"). */
 static void key_h_one(dkim_pubkey *key, const char *s, size_t n)
 {
-	if (key_eq(s, n, "sha256"))
+	if (key_lit(s, n, "sha256"))
 		key->hashes |= KEY_HASH_BIT(DKIM_HASH_SHA256);
-	else if (key_eq(s, n, "sha1"))
+	else if (key_lit(s, n, "sha1"))
 		key->hashes |= KEY_HASH_BIT(DKIM_HASH_SHA1);
 }
 
 /* s=: "*" or "email" allows email; other service types are ignored. */
 static void key_s_one(dkim_pubkey *key, const char *s, size_t n)
 {
-	if (key_eq(s, n, "*") || key_eq(s, n, "email"))
+	if (key_lit(s, n, "*") || key_lit(s, n, "email"))
 		key->allows_email = true;
 }
 
 /* t=: y (testing) and s (strict i=); unknown flags MUST be ignored. */
 static void key_t_one(dkim_pubkey *key, const char *s, size_t n)
 {
-	if (key_eq(s, n, "y"))
+	if (key_lit(s, n, "y"))
 		key->flags |= DKIM_KEYFLAG_TESTING;
-	else if (key_eq(s, n, "s"))
+	else if (key_lit(s, n, "s"))
 		key->flags |= DKIM_KEYFLAG_STRICT;
 }
 
@@ -511,9 +522,9 @@ static dkim_status key_parse_k(const dkim_tag *tags, size_t ntags,
 	const dkim_tag *k = dkim_taglist_find(tags, ntags, "k");
 
 	key->type = DKIM_KEY_RSA;
-	if (k == NULL || key_eq(k->value, k->value_len, "rsa"))
+	if (k == NULL || key_lit(k->value, k->value_len, "rsa"))
 		return DKIM_OK;
-	if (key_eq(k->value, k->value_len, "ed25519")) {
+	if (key_lit(k->value, k->value_len, "ed25519")) {
 		key->type = DKIM_KEY_ED25519;
 		return DKIM_OK;
 	}

@@ -502,8 +502,18 @@ static dkim_status sig_check(dkim_sig *sig, dkim_error *err)
 	return DKIM_OK;
 }
 
-dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
-                           dkim_error *err)
+/*
+ * Tag names outside the §3.2 grammar ("x-foo=1"): decision (issue 16).
+ * Verification reads them as unrecognized tags and ignores them (§3.2
+ * "Unrecognized tags MUST be ignored"), as OpenDKIM 2.11 and dkimpy 1.1.4
+ * do: refusing them turned signatures every other verifier passes into
+ * permerrors (and 550s), and no tag we act on can hide behind such a name.
+ * What we write is held to the strict grammar (dkim_sig_parse_strict, used
+ * on our own output by the tests and fuzzers), as §6.1.1 asks of the field.
+ * Duplicates, values and required tags are checked strictly in both.
+ */
+static dkim_status sig_parse(const char *value, size_t len, bool strict,
+                             dkim_sig *sig, dkim_error *err)
 {
 	dkim_tag tags[DKIM_MAX_TAGS];
 	size_t ntags, i;
@@ -512,13 +522,12 @@ dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
 	memset(sig, 0, sizeof(*sig));
 	sig->length = DKIM_NO_LIMIT;
 	sig->header_canon = sig->body_canon = DKIM_CANON_SIMPLE;
-	/*
-	 * §3.2: duplicate tags are an error; the tag-list parser rejects them.
-	 * Strict names too, unlike key records (key.c): §6.1.1 "Implementers
-	 * MUST meticulously validate the format" of this field, so "x-foo=" is
-	 * a syntax error here although OpenDKIM 2.11 and dkimpy 1.1.4 skip it.
-	 */
-	st = dkim_taglist_parse(value, len, tags, DKIM_MAX_TAGS, &ntags, err);
+	/* §3.2: duplicate tags are an error; the tag-list parser rejects them. */
+	if (strict)
+		st = dkim_taglist_parse(value, len, tags, DKIM_MAX_TAGS, &ntags, err);
+	else
+		st = dkim_taglist_parse_tolerant(value, len, tags, DKIM_MAX_TAGS,
+		                                 &ntags, err);
 	if (st != DKIM_OK)
 		return st;
 	for (i = 0; i < SIG_NTAGS; i++) {
@@ -535,6 +544,18 @@ dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
 			                 sig_tags[i].name);
 	/* §3.2: unrecognized tags are ignored. */
 	return sig_check(sig, err);
+}
+
+dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
+                           dkim_error *err)
+{
+	return sig_parse(value, len, false, sig, err);
+}
+
+dkim_status dkim_sig_parse_strict(const char *value, size_t len, dkim_sig *sig,
+                                  dkim_error *err)
+{
+	return sig_parse(value, len, true, sig, err);
 }
 
 void dkim_sig_free(dkim_sig *sig)

@@ -78,6 +78,14 @@ expect_testkey "testkey: Ed25519 private key against an RSA record" 65 \
 	-d $DOM -s rsa1 -k "$k/ed1.private"
 expect_testkey "testkey: missing record (69, as OpenDKIM)" 69 \
 	"nothere._domainkey.$DOM: no key record found" -x "$tmp/empty.conf" -d $DOM -s nothere
+# With -k the private key is loaded before the lookup fails: it must be freed
+# (issue 16; in the sanitizer build LeakSanitizer turns a leak into rc 23).
+expect_testkey "testkey: missing record with a key file, no leak" 69 \
+	"nothere._domainkey.$DOM: no key record found" -x "$tmp/empty.conf" -d $DOM -s nothere \
+	-k "$k/ed1.private"
+if grep -q LeakSanitizer "$tmp/out"; then
+	not_ok "testkey: the loaded key leaks: $(cat "$tmp/out")"
+fi
 expect_testkey "testkey: revoked key" 69 \
 	"revoked._domainkey.$DOM: key revoked (empty p=)" -x "$tmp/empty.conf" -d $DOM -s revoked
 expect_testkey "testkey: malformed record" 69 \

@@ -19,3 +19,4 @@ tests_unit_test_rfc8463_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz_sig.c tests/fuzz/fuzz_msg.c \
 	tests/fuzz/corpus/sig tests/fuzz/corpus/msg
+EXTRA_DIST += tests/fuzz/fuzz_signverify.c tests/fuzz/corpus/signverify

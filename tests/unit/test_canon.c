@@ -144,6 +144,13 @@ Test(canon, header_relaxed_cases)
 	check_header(DKIM_CANON_RELAXED, "X-Empty:", false, "x-empty:\r\n");
 	check_header(DKIM_CANON_RELAXED, "X-Empty:  \r\n  ", false, "x-empty:\r\n");
 	check_header(DKIM_CANON_RELAXED, "X: a:B: C", false, "x:a:B: C\r\n");
+	/* Colons leading the value are content: WSP after them stays (issue 16). */
+	check_header(DKIM_CANON_RELAXED, "Subject: : hello", false,
+	             "subject:: hello\r\n");
+	check_header(DKIM_CANON_RELAXED, "Subject:\r\n\t:: Weekly ::", false,
+	             "subject::: Weekly ::\r\n");
+	check_header(DKIM_CANON_RELAXED, "X::\t a", false, "x:: a\r\n");
+	check_header(DKIM_CANON_RELAXED, "X : :", false, "x::\r\n");
 	check_header(DKIM_CANON_RELAXED, "DKIM-Signature: v=1; b=", true,
 	             "dkim-signature:v=1; b=");
 	/* A bare CR is not a line break: kept. */

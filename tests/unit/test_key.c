@@ -775,6 +775,8 @@ Test(pubkey, h_restricts_hashes)
 		{ "h=sha512:sha256", true, false },
 		{ "h=md5", false, false },
 		{ "h=", false, false },
+		{ "h=SHA256", true, false },    /* RFC 5234 §2.3 (issue 16) */
+		{ "h=Sha1:sHa256", true, true },
 	};
 	char *rec;
 	dkim_privkey *priv = testkey_new(DKIM_KEY_RSA, 1024, &rec);
@@ -808,7 +810,10 @@ Test(pubkey, s_service_types)
 		{ "s=tlsrpt", false },
 		{ "s=tlsrpt:email", true },
 		{ "s= tlsrpt : * ", true },
-		{ "s=Email", false },   /* tag values are case-sensitive (§3.2) */
+		/* Quoted ABNF literals are case-insensitive (RFC 5234 §2.3);
+		 * dkimpy and OpenDKIM accept these (issue 16). */
+		{ "s=Email", true },
+		{ "s=EMAIL:tlsrpt", true },
 	};
 	size_t i;
 
@@ -907,6 +912,28 @@ Test(pubkey, version_rules)
 	parse_fails("k=rsa; v=DKIM1; p=", DKIM_ERR_SYNTAX, "v= must be the first tag");
 	parse_fails("v=DKIM2; p=", DKIM_ERR_SYNTAX, "unsupported key record version");
 	parse_fails("v=dkim1; p=", DKIM_ERR_SYNTAX, "unsupported key record version");
+}
+
+/* k= values are ABNF literals: case-insensitive (RFC 5234 §2.3, issue 16). */
+Test(pubkey, k_case_insensitive)
+{
+	char *rec, buf[1024];
+	dkim_privkey *priv = testkey_new(DKIM_KEY_RSA, 1024, &rec);
+	dkim_pubkey *key;
+
+	snprintf(buf, sizeof(buf), "v=DKIM1; k=RSA; h=SHA256; s=Email; %s",
+	         strstr(rec, "p="));
+	key = parse_ok(buf);
+	cr_assert_eq(dkim_pubkey_type(key), DKIM_KEY_RSA);
+	cr_assert(dkim_pubkey_allows_hash(key, DKIM_HASH_SHA256));
+	cr_assert(dkim_pubkey_allows_email(key));
+	cr_assert(dkim_pubkey_matches(key, priv));
+	dkim_pubkey_unref(key);
+	key = parse_ok("v=DKIM1; k=Ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	cr_assert_eq(dkim_pubkey_type(key), DKIM_KEY_ED25519);
+	dkim_pubkey_unref(key);
+	dkim_privkey_free(priv);
+	free(rec);
 }
 
 Test(pubkey, structural_errors)

@@ -18,3 +18,10 @@ tests_unit_test_header_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz_taglist.c tests/fuzz/fuzz_canon.c \
 	tests/fuzz/fuzz_header.c tests/fuzz/corpus/taglist \
 	tests/fuzz/corpus/canon tests/fuzz/corpus/header
+
+# Relaxed header canonicalization against dkimpy's (issue 16).
+check_PROGRAMS += tests/unit/canon_tool
+tests_unit_canon_tool_SOURCES = tests/unit/canon_tool.c
+tests_unit_canon_tool_LDADD = $(DKIM_LIBS)
+TESTS += tests/unit/canon_diff.sh
+EXTRA_DIST += tests/unit/canon_diff.sh tests/unit/canon_diff.py
