@@ -122,17 +122,20 @@ static void testkey_problem(const testkey_target *t, testkey_kind kind,
                             const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* One line per problem on stderr; counted for the exit status. */
+/* One line per problem on stderr; counted for the exit status. The reason
+ * may quote a DNS answer: escaped (dkim_text_escape) so that it cannot
+ * forge lines in a cron mail or a log. */
 static void testkey_problem(const testkey_target *t, testkey_kind kind,
                             const char *fmt, ...)
 {
+	char raw[2048], line[2048];
 	va_list ap;
 
-	fprintf(stderr, TESTKEY_PROG ": %s%s: ", t->name, t->origin);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	dkim_text_escape(raw, line, sizeof(line));
+	fprintf(stderr, TESTKEY_PROG ": %s%s: %s\n", t->name, t->origin, line);
 	testkey_count(kind);
 }
 

@@ -348,6 +348,17 @@ const dkim_sig_result *dkim_msg_result(const dkim_msg *msg, size_t i);
 bool dkim_header_address(const char *value, char *local, size_t local_size,
                          char *domain, size_t domain_size);
 
+/* ---- text for logs and terminals ------------------------------------------ */
+
+/*
+ * Copies in to out (size bytes, always terminated, cut before an escape that
+ * would not fit) with every control byte and every byte over 0x7e written as
+ * \xNN. Text from a message or a DNS answer (a key record's
+ * "k=x\nopendkim[1]: ...") can then neither start a line of its own in a
+ * log or on a terminal nor hide in 8-bit bytes.
+ */
+void dkim_text_escape(const char *in, char *out, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

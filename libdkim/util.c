@@ -268,3 +268,26 @@ bool dkim_strcaseeq_n(const char *a, size_t alen, const char *b)
 	}
 	return b[alen] == '\0';
 }
+
+void dkim_text_escape(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (size == 0)
+		return;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+		bool plain = *p >= 0x20 && *p < 0x7f;
+		size_t need = plain ? 1 : 4;
+		if (o + need >= size)
+			break;
+		if (plain) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0x0f];
+		}
+	}
+	out[o] = '\0';
+}

@@ -12,6 +12,8 @@
  */
 #include "log.h"
 
+#include "dkim.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -121,11 +123,12 @@ void log_msg(int prio, const char *fmt, ...)
 {
 	if (prio == LOG_DEBUG && !atomic_load(&log_verbose))
 		return;
-	char line[LOG_LINE_MAX];
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	dkim_text_escape(raw, line, sizeof(line));
 	if (atomic_load(&log_syslog))
 		syslog(prio, "%s", line);
 	if (atomic_load(&log_stderr)) {

@@ -35,7 +35,10 @@ bool log_stderr_is_journal(void);
 void log_set_verbose(bool verbose);
 bool log_is_verbose(void);
 
-/* One line at priority prio (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
+/*
+ * One line at priority prio (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG),
+ * escaped with dkim_text_escape: callers may pass untrusted text.
+ */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* OPENDKIM_LOG_H */

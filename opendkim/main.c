@@ -340,16 +340,32 @@ static char *main_read_file(const char *path, size_t *len)
 	return NULL;
 }
 
+/* One line of -t's report on standard output: the selector, domain and
+ * reason come from the message and from DNS, so the line is escaped as the
+ * log's are (dkim_text_escape). */
+static void main_print_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void main_print_line(const char *fmt, ...)
+{
+	char raw[4096], line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	dkim_text_escape(raw, line, sizeof(line));
+	printf("%s\n", line);
+}
+
 static void main_print_result(const char *file, const dkim_sig_result *r)
 {
 	char bits[32] = "";
 	if (r->key_bits > 0)
 		snprintf(bits, sizeof(bits), ", %u-bit key", r->key_bits);
-	printf("%s: verification (s=%s d=%s%s) %s%s%s\n", file,
-	       r->selector != NULL ? r->selector : "?", r->domain != NULL ? r->domain : "?",
-	       bits, r->result == DKIM_RESULT_PASS ? "succeeded" : dkim_result_name(r->result),
-	       r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
-	       r->reason != NULL ? r->reason : "");
+	main_print_line("%s: verification (s=%s d=%s%s) %s%s%s", file,
+	                r->selector != NULL ? r->selector : "?",
+	                r->domain != NULL ? r->domain : "?", bits,
+	                r->result == DKIM_RESULT_PASS ? "succeeded" : dkim_result_name(r->result),
+	                r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
+	                r->reason != NULL ? r->reason : "");
 }
 
 /* Verifies one stored message; true when a signature passes. */
@@ -358,7 +374,7 @@ static bool main_test_file(const config *cfg, dkim_resolver *res, const char *pa
 	size_t len;
 	char *data = main_read_file(path, &len);
 	if (data == NULL) {
-		printf("%s: cannot read: %s\n", path, strerror(errno));
+		main_print_line("%s: cannot read: %s", path, strerror(errno));
 		return false;
 	}
 	dkim_options opts;
@@ -368,9 +384,9 @@ static bool main_test_file(const config *cfg, dkim_resolver *res, const char *pa
 	bool pass = false;
 	if (msg == NULL || dkim_msg_verify(msg, dkim_resolver_lookup, res, &err) != DKIM_OK ||
 	    dkim_msg_feed_raw(msg, data, len, &err) != DKIM_OK || dkim_msg_eom(msg, &err) != DKIM_OK) {
-		printf("%s: error: %s\n", path, err.message);
+		main_print_line("%s: error: %s", path, err.message);
 	} else if (dkim_msg_result_count(msg) == 0) {
-		printf("%s: message not signed\n", path);
+		main_print_line("%s: message not signed", path);
 	} else {
 		for (size_t i = 0; i < dkim_msg_result_count(msg); i++) {
 			const dkim_sig_result *r = dkim_msg_result(msg, i);

@@ -111,6 +111,20 @@ else
 	not_ok "testkey: DNS server that does not answer (rc $rc, ${took}s): $(cat "$tmp/out")"
 fi
 
+# A record whose k= holds a line break and a fake line (issue 16 item 5):
+# the problem line quotes it escaped, and no line starts with the fake.
+# (The silent server stays DNS_FAKE_PORT for the tests below.)
+silent_port=$DNS_FAKE_PORT
+FAKEDNS_DELAY=0 FAKEDNS_TXT="v=DKIM1; k=x
+opendkim-testkey: FORGED LINE; p=AAAA" dns_fake_start slow
+"$TESTKEY" --nameservers "127.0.0.1@$DNS_FAKE_PORT" --timeout 2 -x "$tmp/empty.conf" -d $DOM -s rsa1 > "$tmp/out" 2>&1
+if grep -q 'k=x\\x0aopendkim-testkey: FORGED LINE' "$tmp/out" && ! grep -q '^opendkim-testkey: FORGED' "$tmp/out"; then
+	ok "testkey: a hostile record's line break is escaped"
+else
+	not_ok "testkey: hostile record text not escaped: $(cat "$tmp/out")"
+fi
+DNS_FAKE_PORT=$silent_port
+
 # ---- testkey -x: Nameservers and DNSTimeout from the configuration, and
 # every key of its KeyTable (genkey --keytable wrote the lines) -------------------
 # expect_testkey_cfg DESC RC PATTERN ARGS...: like expect_testkey, no DNS options.

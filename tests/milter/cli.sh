@@ -105,6 +105,23 @@ mt_grep "$T/t2.out" "changed.eml: verification \(s=sel d=example.com, 2048-bit k
 mt_grep "$T/t2.out" "msg.eml: message not signed" "-t unsigned"
 mt_ok "-t: pass, fail and unsigned messages"
 
+# --- text from DNS cannot forge lines (issue 16 item 5) ---------------------------
+# A key record whose k= holds a line break and a fake log line: the reason
+# ("unknown key type k=...") reaches -t's output and the daemon's log, both
+# escaped (\x0a), so no line starts with the forged text.
+FAKEDNS_DELAY=0 FAKEDNS_TXT="v=DKIM1; k=x
+opendkim[1]: FORGED LINE; p=AAAA" dns_fake_start slow
+sed "s/^Nameservers.*/Nameservers 127.0.0.1@$DNS_FAKE_PORT/" "$T/good.conf" > "$T/hostile-dns.conf"
+"$MT_DAEMON" -x "$T/hostile-dns.conf" -t "$T/signed.eml" > "$T/t-forged.out" 2>&1
+mt_grep "$T/t-forged.out" 'unknown key type k=x\\x0aopendkim\[1\]: FORGED LINE' "-t: the record's line break escaped"
+mt_nogrep "$T/t-forged.out" '^opendkim\[1\]: FORGED' "-t: a forged line"
+mt_start "$T/hostile-dns.conf"
+mt_send "$T/forged.eml" "$T/signed.eml" -a 192.0.2.7
+mt_stop
+mt_grep "$MT_LOG" 'k=x\\x0aopendkim\[1\]: FORGED LINE' "log: the record's line break escaped"
+mt_nogrep "$MT_LOG" '^opendkim\[1\]: FORGED' "log: a forged line"
+mt_ok "text from a hostile key record is escaped in -t's output and in the log"
+
 # --- daemon mode: PID file, UNIX socket, UMask, -p, stale socket ----------------------
 sock=$T/run/opendkim.sock
 mkdir "$T/run"

@@ -16,7 +16,7 @@ tests_milter_test_verdict_SOURCES = tests/milter/test_verdict.c \
 tests_milter_test_verdict_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(CRITERION_LIBS)
 tests_milter_test_log_SOURCES = tests/milter/test_log.c \
 	opendkim/log.c opendkim/log.h
-tests_milter_test_log_LDADD = $(CRITERION_LIBS)
+tests_milter_test_log_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 TESTS += tests/milter/test_authres tests/milter/test_verdict tests/milter/test_log
 
 # A milter protocol client playing the MTA (as Postfix does).

@@ -188,3 +188,28 @@ Test(util, ascii_helpers)
 	cr_assert_not(dkim_strcaseeq_n("Froms", 5, "from"));
 	cr_assert(dkim_strcaseeq_n("", 0, ""));
 }
+
+/* Issue 16 item 5: a key record "k=x\nopendkim[1]: FORGED LINE" must not
+ * start a line of its own in the log or in -t's output. */
+Test(text, escape_control_and_8bit_bytes)
+{
+	char out[128];
+	dkim_text_escape("unknown key type k=x\nopendkim[1]: FORGED LINE", out, sizeof(out));
+	cr_assert_str_eq(out, "unknown key type k=x\\x0aopendkim[1]: FORGED LINE");
+	dkim_text_escape("a\rb\tc\x7f\xc3\xa9", out, sizeof(out));
+	cr_assert_str_eq(out, "a\\x0db\\x09c\\x7f\\xc3\\xa9");
+	dkim_text_escape("plain text; \"quoted\" \\ ok", out, sizeof(out));
+	cr_assert_str_eq(out, "plain text; \"quoted\" \\ ok");
+}
+
+Test(text, escape_never_cuts_an_escape_and_always_terminates)
+{
+	char out[8];
+	dkim_text_escape("abcd\n", out, sizeof(out));   /* "abcd" + 4 bytes would not fit */
+	cr_assert_str_eq(out, "abcd");
+	dkim_text_escape("abc\n", out, sizeof(out));    /* 3 + 4 = 7 bytes and the NUL */
+	cr_assert_str_eq(out, "abc\\x0a");
+	char one[1] = { 'x' };
+	dkim_text_escape("anything", one, sizeof(one));
+	cr_assert_eq(one[0], '\0');
+}
