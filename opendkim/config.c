@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -433,6 +435,35 @@ bool config_socket_parse(const char *spec, config_socket *out, char *why,
 	if (!ok)
 		config_socket_free(out);
 	return ok;
+}
+
+int config_socket_listen_inet(const config_socket *s, int backlog, int sock_flags,
+                              int *family, char *why, size_t why_size)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char port[16];
+	snprintf(port, sizeof(port), "%u", s->port);
+	hints.ai_family = s->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int rc = getaddrinfo(s->host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, why_size, "cannot resolve %s: %s",
+		         s->host != NULL ? s->host : "*", gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | sock_flags, 0), one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+		snprintf(why, why_size, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	} else if (family != NULL) {
+		*family = res->ai_family;
+	}
+	freeaddrinfo(res);
+	return fd;
 }
 
 /* ---- the object ------------------------------------------------------------ */

@@ -87,6 +87,15 @@ bool config_socket_parse(const char *spec, config_socket *out, char *why,
                          size_t why_size);
 void config_socket_free(config_socket *sock);
 
+/*
+ * Opens a listening TCP socket on an inet:/inet6: spec as libmilter does
+ * (resolve, socket, SO_REUSEADDR, bind, listen with backlog); sock_flags go
+ * to socket(2) (SOCK_CLOEXEC...). Returns the descriptor and, when family is
+ * not NULL, its address family; on error -1 with the failing step in why.
+ */
+int config_socket_listen_inet(const config_socket *s, int backlog, int sock_flags,
+                              int *family, char *why, size_t why_size);
+
 /* A list of header field names, each as given (compare ignoring case). */
 typedef struct {
 	char **names;

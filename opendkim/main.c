@@ -31,7 +31,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -725,28 +724,11 @@ static void main_set_nodelay(void)
  */
 static bool main_probe_inet(const config_socket *s, char *why, size_t size)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%u", s->port);
-	hints.ai_family = s->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	int rc = getaddrinfo(s->host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(why, size, "cannot resolve %s: %s", s->host != NULL ? s->host : "*",
-		         gai_strerror(rc));
+	int fd = config_socket_listen_inet(s, 1, 0, NULL, why, size);
+	if (fd < 0)
 		return true;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM, 0), one = 1, err = 0;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1) != 0)
-		err = errno;
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	if (err != 0)
-		snprintf(why, size, "%s", strerror(err));
-	return err != 0;
+	close(fd);
+	return false;
 }
 
 /* The same for a UNIX socket, which libmilter replaces when stale. */

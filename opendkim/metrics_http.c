@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,29 +25,12 @@ static int metrics_http_family;
 /* Socket's address resolution, as libmilter does it for inet: sockets. */
 bool metrics_http_listen(const config_socket *s, char *why, size_t size)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%u", s->port);
-	hints.ai_family = s->family == CONFIG_SOCK_INET6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	int rc = getaddrinfo(s->host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(why, size, "cannot resolve %s: %s", s->host != NULL ? s->host : "*",
-		         gai_strerror(rc));
+	int family = AF_INET;
+	int fd = config_socket_listen_inet(s, 64, SOCK_CLOEXEC | SOCK_NONBLOCK, &family,
+	                                   why, size);
+	if (fd < 0)
 		return false;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-		snprintf(why, size, "%s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return false;
-	}
-	metrics_http_family = res->ai_family;
-	freeaddrinfo(res);
+	metrics_http_family = family;
 	metrics_http_fd = fd;
 	return true;
 }
