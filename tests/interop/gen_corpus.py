@@ -124,6 +124,14 @@ def _cases_whitespace():
                sign=sign)
     body = [b"trailing spaces   ", b"trailing tab\t", b"\tleading tab",
             b"inner  \t  whitespace", b"   ", b"\t", b" \t \t", b"end"]
+    # RFC 6376 §3.4.2: only the WSP right after the separator colon goes;
+    # colons at the start of a value stay, and so does the space after them.
+    colons = _std_headers(b": hello") + [
+        b"X-Colons: :: Weekly ::",
+        b"X-Colon-Fold:\n\t: folded colon",
+    ]
+    yield Case("header_leading_colons", colons, _body_lines(),
+               sign=BASE_SIGN + ["x-colons", "x-colon-fold"])
     yield Case("body_whitespace", _std_headers(), body)
     yield Case("body_whitespace_trailing_ws_lines", _std_headers(),
                [b"text", b"  ", b"\t", b" \t "],

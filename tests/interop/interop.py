@@ -697,6 +697,10 @@ RECORD_VARIANTS = [
     ("r-k-ed", "v=DKIM1; k=ed25519; p={rsa}", None, False),
     ("r-k-unknown", "v=DKIM1; k=dsa; p={rsa}", None, False),
     ("r-upper-tags", "V=DKIM1; K=rsa; P={rsa}", None, False),
+    # Values are quoted ABNF literals: case-insensitive (RFC 5234 §2.3).
+    ("r-k-upper", "v=DKIM1; k=RSA; p={rsa}", None, True),
+    ("r-h-upper", "v=DKIM1; h=SHA256; p={rsa}", None, True),
+    ("r-s-upper", "v=DKIM1; s=Email; p={rsa}", None, True),
     # Names outside the tag-name grammar: unrecognized tags, ignored (§3.2).
     ("r-tag-dash", "v=DKIM1; k=rsa; x-foo=bar; p={rsa}", None, True),
     ("r-tag-dot", "v=DKIM1; x.y=1; p={rsa}", None, True),
@@ -721,6 +725,8 @@ RECORD_DEVIATIONS = {
                                "characters outside base64 in p=",
     ("opendkim", "r-p-garbage"): "dkimpy 1.1.4 and OpenDKIM 2.11 skip "
                                  "characters outside base64 in p=",
+    ("dkimpy", "r-k-upper"): "dkimpy 1.1.4 compares k= case-sensitively",
+    ("dkimpy", "r-s-upper"): "dkimpy 1.1.4 compares s= case-sensitively",
     ("dkimpy", "r-tag-digit"): "dkimpy 1.1.4 refuses tag names that start "
                                "with a digit (OpenDKIM 2.11 ignores them)",
     ("opendkim", "r-tag-dash-dup"): "OpenDKIM 2.11 accepts duplicate tags "
