@@ -19,9 +19,11 @@
 #     reply follows makes its next one wait for a delayed ACK (~40 ms,
 #     issue 12), which the test sees as inet well under unix. It fails
 #     when inet is under 0.8 x unix (best rounds), and prints the
-#     figures; when the machine is too busy to tell (inet under 30 msgs/s
-#     with a ratio that passes, or the no-milter path under 100 msgs/s
-#     with one that fails) the test is skipped.
+#     figures. A ratio under 0.8 first gets more rounds (load comes in
+#     bursts); when the machine is too busy to tell (inet under 30 msgs/s
+#     with a ratio that passes, or, with one that fails, the no-milter
+#     path or the milter's own unix path under 100 msgs/s) the test is
+#     skipped.
 . "$top_srcdir/tests/milter/lib.sh"
 . "$top_srcdir/tests/milter/postfix.sh"
 
@@ -120,20 +122,19 @@ pf_add_smtpd port_none ""
 pf_add_smtpd port_inet "inet:127.0.0.1:$port"
 pf_add_smtpd port_unix "unix:$sock"
 n=${PF_RATE_MESSAGES:-100}
-rounds=5
 : > "$T/rates"
-r=0
-while [ $r -lt $rounds ]; do
-	for kind in none inet unix; do
-		eval "p=\$port_$kind"
-		echo "$kind $(pf_rate "$p" "$n")" >> "$T/rates"
+# rounds K KINDS...: K alternating rounds of smtp-source through each kind.
+rounds() {
+	k=$1; shift
+	r=0
+	while [ $r -lt "$k" ]; do
+		for kind in "$@"; do
+			eval "p=\$port_$kind"
+			echo "$kind $(pf_rate "$p" "$n")" >> "$T/rates"
+		done
+		r=$((r + 1))
 	done
-	r=$((r + 1))
-done
-# Every message through a milter was signed.
-signed=$(cat "$MT_LOG" "$unix_log" | grep -c 'action=accept signed domain=example.com')
-[ "$signed" -ge $((2 * rounds * n)) ] ||
-	mt_fail "only $signed of $((2 * rounds * n)) messages signed in the throughput rounds"
+}
 # Each path's best round: load from elsewhere on the machine (other tests,
 # other jobs) only ever slows a round down, so the fastest one is the least
 # disturbed; a stall per message caps every round of inet (at 40 ms per
@@ -141,28 +142,48 @@ signed=$(cat "$MT_LOG" "$unix_log" | grep -c 'action=accept signed domain=exampl
 best() {
 	awk -v k="$1" '$1 == k && $2 > b { b = $2 } END { print b }' "$T/rates"
 }
-none=$(best none)
-inet=$(best inet)
-unix=$(best unix)
-ratio=$(awk -v a="$inet" -v b="$unix" 'BEGIN { printf "%.2f", a / b }')
+measure() {
+	none=$(best none)
+	inet=$(best inet)
+	unix=$(best unix)
+	ratio=$(awk -v a="$inet" -v b="$unix" 'BEGIN { printf "%.2f", a / b }')
+	ok=$(awk -v r="$ratio" -v i="$inet" 'BEGIN { print (r >= 0.8 && i > 30) ? 1 : 0 }')
+}
+rounds 5 none inet unix
+measure
+# A miss may be a burst of load on the other jobs' side (on a 2-core
+# machine running three test suites, best rounds still differ by 20%):
+# up to three more batches of inet and unix rounds before deciding. A stall
+# does not go away with more rounds.
+extra=0
+while [ "$ok" -ne 1 ] && [ $extra -lt 3 ]; do
+	rounds 5 inet unix
+	measure
+	extra=$((extra + 1))
+done
+# Every message through a milter was signed.
+through=$(awk '$1 != "none"' "$T/rates" | wc -l)
+signed=$(cat "$MT_LOG" "$unix_log" | grep -c 'action=accept signed domain=example.com')
+[ "$signed" -ge $((through * n)) ] ||
+	mt_fail "only $signed of $((through * n)) messages signed in the throughput rounds"
 uptime_now=$(uptime | sed 's/.*load average/load average/')
-echo "rates (msgs/s, $n messages x $rounds rounds, one session at a time, $uptime_now):"
+echo "rates (msgs/s, $n messages a round, one session at a time, $uptime_now):"
 awk '{ r[$1] = r[$1] " " $2 } END { print "  no milter:" r["none"]; print "  inet:     " r["inet"]; print "  unix:     " r["unix"] }' "$T/rates"
 echo "best rounds: no milter $none, inet $inet, unix $unix msgs/s; inet/unix $ratio"
 # Decided only when the machine lets it be: a pass needs inet over
 # 30 msgs/s (a 40 ms stall per message caps it under 25) and at least
-# 0.8 x unix; a failure needs the no-milter path to have reached
-# 100 msgs/s (10 ms a message), or load could explain the ratio.
-# Otherwise the test is skipped (not decided), never passed.
-ok=$(awk -v r="$ratio" -v i="$inet" 'BEGIN { print (r >= 0.8 && i > 30) ? 1 : 0 }')
+# 0.8 x unix; a failure needs the no-milter path and the same milter over
+# its UNIX socket to have reached 100 msgs/s (10 ms a message), or a
+# starved milter could explain the ratio. Otherwise the test is skipped
+# (not decided), never passed.
 if [ "$ok" -ne 1 ]; then
-	if awk -v r="$ratio" -v c="$none" 'BEGIN { exit !(r >= 0.8 || c < 100) }'; then
+	if awk -v r="$ratio" -v c="$none" -v u="$unix" 'BEGIN { exit !(r >= 0.8 || c < 100 || u < 100) }'; then
 		pf_stop
 		mt_stop
 		MT_PID=$unix_pid
 		MT_LOG=$unix_log
 		mt_stop
-		echo "SKIP: inet/unix $ratio, inet $inet msgs/s: the machine is too busy to tell (no milter: best $none msgs/s)" >&2
+		echo "SKIP: inet/unix $ratio, inet $inet msgs/s: the machine is too busy to tell (best rounds: no milter $none, unix $unix msgs/s)" >&2
 		exit 77
 	fi
 	mt_fail "through Postfix, inet: is $ratio x unix: (under 0.8; inet $inet, unix $unix msgs/s): a TCP stall per message?"
