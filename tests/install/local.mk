@@ -3,4 +3,5 @@
 # are checked (install.sh); the daemon runs under an emulation of the
 # systemd unit's system-call filter (seccomp.sh).
 TESTS += tests/install/install.sh tests/install/seccomp.sh
-dist_noinst_SCRIPTS += tests/install/install.sh tests/install/seccomp.sh
+dist_noinst_SCRIPTS += tests/install/install.sh tests/install/seccomp.sh \
+	tests/install/readme-walk.sh
