@@ -161,6 +161,7 @@ EOF
 	postconf -e "smtpd_milters = inet:localhost:8891" 'non_smtpd_milters = $smtpd_milters'
 	install -d -o opendkim -g opendkim /run/opendkim
 	opendkim -x /etc/opendkim.conf
+	sleep 2         # its socket is up before the first message
 	postfix start
 	mail_through_postfix debian-opendkim
 	mkdir -p /path/to/saved
