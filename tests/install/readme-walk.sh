@@ -33,6 +33,17 @@ work=$(mktemp -d /tmp/readme-walk.XXXXXX)
 domain=example.com
 selector=default
 
+# Whatever the walk started goes when it ends, pass or fail: the chroot
+# shares the host's network, so a leftover server holds its ports.
+stop_all() {
+	for f in "$work/daemon.pid" /run/opendkim/opendkim.pid "$work/dnsmasq.pid"; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	postfix stop >/dev/null 2>&1
+	return 0
+}
+trap stop_all EXIT
+
 say() { printf '\n=== %s\n' "$*"; }
 die() { printf 'readme-walk: FAIL: %s\n' "$*" >&2; exit 1; }
 
@@ -244,7 +255,4 @@ esac
 say "after: the daemon installed from this tree signs"
 mail_through_postfix "dkimd-$scenario"
 grep -E 'signed|DKIM-Signature field added' "$work/daemon.log" | tail -2 || true
-kill "$(cat "$work/daemon.pid")" 2>/dev/null || true
-postfix stop >/dev/null 2>&1 || true
-kill "$(cat "$work/dnsmasq.pid")" 2>/dev/null || true
 say "readme-walk $scenario: every step as the README says, and the mail was signed"
