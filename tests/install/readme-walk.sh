@@ -197,7 +197,7 @@ for key in box.keys():
 	[ "$out" = "exit 0" ] || echo "  (the check above is not clean: each line is for review, as the README says)"
 	case $out in *"exit 0") ;; *) die "opendkim.new -n refuses Debian's configuration" ;; esac
 	step 'opendkim-testkey -x /etc/opendkim.conf -v'
-	step 'opendkim -x /etc/opendkim.conf -t /path/to/saved/*.eml'
+	step '/usr/sbin/opendkim.new -x /etc/opendkim.conf -t /path/to/saved/*.eml'
 	rm /usr/sbin/opendkim.new
 
 	say "README: Switching on Debian"
