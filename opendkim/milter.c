@@ -400,6 +400,75 @@ static sfsistat milter_fail(SMFICTX *ctx, milter_conn *conn, verdict_cause cause
 
 /* ---- negotiation and connection ------------------------------------------------- */
 
+/*
+ * The macros we read, asked of the MTA stage by stage (smfi_setsymlist),
+ * so that it sends those instead of its defaults: j (the authserv-id
+ * fallback) and {daemon_name} (MTA) at connect; {auth_type} and
+ * {auth_authen} (an authenticated client) at MAIL; i (the queue id, read
+ * at every step until the MTA has one) everywhere else. MacroList's names
+ * are added to every stage up to the end of headers, where they are
+ * checked: whichever stage the operator's MTA can evaluate one at, it is
+ * asked for there (Postfix's cleanup, which sends the end-of-headers
+ * macros, knows fewer than smtpd). An empty list would mean the MTA's
+ * defaults (Postfix, milter.c), hence "i" for the steps we skip.
+ *
+ * What it saves, through Postfix 3.7 (checked with strace): bytes, not
+ * packets. Postfix sends one macro packet per stage whatever the lists,
+ * also for the steps negotiated away, and the end-of-headers macros with
+ * every header; the packets only get shorter (the connect one loses v,
+ * _ and {daemon_addr}; MAIL its {mail_*}; RCPT its {rcpt_*}; HELO its TLS
+ * macros), and libmilter copies fewer strings.
+ */
+static const struct {
+	int stage;
+	const char *names;
+	bool macro_list;        /* MacroList's names too */
+} milter_symlists[] = {
+	{ SMFIM_CONNECT, "j {daemon_name}", true },
+	{ SMFIM_HELO, "i", true },
+	{ SMFIM_ENVFROM, "i {auth_type} {auth_authen}", true },
+	{ SMFIM_ENVRCPT, "i", true },
+	{ SMFIM_DATA, "i", true },
+	{ SMFIM_EOH, "i", true },
+	{ SMFIM_EOM, "i", false },
+};
+
+/* One stage's list: names, then MacroList's names if asked; malloc'ed. */
+static char *milter_symlist(const char *names, const config *cfg, bool macro_list)
+{
+	size_t len = strlen(names) + 1, i;
+	size_t n = macro_list && cfg != NULL ? cfg->nmacros : 0;
+
+	for (i = 0; i < n; i++)
+		len += strlen(cfg->macros[i].name) + 1;
+	char *list = malloc(len);
+	if (list == NULL)
+		return NULL;
+	size_t off = (size_t)snprintf(list, len, "%s", names);
+	for (i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(list + off, len - off, " %s", cfg->macros[i].name);
+	return list;
+}
+
+/*
+ * Asks for the lists above; false if one could not be set (that stage
+ * then gets the MTA's defaults, which is what OpenDKIM always gets).
+ */
+static bool milter_ask_macros(SMFICTX *ctx, const config *cfg)
+{
+	bool ok = true;
+	size_t i;
+
+	for (i = 0; i < sizeof(milter_symlists) / sizeof(milter_symlists[0]); i++) {
+		char *list = milter_symlist(milter_symlists[i].names, cfg,
+		                            milter_symlists[i].macro_list);
+		if (list == NULL || smfi_setsymlist(ctx, milter_symlists[i].stage, list) != MI_SUCCESS)
+			ok = false;
+		free(list);
+	}
+	return ok;
+}
+
 static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long f2, unsigned long f3,
                                unsigned long *pf0, unsigned long *pf1,
@@ -452,8 +521,15 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		want |= SMFIP_NR_RCPT;
 	else
 		skip |= SMFIP_NORCPT;
+	unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	if ((f0 & SMFIF_SETSYMLIST) != 0) {
+		if (milter_ask_macros(ctx, rt != NULL ? rt->cfg : NULL))
+			actions |= SMFIF_SETSYMLIST;
+		else
+			log_msg(LOG_WARNING, "cannot ask the MTA for fewer macros; it sends its defaults");
+	}
 	milter_rt_put(rt);
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf0 = f0 & actions;
 	*pf1 = f1 & (skip | want);
 	*pf2 = 0;
 	*pf3 = 0;
