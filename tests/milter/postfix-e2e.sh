@@ -20,10 +20,8 @@
 #     issue 12), which the test sees as inet well under unix. It fails
 #     when inet is under 0.8 x unix (best rounds), and prints the
 #     figures. A ratio under 0.8 first gets more rounds (load comes in
-#     bursts); when the machine is too busy to tell (inet under 30 msgs/s
-#     with a ratio that passes, or, with one that fails, the no-milter
-#     path or the milter's own unix path under 100 msgs/s) the test is
-#     skipped.
+#     bursts); when the machine is too busy to tell (see the decision
+#     at the end) the test is skipped, except on a stall's own mark.
 . "$top_srcdir/tests/milter/lib.sh"
 . "$top_srcdir/tests/milter/postfix.sh"
 
@@ -172,18 +170,28 @@ awk '{ r[$1] = r[$1] " " $2 } END { print "  no milter:" r["none"]; print "  ine
 echo "best rounds: no milter $none, inet $inet, unix $unix msgs/s; inet/unix $ratio"
 # Decided only when the machine lets it be: a pass needs inet over
 # 30 msgs/s (a 40 ms stall per message caps it under 25) and at least
-# 0.8 x unix; a failure needs the no-milter path and the same milter over
-# its UNIX socket to have reached 100 msgs/s (10 ms a message), or a
-# starved milter could explain the ratio. Otherwise the test is skipped
-# (not decided), never passed.
+# 0.8 x unix. A stall's own mark, inet at 30 msgs/s or under while the
+# same milter over its UNIX socket reached 100, fails at any load. Any
+# other miss fails only on a machine that was not overloaded: the
+# no-milter path and the unix path at 100 msgs/s or more (10 ms a
+# message), and a load average under twice the CPUs. Over loopback TCP
+# each message costs the kernel more CPU than over a UNIX socket, so a
+# starved machine lowers the ratio without any stall (0.77 was seen at a
+# load of 29 on 2 CPUs). Otherwise the test is skipped (not decided),
+# never passed.
+load1=$(cut -d' ' -f1 /proc/loadavg)
+cpus=$(nproc 2>/dev/null || echo 1)
 if [ "$ok" -ne 1 ]; then
-	if awk -v r="$ratio" -v c="$none" -v u="$unix" 'BEGIN { exit !(r >= 0.8 || c < 100 || u < 100) }'; then
+	stall=$(awk -v i="$inet" -v u="$unix" 'BEGIN { print (i <= 30 && u >= 100) ? 1 : 0 }')
+	if [ "$stall" -ne 1 ] &&
+		awk -v r="$ratio" -v c="$none" -v u="$unix" -v l="$load1" -v n="$cpus" \
+			'BEGIN { exit !(r >= 0.8 || c < 100 || u < 100 || l >= 2 * n) }'; then
 		pf_stop
 		mt_stop
 		MT_PID=$unix_pid
 		MT_LOG=$unix_log
 		mt_stop
-		echo "SKIP: inet/unix $ratio, inet $inet msgs/s: the machine is too busy to tell (best rounds: no milter $none, unix $unix msgs/s)" >&2
+		echo "SKIP: inet/unix $ratio, inet $inet msgs/s: the machine is too busy to tell (best rounds: no milter $none, unix $unix msgs/s; load average $load1 on $cpus CPUs)" >&2
 		exit 77
 	fi
 	mt_fail "through Postfix, inet: is $ratio x unix: (under 0.8; inet $inet, unix $unix msgs/s): a TCP stall per message?"
