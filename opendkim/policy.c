@@ -6,10 +6,12 @@
  * header fields). The only I/O is reading a per-domain "%" key file named
  * by the KeyTable, through keystore_entry_key.
  *
- * Errors: policy_find_signers and policy_sign_headers return a
+ * Errors: policy_find_signers, policy_evaluate and policy_sign_headers return a
  * dkim_status with a message; the rest cannot fail.
  */
 #include "policy.h"
+
+#include "authres.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +481,89 @@ void policy_decide(const config *cfg, const policy_facts *facts,
 		out->sign = true;
 	/* OpenDKIM signs or verifies a message, never both */
 	out->verify = !out->sign && cfg->verify;
+}
+
+/* Letters, digits, '-', '_' and single dots: a sender domain that is safe
+ * to look up (and to put into a "%" key path) for an untrusted client. */
+static bool policy_plain_domain(const char *d)
+{
+	if (d[0] == '\0' || d[0] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (; *d != '\0'; d++)
+		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
+		      *d == '-' || *d == '_' || *d == '.'))
+			return false;
+	return true;
+}
+
+/*
+ * Who signs: SigningTable / Domain matches for the sender. For an internal
+ * client a failure (e.g. a "%" key file missing) is the caller's to report;
+ * for an external one the answer only serves the "external host sent as
+ * our domain" log line, so a failure just means no signers.
+ */
+static dkim_status policy_evaluate_signers(const config *cfg, bool internal,
+                                           const policy_sender_addr *sender,
+                                           policy_signers *out, dkim_error *err)
+{
+	dkim_status st;
+
+	if (!cfg->sign || (!internal && !policy_plain_domain(sender->domain)))
+		return DKIM_OK;
+	st = policy_find_signers(cfg, sender, out, err);
+	if (st == DKIM_OK)
+		return DKIM_OK;
+	policy_signers_free(out);
+	return internal ? st : DKIM_OK;
+}
+
+dkim_status policy_evaluate(const config *cfg, const policy_client *client,
+                            const policy_header *hdrs, size_t n,
+                            bool no_sign_rcpt, policy_evaluation *out,
+                            dkim_error *err)
+{
+	policy_sender_addr sender;
+	policy_facts facts;
+	dkim_status st;
+
+	memset(out, 0, sizeof(*out));
+	memset(&facts, 0, sizeof(facts));
+	facts.internal = policy_client_is_internal(cfg, client);
+	facts.ignored_external = policy_client_is_ignored_external(cfg, client);
+	facts.have_sender = policy_sender(cfg, hdrs, n, &sender);
+	facts.exempt = facts.have_sender && policy_sender_exempt(cfg, &sender);
+	facts.no_sign_rcpt = no_sign_rcpt;
+	if (facts.have_sender && !facts.exempt) {
+		st = policy_evaluate_signers(cfg, facts.internal, &sender,
+		                             &out->signers, err);
+		if (st != DKIM_OK)
+			return st;
+	}
+	facts.nsigners = out->signers.count;
+	policy_decide(cfg, &facts, &out->decision);
+	if (!out->decision.sign)
+		policy_signers_free(&out->signers);   /* e.g. "%" keys loaded for nothing */
+	out->internal = facts.internal;
+	out->have_sender = facts.have_sender;
+	return DKIM_OK;
+}
+
+bool policy_ar_forged(const config *cfg, const char *authserv_id,
+                      const char *value)
+{
+	char id[AUTHRES_ID_MAX];
+	char *slash;
+
+	if (cfg->remove_ar_all || authres_is_ours(value, authserv_id))
+		return true;
+	if (cfg->remove_ar_from == NULL ||
+	    !authres_authserv_id(value, id, sizeof(id)))
+		return false;
+	/* "host/JOB" is host's field with a job id (AuthservIDWithJobID). */
+	slash = strchr(id, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	return hostlist_match_name(cfg->remove_ar_from, id);
 }
 
 bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender)
