@@ -376,6 +376,22 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 	return DKIM_OK;
 }
 
+/* msg_append_crlf's output length plus the CRLF msg_store_field adds. */
+size_t dkim_msg_header_bytes(const char *name, const char *value)
+{
+	size_t vlen = strlen(value);
+	size_t n = strlen(name) + 1 + vlen + 2;
+	const char *lf = memchr(value, '\n', vlen);
+
+	/* memchr, not a loop per byte: the milter asks for every field. */
+	while (lf != NULL) {
+		if (lf == value || lf[-1] != '\r')
+			n++;
+		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
+	}
+	return n;
+}
+
 dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
                             dkim_error *err)
 {

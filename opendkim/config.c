@@ -570,9 +570,8 @@ size_t config_header_limit(const config *cfg)
  * The engine's header limits follow MaximumHeaders: memory is bounded by
  * the block the milter keeps, so a field or a field count that fits in it
  * is a legitimate message (a mailing list's long To:, many Received:), not
- * an attack. One field may take the whole block; the smallest field
- * ("X:" CRLF) is 4 bytes, so no block within the limit has more fields
- * than limit / 4. Library users keep dkim_options_init's own defaults.
+ * an attack. One field may take the whole block, and no block within the
+ * limit has more fields than limit / DKIM_MIN_FIELD_BYTES ("X:" CRLF). Library users keep dkim_options_init's own defaults.
  */
 void config_dkim_options(const config *cfg, dkim_options *opts)
 {
@@ -581,7 +580,7 @@ void config_dkim_options(const config *cfg, dkim_options *opts)
 	dkim_options_init(opts);
 	opts->max_header_bytes = limit;
 	opts->max_field_bytes = limit;
-	opts->max_fields = limit / CONFIG_MIN_FIELD_BYTES;
+	opts->max_fields = limit / DKIM_MIN_FIELD_BYTES;
 	opts->max_signatures = cfg->max_signatures;
 	opts->min_key_bits = cfg->min_key_bits;
 	opts->clock_drift = cfg->clock_drift;

@@ -731,25 +731,15 @@ static bool milter_store_header(milter_msg *m, const milter_conn *conn,
 
 /*
  * The field's size as the engine counts it against the same limit (its
- * dkim_options come from config_dkim_options): "name:" and the value as
- * stored (with the space put back), each bare LF of a fold becoming CRLF,
- * and the final CRLF. Counted the same way, a block within MaximumHeaders
- * is never refused by the engine.
+ * dkim_options come from config_dkim_options), for the value as stored:
+ * with the space after the colon put back when the MTA strips it.
+ * Counted the engine's way, a block within MaximumHeaders is never
+ * refused by the engine.
  */
 static size_t milter_field_bytes(const milter_conn *conn, const char *name,
                                  const char *value)
 {
-	size_t vlen = strlen(value);
-	size_t n = strlen(name) + 1 + (conn->leadspc ? 0 : 1) + vlen + 2;
-	const char *lf = memchr(value, '\n', vlen);
-
-	/* memchr, not a loop per byte: this runs for every field received. */
-	while (lf != NULL) {
-		if (lf == value || lf[-1] != '\r')
-			n++;
-		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
-	}
-	return n;
+	return dkim_msg_header_bytes(name, value) + (conn->leadspc ? 0 : 1);
 }
 
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
