@@ -55,6 +55,11 @@ typedef struct {
 /* A static name for a status ("syntax error", ...). */
 const char *dkim_status_name(dkim_status status);
 
+/* Fills err (may be NULL) with DKIM_ERR_NOMEM, "out of memory", and
+ * returns DKIM_ERR_NOMEM: the one way a failed allocation is reported,
+ * in the library and by its callers. */
+dkim_status dkim_error_nomem(dkim_error *err);
+
 /* ---- algorithms -------------------------------------------------------- */
 
 typedef enum {

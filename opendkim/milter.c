@@ -115,7 +115,7 @@ static milter_dns *milter_dns_new(const config *cfg, dkim_error *err)
 	if (dns == NULL || (cfg->nameservers != NULL &&
 	                    (dns->nameservers = strdup(cfg->nameservers)) == NULL)) {
 		free(dns);
-		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	dkim_resolver_options ro;
@@ -175,7 +175,7 @@ bool milter_set_config(config *cfg, dkim_error *err)
 		err = &local;
 	milter_runtime *rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
-		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
+		dkim_error_nomem(err);
 		return false;
 	}
 	rt->dns = milter_dns_for(cfg, err);
@@ -768,7 +768,7 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 		m->nsig++;
 	if (!ok) {
 		m->failed = true;
-		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
+		dkim_error_nomem(&m->err);
 	}
 	return reply;
 }
@@ -782,9 +782,7 @@ static dkim_status milter_add_signers(milter_msg *m)
 	const char **names = malloc((m->nhdrs + 1) * sizeof(*names)), **h = NULL;
 	size_t nh = 0;
 	if (names == NULL) {
-		m->err.status = DKIM_ERR_NOMEM;
-		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
-		return DKIM_ERR_NOMEM;
+		return dkim_error_nomem(&m->err);
 	}
 	for (size_t i = 0; i < m->nhdrs; i++)
 		names[i] = m->hdrs[i].name;

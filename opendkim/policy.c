@@ -18,15 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-static dkim_status policy_nomem(dkim_error *err)
-{
-	if (err != NULL) {
-		err->status = DKIM_ERR_NOMEM;
-		snprintf(err->message, sizeof(err->message), "out of memory");
-	}
-	return DKIM_ERR_NOMEM;
-}
-
 /* ---- the client ------------------------------------------------------------ */
 
 bool policy_client_is_peer(const config *cfg, const policy_client *client)
@@ -158,30 +149,6 @@ void policy_signers_free(policy_signers *s)
 	s->count = 0;
 }
 
-/* text with every "%" replaced by domain (malloc'd). */
-static char *policy_expand(const char *text, const char *domain)
-{
-	size_t n = 0, dlen = strlen(domain);
-	const char *p;
-	char *out, *o;
-
-	for (p = text; *p != '\0'; p++)
-		n += *p == '%';
-	out = malloc(strlen(text) + n * dlen + 1);
-	if (out == NULL)
-		return NULL;
-	for (p = text, o = out; *p != '\0'; p++) {
-		if (*p == '%') {
-			memcpy(o, domain, dlen);
-			o += dlen;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* RFC 6376 §3.5 i=: its domain must be d= or a subdomain of it. */
 static bool policy_identity_within(const char *identity, const char *d)
 {
@@ -203,7 +170,7 @@ static char *policy_identity(const char *signer, const char *sender_domain,
 
 	if (signer == NULL || signer[0] == '\0')
 		return NULL;
-	id = policy_expand(signer, sender_domain);
+	id = keystore_expand(signer, sender_domain);
 	if (id == NULL || strchr(id, '@') != NULL)
 		goto check;
 	if (asprintf(&with_at, "@%s", id) < 0)
@@ -253,14 +220,14 @@ static dkim_status policy_add_signer(const config *cfg,
 	out->count++;
 	s->keyname = e->name;
 	s->alg = keystore_key_alg(s->key);
-	s->domain = policy_expand(e->domain, d_domain);
+	s->domain = keystore_expand(e->domain, d_domain);
 	s->selector = strdup(e->selector);
 	if (s->domain == NULL || s->selector == NULL)
 		goto nomem;
 	s->identity = policy_identity(signer, sender_domain, s->domain);
 	return DKIM_OK;
 nomem:
-	return policy_nomem(err);
+	return dkim_error_nomem(err);
 }
 
 /*
@@ -318,7 +285,7 @@ static dkim_status policy_lookup2(const config *cfg, const char *prefix,
 	if (*done)
 		return DKIM_OK;
 	if (asprintf(&key, "%s%s", prefix, rest) < 0)
-		return policy_nomem(err);
+		return dkim_error_nomem(err);
 	st = policy_lookup(cfg, key, sender, out, done, err);
 	free(key);
 	return st;
@@ -659,7 +626,7 @@ dkim_status policy_sign_headers(const config *cfg, const char *const *names,
 		free(list);
 		*out = NULL;
 		*nout = 0;
-		return policy_nomem(err);
+		return dkim_error_nomem(err);
 	}
 	*out = list;
 	*nout = count;

@@ -673,3 +673,18 @@ Test(policy, ar_forged)
 	config_unref(all);
 	config_unref(none);
 }
+
+/* The one "%" expander (KeyTable paths, d=, SigningTable signers). */
+Test(policy, percent_expansion)
+{
+	char *s = keystore_expand("%/keys/%.private", "example.org");
+
+	cr_assert_str_eq(s, "example.org/keys/example.org.private");
+	free(s);
+	s = keystore_expand("plain", "example.org");
+	cr_assert_str_eq(s, "plain");
+	free(s);
+	s = keystore_expand("", "example.org");
+	cr_assert_str_eq(s, "");
+	free(s);
+}
