@@ -55,6 +55,11 @@ typedef struct {
 /* A static name for a status ("syntax error", ...). */
 const char *dkim_status_name(dkim_status status);
 
+/* Fills err (may be NULL) with DKIM_ERR_NOMEM, "out of memory", and
+ * returns DKIM_ERR_NOMEM: the one way a failed allocation is reported,
+ * in the library and by its callers. */
+dkim_status dkim_error_nomem(dkim_error *err);
+
 /* ---- algorithms -------------------------------------------------------- */
 
 typedef enum {
@@ -230,6 +235,17 @@ dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
  */
 dkim_status dkim_msg_header(dkim_msg *msg, const char *name,
                             const char *value, dkim_error *err);
+/*
+ * The bytes dkim_msg_header counts for that field against
+ * dkim_options.max_header_bytes: "name:", the value with each bare LF
+ * made CRLF, and the field's final CRLF. A caller that bounds the block
+ * before feeding it (the milter) counts with this, so that a block within
+ * its limit is never refused here.
+ */
+size_t dkim_msg_header_bytes(const char *name, const char *value);
+/* The smallest field, "X:" CRLF: a block of n bytes holds at most
+ * n / DKIM_MIN_FIELD_BYTES fields. */
+#define DKIM_MIN_FIELD_BYTES 4
 /* The same with a whole field "Name:value" (no final line break). */
 dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,
                                   dkim_error *err);

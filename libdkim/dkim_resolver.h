@@ -53,6 +53,14 @@ dkim_resolver *dkim_resolver_new(const dkim_resolver_options *opts,
                                  dkim_error *err);
 void dkim_resolver_free(dkim_resolver *res);
 
+/*
+ * Checks a Nameservers value as dkim_resolver_new reads it: entries IP,
+ * IP@PORT, IPv4:PORT, [IPv6], [IPv6]:PORT, separated by commas or white
+ * space. DKIM_ERR_SYNTAX with a message naming the bad entry. The one
+ * grammar: the configuration checks with it at load.
+ */
+dkim_status dkim_resolver_check_servers(const char *list, dkim_error *err);
+
 /* A dkim_lookup_fn; ctx is the dkim_resolver. Thread-safe. */
 void dkim_resolver_lookup(void *ctx, dkim_key_query *queries, size_t n);
 

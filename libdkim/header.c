@@ -76,7 +76,7 @@ static dkim_status dkim_splitter_append(dkim_splitter *sp, const void *data,
 	}
 	if (dkim_buf_append(&sp->field, data, len) != DKIM_OK) {
 		sp->state = DKIM_SPLIT_DONE;
-		return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		return dkim_error_nomem(err);
 	}
 	return DKIM_OK;
 }

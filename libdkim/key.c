@@ -279,7 +279,7 @@ static dkim_privkey *key_priv_wrap(EVP_PKEY *pkey, dkim_error *err)
 	}
 	key = calloc(1, sizeof(*key));
 	if (key == NULL) {
-		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		dkim_error_nomem(err);
 		EVP_PKEY_free(pkey);
 		return NULL;
 	}
@@ -375,7 +375,7 @@ dkim_privkey *dkim_privkey_load_file(const char *path, dkim_error *err)
 	}
 	buf = malloc(KEY_PRIV_MAX + 1);
 	if (buf == NULL) {
-		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	if (key_read_file(path, buf, &len, err) == DKIM_OK) {
@@ -414,7 +414,7 @@ dkim_privkey *dkim_privkey_dup(const dkim_privkey *key, dkim_error *err)
 	dup = malloc(sizeof(*dup));
 	if (dup == NULL || EVP_PKEY_up_ref(key->pkey) != 1) {
 		free(dup);
-		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	*dup = *key;
@@ -679,7 +679,7 @@ dkim_pubkey *dkim_pubkey_parse(const char *record, size_t len, dkim_error *err)
 	}
 	key = calloc(1, sizeof(*key));
 	if (key == NULL) {
-		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	atomic_init(&key->refs, 1);

@@ -86,11 +86,6 @@ struct dkim_msg {
 	dkim_splitter splitter;
 };
 
-static dkim_status msg_nomem(dkim_error *err)
-{
-	return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
-}
-
 static dkim_status msg_state_error(dkim_error *err, const char *call)
 {
 	return dkim_fail(err, DKIM_ERR_STATE, "%s called at the wrong point of the message",
@@ -124,7 +119,7 @@ dkim_msg *dkim_msg_new(const dkim_options *opts, dkim_error *err)
 	dkim_msg *msg = calloc(1, sizeof(*msg));
 
 	if (msg == NULL) {
-		msg_nomem(err);
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	if (opts != NULL)
@@ -135,7 +130,7 @@ dkim_msg *dkim_msg_new(const dkim_options *opts, dkim_error *err)
 	msg->bodyhash = dkim_bodyhash_set_new();
 	if (msg->bodyhash == NULL) {
 		free(msg);
-		msg_nomem(err);
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	return msg;
@@ -249,13 +244,13 @@ static dkim_status msg_copy_signer(msg_signer *s, const dkim_sign_params *p,
 	if (s->domain == NULL || s->selector == NULL || s->headers == NULL ||
 	    (p->identity != NULL && s->identity == NULL)) {
 		s->p.nheaders = 0;
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	}
 	for (i = 0; i < p->nheaders; i++) {
 		s->headers[i] = strdup(p->headers[i]);
 		if (s->headers[i] == NULL) {
 			s->p.nheaders = i;
-			return msg_nomem(err);
+			return dkim_error_nomem(err);
 		}
 	}
 	s->p.domain = s->domain;
@@ -281,7 +276,7 @@ int dkim_msg_add_signer(dkim_msg *msg, const dkim_sign_params *params,
 	}
 	grown = realloc(msg->signers, (msg->nsigners + 1) * sizeof(*grown));
 	if (grown == NULL) {
-		msg_nomem(err);
+		dkim_error_nomem(err);
 		return -1;
 	}
 	msg->signers = grown;
@@ -359,7 +354,7 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 		msg_field *grown = realloc(msg->fields, cap * sizeof(*grown));
 
 		if (grown == NULL)
-			return msg_nomem(err);
+			return dkim_error_nomem(err);
 		msg->fields = grown;
 		msg->fields_cap = cap;
 	}
@@ -367,13 +362,29 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 	/* Not strndup: a field from a raw message may hold a NUL byte. */
 	f->text = malloc(buf->len + 1);
 	if (f->text == NULL)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	memcpy(f->text, buf->data, buf->len + 1);
 	f->len = buf->len;
 	f->name_len = name_len;
 	msg->nfields++;
 	msg->header_bytes += buf->len + 2;
 	return DKIM_OK;
+}
+
+/* msg_append_crlf's output length plus the CRLF msg_store_field adds. */
+size_t dkim_msg_header_bytes(const char *name, const char *value)
+{
+	size_t vlen = strlen(value);
+	size_t n = strlen(name) + 1 + vlen + 2;
+	const char *lf = memchr(value, '\n', vlen);
+
+	/* memchr, not a loop per byte: the milter asks for every field. */
+	while (lf != NULL) {
+		if (lf == value || lf[-1] != '\r')
+			n++;
+		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
+	}
+	return n;
 }
 
 dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
@@ -395,7 +406,7 @@ dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
 		st = dkim_buf_append(&buf, ":", 1);
 	if (st == DKIM_OK)
 		st = msg_append_crlf(&buf, value, strlen(value));
-	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : msg_nomem(err);
+	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : dkim_error_nomem(err);
 	dkim_buf_free(&buf);
 	return st;
 }
@@ -412,7 +423,7 @@ dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,
 		return msg_too_big(msg, field, dkim_field_name_len(field, len), err);
 	dkim_buf_init(&buf);
 	st = msg_append_crlf(&buf, field, len);
-	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : msg_nomem(err);
+	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : dkim_error_nomem(err);
 	dkim_buf_free(&buf);
 	return st;
 }
@@ -498,7 +509,7 @@ static dkim_status msg_parse_verif(dkim_msg *msg, msg_verif *v, dkim_error *err)
 
 	st = dkim_sig_parse(f->text + off, f->len - off, &v->sig, &perr);
 	if (st == DKIM_ERR_NOMEM)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	if (st != DKIM_OK) {
 		msg_decide(v, DKIM_CAUSE_SIG_SYNTAX, "%s", perr.message);
 		return DKIM_OK;
@@ -506,7 +517,7 @@ static dkim_status msg_parse_verif(dkim_msg *msg, msg_verif *v, dkim_error *err)
 	v->parsed = true;
 	v->bh = dkim_bodyhash_add(msg->bodyhash, v->sig.hash, v->sig.body_canon,
 	                          v->sig.length);
-	return v->bh < 0 ? msg_nomem(err) : DKIM_OK;
+	return v->bh < 0 ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 static size_t msg_count_fields(const dkim_msg *msg, const char *name)
@@ -570,7 +581,7 @@ static dkim_status msg_setup_verifs(dkim_msg *msg, dkim_error *err)
 	msg->verifs = calloc(n ? n : 1, sizeof(*msg->verifs));
 	msg->queries = calloc(n ? n : 1, sizeof(*msg->queries));
 	if (msg->verifs == NULL || msg->queries == NULL)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	for (i = 0; i < msg->nfields; i++) {
 		msg_verif *v;
 
@@ -607,7 +618,7 @@ static dkim_status msg_setup_signers(dkim_msg *msg, dkim_error *err)
 		s->bh = dkim_bodyhash_add(msg->bodyhash, DKIM_HASH_SHA256,
 		                          s->p.body_canon, DKIM_NO_LIMIT);
 		if (s->bh < 0)
-			return msg_nomem(err);
+			return dkim_error_nomem(err);
 	}
 	return DKIM_OK;
 }
@@ -630,7 +641,7 @@ static dkim_status msg_index_fields(dkim_msg *msg, dkim_error *err)
 
 	msg->by_name = malloc((msg->nfields ? msg->nfields : 1) * sizeof(*msg->by_name));
 	if (msg->by_name == NULL)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	for (i = 0; i < msg->nfields; i++) {
 		msg->by_name[i].f = &msg->fields[i];   /* no field is added after eoh */
 		msg->by_name[i].idx = i;
@@ -832,7 +843,7 @@ static dkim_status msg_sign_digest(const dkim_msg *msg, const msg_signer *s,
 		return st;
 	*b64 = dkim_base64_encode(sig, siglen);
 	free(sig);
-	return *b64 == NULL ? msg_nomem(err) : DKIM_OK;
+	return *b64 == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 static dkim_status msg_sign_one(dkim_msg *msg, msg_signer *s, dkim_error *err)
@@ -846,7 +857,7 @@ static dkim_status msg_sign_one(dkim_msg *msg, msg_signer *s, dkim_error *err)
 	dkim_status st;
 
 	if (bh64 == NULL)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	msg_signer_fields(msg, s, &f);
 	f.bh = bh64;
 	st = msg_sign_digest(msg, s, &f, &b64, err);
@@ -917,7 +928,7 @@ static dkim_status msg_check_headers(const dkim_msg *msg, msg_verif *v,
 	dkim_status st;
 
 	if (stripped == NULL)
-		return msg_nomem(err);
+		return dkim_error_nomem(err);
 	st = dkim_msg_header_digest(msg, (const char *const *)v->sig.headers, v->sig.nheaders,
 	                       v->sig.header_canon, stripped, stripped_len, v->sig.hash,
 	                       digest, &dlen, err);

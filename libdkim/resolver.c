@@ -180,7 +180,7 @@ static dkim_status dkim_resolver_add_server(const char *entry, size_t len,
 	return dkim_buf_printf(csv, v6 ? "%s[%s]:%u" : "%s%s:%u",
 	                       csv->len > 0 ? "," : "", addr, port) == DKIM_OK
 	       ? DKIM_OK
-	       : dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	       : dkim_error_nomem(err);
 }
 
 /*
@@ -209,6 +209,17 @@ static dkim_status dkim_resolver_parse_servers(const char *list, dkim_buf *csv,
 		if (*p == ',')
 			p++;
 	}
+}
+
+dkim_status dkim_resolver_check_servers(const char *list, dkim_error *err)
+{
+	dkim_buf csv;
+	dkim_status st;
+
+	dkim_buf_init(&csv);
+	st = dkim_resolver_parse_servers(list, &csv, err);
+	dkim_buf_free(&csv);
+	return st;
 }
 
 /* ---- channels --------------------------------------------------------------------- */
@@ -300,7 +311,7 @@ static dkim_status dkim_resolver_setup(dkim_resolver *res,
 		res->cache = dkim_keycache_new(opts->cache_entries, opts->cache_max_ttl,
 		                               opts->cache_negative_ttl);
 		if (res->cache == NULL)
-			return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+			return dkim_error_nomem(err);
 	}
 	/* A first channel now: bad servers and resolv.conf show at startup. */
 	ch = dkim_resolver_channel_new(res, err);
@@ -329,7 +340,7 @@ dkim_resolver *dkim_resolver_new(const dkim_resolver_options *opts,
 	res = calloc(1, sizeof(*res));
 	if (res == NULL || pthread_mutex_init(&res->pool_lock, NULL) != 0) {
 		free(res);
-		dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	atomic_init(&res->queries_sent, 0);

@@ -173,11 +173,6 @@ static bool sig_decimal(const char *s, size_t len, size_t max_digits,
 	return true;
 }
 
-static dkim_status sig_nomem(dkim_error *err)
-{
-	return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
-}
-
 /* ---- validators shared with msg.c ---------------------------------------------- */
 
 bool dkim_sig_domain_valid(const char *name, size_t len)
@@ -262,7 +257,7 @@ static dkim_status parse_a(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	sig->hash = sig->alg == DKIM_ALG_RSA_SHA1 ? DKIM_HASH_SHA1
 	                                          : DKIM_HASH_SHA256;
 	sig->algorithm = sig_strndup(tag->value, tag->value_len);
-	return sig->algorithm == NULL ? sig_nomem(err) : DKIM_OK;
+	return sig->algorithm == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 static dkim_status parse_b(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
@@ -275,7 +270,7 @@ static dkim_status parse_b(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	if (sig->b_len == 0)
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "b= is empty");
 	sig->b_text = sig_strdup_nofws(tag->value, tag->value_len);
-	return sig->b_text == NULL ? sig_nomem(err) : DKIM_OK;
+	return sig->b_text == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 static dkim_status parse_bh(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
@@ -322,7 +317,7 @@ static dkim_status parse_d(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	if (!dkim_sig_domain_valid(tag->value, tag->value_len))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad domain in d=");
 	sig->domain = sig_strndup(tag->value, tag->value_len);
-	return sig->domain == NULL ? sig_nomem(err) : DKIM_OK;
+	return sig->domain == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 /* Adds one h= entry (FWS around it trimmed). */
@@ -336,7 +331,7 @@ static dkim_status sig_add_hname(dkim_sig *sig, const char *s, size_t len,
 		*has_from = true;
 	sig->headers[sig->nheaders] = sig_strndup(s, len);
 	if (sig->headers[sig->nheaders] == NULL)
-		return sig_nomem(err);
+		return dkim_error_nomem(err);
 	sig->nheaders++;
 	return DKIM_OK;
 }
@@ -355,7 +350,7 @@ static dkim_status parse_h(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 		                 SIG_MAX_HNAMES);
 	sig->headers = calloc(count, sizeof(*sig->headers));
 	if (sig->headers == NULL)
-		return sig_nomem(err);
+		return dkim_error_nomem(err);
 	for (p = tag->value; p <= end;) {
 		const char *colon = memchr(p, ':', (size_t)(end - p));
 		const char *stop = colon ? colon : end;
@@ -378,7 +373,7 @@ static dkim_status parse_i(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	/* dkim-quoted-printable: FWS is ignored. */
 	sig->identity = sig_strdup_nofws(tag->value, tag->value_len);
 	if (sig->identity == NULL)
-		return sig_nomem(err);
+		return dkim_error_nomem(err);
 	at = strrchr(sig->identity, '@');
 	if (at == NULL || !dkim_sig_domain_valid(at + 1, strlen(at + 1)))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad identity in i=");
@@ -421,7 +416,7 @@ static dkim_status parse_s(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	if (!dkim_sig_domain_valid(tag->value, tag->value_len))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad selector in s=");
 	sig->selector = sig_strndup(tag->value, tag->value_len);
-	return sig->selector == NULL ? sig_nomem(err) : DKIM_OK;
+	return sig->selector == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 static dkim_status parse_t(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
@@ -495,7 +490,7 @@ static dkim_status sig_check(dkim_sig *sig, dkim_error *err)
 
 		sig->identity = malloc(dlen + 2);
 		if (sig->identity == NULL)
-			return sig_nomem(err);
+			return dkim_error_nomem(err);
 		sig->identity[0] = '@';
 		memcpy(sig->identity + 1, sig->domain, dlen + 1);
 	}

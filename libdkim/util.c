@@ -33,6 +33,11 @@ dkim_status dkim_fail(dkim_error *err, dkim_status status, const char *fmt, ...)
 	return status;
 }
 
+dkim_status dkim_error_nomem(dkim_error *err)
+{
+	return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+}
+
 const char *dkim_status_name(dkim_status status)
 {
 	switch (status) {
@@ -207,7 +212,7 @@ dkim_status dkim_base64_decode(const char *in, size_t len, unsigned char **out,
 	if (clean == NULL || buf == NULL) {
 		free(clean);
 		free(buf);
-		return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		return dkim_error_nomem(err);
 	}
 	st = dkim_base64_clean(in, len, clean, &n, &pad, err);
 	if (st == DKIM_OK && n > 0) {

@@ -18,6 +18,7 @@
  * any error is freed and NULL returned.
  */
 #include "config.h"
+#include "dkim_resolver.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -570,9 +571,8 @@ size_t config_header_limit(const config *cfg)
  * The engine's header limits follow MaximumHeaders: memory is bounded by
  * the block the milter keeps, so a field or a field count that fits in it
  * is a legitimate message (a mailing list's long To:, many Received:), not
- * an attack. One field may take the whole block; the smallest field
- * ("X:" CRLF) is 4 bytes, so no block within the limit has more fields
- * than limit / 4. Library users keep dkim_options_init's own defaults.
+ * an attack. One field may take the whole block, and no block within the
+ * limit has more fields than limit / DKIM_MIN_FIELD_BYTES ("X:" CRLF). Library users keep dkim_options_init's own defaults.
  */
 void config_dkim_options(const config *cfg, dkim_options *opts)
 {
@@ -581,7 +581,7 @@ void config_dkim_options(const config *cfg, dkim_options *opts)
 	dkim_options_init(opts);
 	opts->max_header_bytes = limit;
 	opts->max_field_bytes = limit;
-	opts->max_fields = limit / CONFIG_MIN_FIELD_BYTES;
+	opts->max_fields = limit / DKIM_MIN_FIELD_BYTES;
 	opts->max_signatures = cfg->max_signatures;
 	opts->min_key_bits = cfg->min_key_bits;
 	opts->clock_drift = cfg->clock_drift;
@@ -893,43 +893,22 @@ static config_set_result config_set_authserv(config_ctx *ctx,
 	return config_set_string(ctx, opt, value, where, why, why_size);
 }
 
-/* One Nameservers entry: IP, IP@PORT, IPv4:PORT, [IPv6], [IPv6]:PORT. */
-static bool config_valid_nameserver(const char *ns)
+/* why from the resolver's own check of the list (its grammar, the one
+ * dkim_resolver_new applies), without its "Nameservers: " prefix. */
+static bool config_valid_nameservers(const char *list, char *why,
+                                     size_t why_size)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char buf[16];
-	const char *port = NULL;
-	size_t alen;
-	unsigned long v;
+	static const char prefix[] = "Nameservers: ";
+	dkim_error err;
+	const char *msg;
 
-	if (ns[0] == '[') {
-		const char *close = strchr(ns, ']');
-
-		if (close == NULL)
-			return false;
-		alen = (size_t)(close - ns - 1);
-		ns++;
-		if (close[1] == ':' || close[1] == '@')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return false;
-	} else {
-		const char *at = strchr(ns, '@');
-		const char *colon = strchr(ns, ':');
-
-		if (at == NULL && colon != NULL && strchr(colon + 1, ':') == NULL)
-			at = colon;     /* IPv4:PORT */
-		alen = at ? (size_t)(at - ns) : strlen(ns);
-		port = at ? at + 1 : NULL;
-	}
-	if (alen == 0 || alen >= sizeof(addr))
-		return false;
-	memcpy(addr, ns, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, buf) != 1 &&
-	    inet_pton(AF_INET6, addr, buf) != 1)
-		return false;
-	return port == NULL || config_parse_ulong(port, 1, 65535, &v);
+	if (dkim_resolver_check_servers(list, &err) == DKIM_OK)
+		return true;
+	msg = err.message;
+	if (strncmp(msg, prefix, sizeof(prefix) - 1) == 0)
+		msg += sizeof(prefix) - 1;
+	snprintf(why, why_size, "%s", msg);
+	return false;
 }
 
 static config_set_result config_set_nameservers(config_ctx *ctx,
@@ -947,20 +926,17 @@ static config_set_result config_set_nameservers(config_ctx *ctx,
 		snprintf(why, why_size, "out of memory");
 		return CONFIG_SET_BAD;
 	}
+	/* The entries, commas and white space between them dropped, joined
+	 * with ',' for the resolver, which checks each. */
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	     tok = strtok_r(NULL, ", \t", &save)) {
-		if (!config_valid_nameserver(tok)) {
-			snprintf(why, why_size, "'%s' is not IP, IP@PORT or "
-			         "[IPv6]:PORT", tok);
-			break;
-		}
 		if (*joined != '\0')
 			strcat(joined, ",");
 		strcat(joined, tok);
 	}
 	free(copy);
-	if (tok != NULL || *joined == '\0') {
-		if (tok == NULL)
+	if (*joined == '\0' || !config_valid_nameservers(joined, why, why_size)) {
+		if (*joined == '\0')
 			snprintf(why, why_size, "no name server");
 		free(joined);
 		return CONFIG_SET_BAD;
@@ -1145,12 +1121,8 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
 	(void)why_size;
 	if (reported)
 		return CONFIG_SET_REPORTED;
-	if (ds != NULL) {
-		hl = hostlist_from_dataset(ds, ctx->diag);
-		dataset_free(ds);
-		if (hl == NULL)
-			return CONFIG_SET_REPORTED;
-	}
+	if (ds != NULL && (hl = hostlist_take_dataset(ds, ctx->diag)) == NULL)
+		return CONFIG_SET_REPORTED;
 	hostlist_free(*field);
 	*field = hl;
 	return CONFIG_SET_OK;

@@ -303,8 +303,6 @@ void config_unref(config *cfg);
 
 /* MaximumHeaders 0 means no configured limit, not unbounded memory. */
 #define CONFIG_HEADERS_CAP ((size_t)1024 * 1024)
-/* The smallest header field, "X:" CRLF, as the header block counts it. */
-#define CONFIG_MIN_FIELD_BYTES 4
 
 /* The header block kept and processed, in bytes: MaximumHeaders, or
  * CONFIG_HEADERS_CAP for MaximumHeaders 0. */

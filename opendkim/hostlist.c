@@ -435,9 +435,8 @@ hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag)
 	return hl;
 }
 
-hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag)
+hostlist *hostlist_take_dataset(dataset *ds, diag_list *diag)
 {
-	dataset *ds = dataset_open(spec, where, diag);
 	hostlist *hl;
 
 	if (ds == NULL)
@@ -447,17 +446,16 @@ hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag)
 	return hl;
 }
 
+hostlist *hostlist_open(const char *spec, const char *where, diag_list *diag)
+{
+	return hostlist_take_dataset(dataset_open(spec, where, diag), diag);
+}
+
 hostlist *hostlist_parse_buffer(const char *name, dataset_kind kind,
                                 const char *buf, size_t len, diag_list *diag)
 {
-	dataset *ds = dataset_parse_buffer(name, kind, buf, len, diag);
-	hostlist *hl;
-
-	if (ds == NULL)
-		return NULL;
-	hl = hostlist_from_dataset(ds, diag);
-	dataset_free(ds);
-	return hl;
+	return hostlist_take_dataset(dataset_parse_buffer(name, kind, buf, len,
+	                                                  diag), diag);
 }
 
 hostlist *hostlist_default_internal(void)

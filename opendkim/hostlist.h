@@ -62,6 +62,13 @@ typedef struct hostlist hostlist;
 hostlist *hostlist_from_dataset(const dataset *ds, diag_list *diag);
 
 /*
+ * The same, then frees ds: the one dataset -> host list step of
+ * hostlist_open, hostlist_parse_buffer and the configuration's host-list
+ * options. NULL when ds is NULL or on any error.
+ */
+hostlist *hostlist_take_dataset(dataset *ds, diag_list *diag);
+
+/*
  * Opens the data set named spec (dataset_open) and builds the list.
  * where: as for dataset_open.
  */

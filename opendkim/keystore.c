@@ -726,20 +726,19 @@ const keystore_entry *keystore_find(const keystore *ks, const char *name)
 
 /* ---- keys at signing time ------------------------------------------------- */
 
-/* path with every "%" replaced by domain; NULL without memory. */
-static char *keystore_expand(const char *path, const char *domain)
+char *keystore_expand(const char *text, const char *domain)
 {
 	size_t n = 0, dlen = strlen(domain), len;
 	const char *p;
 	char *out, *o;
 
-	for (p = path; *p != '\0'; p++)
+	for (p = text; *p != '\0'; p++)
 		n += *p == '%';
-	len = strlen(path) + n * dlen;
+	len = strlen(text) + n * dlen;
 	out = malloc(len + 1);
 	if (out == NULL)
 		return NULL;
-	for (p = path, o = out; *p != '\0'; p++) {
+	for (p = text, o = out; *p != '\0'; p++) {
 		if (*p == '%') {
 			memcpy(o, domain, dlen);
 			o += dlen;

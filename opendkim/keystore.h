@@ -170,6 +170,13 @@ bool keystore_file_is_safe(const char *path, const keystore_options *opts,
                            char *why, size_t why_size);
 
 /*
+ * text with every "%" replaced by domain (malloc'd; NULL without memory):
+ * OpenDKIM's KeyTable and SigningTable "%", the sender's domain, in a key
+ * path, a d= or a signer (i=). The one expander for all of them.
+ */
+char *keystore_expand(const char *text, const char *domain);
+
+/*
  * A usable key for signing a message from sender_domain with entry e.
  * When e->key is loaded, *key = e->key and *owned = false. Otherwise the
  * path's "%" is replaced and the file read and checked: *key is a new key

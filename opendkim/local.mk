@@ -3,7 +3,6 @@ sbin_PROGRAMS += opendkim/opendkim
 opendkim_opendkim_SOURCES = \
 	opendkim/main.c \
 	opendkim/milter.c opendkim/milter.h \
-	opendkim/authres.c opendkim/authres.h \
 	opendkim/verdict.c opendkim/verdict.h \
 	opendkim/metrics_http.c opendkim/metrics_http.h \
 	opendkim/log.c opendkim/log.h

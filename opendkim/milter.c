@@ -115,7 +115,7 @@ static milter_dns *milter_dns_new(const config *cfg, dkim_error *err)
 	if (dns == NULL || (cfg->nameservers != NULL &&
 	                    (dns->nameservers = strdup(cfg->nameservers)) == NULL)) {
 		free(dns);
-		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
+		dkim_error_nomem(err);
 		return NULL;
 	}
 	dkim_resolver_options ro;
@@ -175,7 +175,7 @@ bool milter_set_config(config *cfg, dkim_error *err)
 		err = &local;
 	milter_runtime *rt = calloc(1, sizeof(*rt));
 	if (rt == NULL) {
-		*err = (dkim_error){ DKIM_ERR_NOMEM, "out of memory" };
+		dkim_error_nomem(err);
 		return false;
 	}
 	rt->dns = milter_dns_for(cfg, err);
@@ -685,26 +685,10 @@ static sfsistat mlfi_data(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* Should this Authentication-Results field go (RFC 8601 §5: ours, forged)? */
-static bool milter_ar_forged(const config *cfg, const milter_conn *conn,
-                             const char *value)
-{
-	if (cfg->remove_ar_all || authres_is_ours(value, conn->authserv_id))
-		return true;
-	char id[AUTHRES_ID_MAX];
-	if (cfg->remove_ar_from == NULL || !authres_authserv_id(value, id, sizeof(id)))
-		return false;
-	/* "host/JOB" is host's field with a job id (AuthservIDWithJobID). */
-	char *slash = strchr(id, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	return hostlist_match_name(cfg->remove_ar_from, id);
-}
-
 static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *value)
 {
 	m->nar++;
-	if (!m->rt->cfg->verify || !milter_ar_forged(m->rt->cfg, conn, value))
+	if (!m->rt->cfg->verify || !policy_ar_forged(m->rt->cfg, conn->authserv_id, value))
 		return true;
 	size_t *v = realloc(m->ar_remove, (m->nremove + 1) * sizeof(*v));
 	if (v == NULL)
@@ -747,25 +731,15 @@ static bool milter_store_header(milter_msg *m, const milter_conn *conn,
 
 /*
  * The field's size as the engine counts it against the same limit (its
- * dkim_options come from config_dkim_options): "name:" and the value as
- * stored (with the space put back), each bare LF of a fold becoming CRLF,
- * and the final CRLF. Counted the same way, a block within MaximumHeaders
- * is never refused by the engine.
+ * dkim_options come from config_dkim_options), for the value as stored:
+ * with the space after the colon put back when the MTA strips it.
+ * Counted the engine's way, a block within MaximumHeaders is never
+ * refused by the engine.
  */
 static size_t milter_field_bytes(const milter_conn *conn, const char *name,
                                  const char *value)
 {
-	size_t vlen = strlen(value);
-	size_t n = strlen(name) + 1 + (conn->leadspc ? 0 : 1) + vlen + 2;
-	const char *lf = memchr(value, '\n', vlen);
-
-	/* memchr, not a loop per byte: this runs for every field received. */
-	while (lf != NULL) {
-		if (lf == value || lf[-1] != '\r')
-			n++;
-		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
-	}
-	return n;
+	return dkim_msg_header_bytes(name, value) + (conn->leadspc ? 0 : 1);
 }
 
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
@@ -794,60 +768,12 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 		m->nsig++;
 	if (!ok) {
 		m->failed = true;
-		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
+		dkim_error_nomem(&m->err);
 	}
 	return reply;
 }
 
 /* ---- end of headers: the decision -------------------------------------------- */
-
-/* Letters, digits, '-', '_' and single dots: a sender domain that is safe
- * to look up (and to put into a "%" key path) for an untrusted client. */
-static bool milter_plain_domain(const char *d)
-{
-	if (d[0] == '\0' || d[0] == '.' || strstr(d, "..") != NULL)
-		return false;
-	for (; *d != '\0'; d++)
-		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
-		      *d == '-' || *d == '_' || *d == '.'))
-			return false;
-	return true;
-}
-
-/*
- * Who signs: SigningTable / Domain matches for the sender. For an internal
- * client a failure (e.g. a "%" key file missing) is ours to report; for an
- * external one the answer only serves the "external host sent as our
- * domain" log line, so a failure just means no signers.
- */
-static bool milter_find_signers(milter_msg *m, bool internal, bool *have_sender,
-                                bool *exempt)
-{
-	const config *cfg = m->rt->cfg;
-	policy_sender_addr sender;
-	*have_sender = policy_sender(cfg, m->hdrs, m->nhdrs, &sender);
-	*exempt = *have_sender && policy_sender_exempt(cfg, &sender);
-	if (!*have_sender || *exempt || !cfg->sign ||
-	    (!internal && !milter_plain_domain(sender.domain)))
-		return true;
-	if (policy_find_signers(cfg, &sender, &m->signers, &m->err) == DKIM_OK)
-		return true;
-	policy_signers_free(&m->signers);
-	return !internal;
-}
-
-static void milter_decide(milter_msg *m, bool internal, bool ignored, bool have_sender,
-                          bool exempt)
-{
-	policy_facts facts = {
-		.internal = internal, .have_sender = have_sender,
-		.nsigners = m->signers.count, .ignored_external = ignored,
-		.exempt = exempt, .no_sign_rcpt = m->no_sign_rcpt,
-	};
-	policy_decide(m->rt->cfg, &facts, &m->decision);
-	if (!m->decision.sign)
-		policy_signers_free(&m->signers);   /* e.g. "%" keys loaded for nothing */
-}
 
 /* The h= list for this message and each signer's request to the engine. */
 static dkim_status milter_add_signers(milter_msg *m)
@@ -856,9 +782,7 @@ static dkim_status milter_add_signers(milter_msg *m)
 	const char **names = malloc((m->nhdrs + 1) * sizeof(*names)), **h = NULL;
 	size_t nh = 0;
 	if (names == NULL) {
-		m->err.status = DKIM_ERR_NOMEM;
-		snprintf(m->err.message, sizeof(m->err.message), "out of memory");
-		return DKIM_ERR_NOMEM;
+		return dkim_error_nomem(&m->err);
 	}
 	for (size_t i = 0; i < m->nhdrs; i++)
 		names[i] = m->hdrs[i].name;
@@ -975,21 +899,24 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 			smfi_setreply(ctx, "451", "4.3.2", "DKIM filter shutting down, try again later");
 		return SMFIS_TEMPFAIL;
 	}
+	/* gather: the client as the MTA described it */
 	policy_client client = milter_client(conn, m->authenticated);
 	client.daemon_name = m->daemon_name;
 	client.macro_listed = policy_macro_listed(m->rt->cfg, milter_macro, ctx);
-	bool internal = policy_client_is_internal(m->rt->cfg, &client);
 	if (m->too_big)
-		return milter_eoh_too_big(ctx, conn, internal);
-	bool ignored = policy_client_is_ignored_external(m->rt->cfg, &client);
-	bool have_sender = false, exempt = false;
+		return milter_eoh_too_big(ctx, conn,
+		                          policy_client_is_internal(m->rt->cfg, &client));
 	if (m->failed)
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
-	if (!milter_find_signers(m, internal, &have_sender, &exempt))
+	/* policy: the decision and the signers */
+	policy_evaluation ev;
+	if (policy_evaluate(m->rt->cfg, &client, m->hdrs, m->nhdrs, m->no_sign_rcpt,
+	                    &ev, &m->err) != DKIM_OK)
 		return milter_fail(ctx, conn, milter_engine_cause(m, true), m->err.message);
-	milter_decide(m, internal, ignored, have_sender, exempt);
+	m->decision = ev.decision;
+	m->signers = ev.signers;
 	if (m->decision.verify &&
-	    policy_message_malformed(m->rt->cfg, m->hdrs, m->nhdrs, have_sender))
+	    policy_message_malformed(m->rt->cfg, m->hdrs, m->nhdrs, ev.have_sender))
 		return milter_eoh_malformed(ctx, conn);
 	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
@@ -997,6 +924,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
+	/* engine: the signers and the header block */
 	dkim_status st = milter_start_dkim(m);
 	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
 		return milter_fail(ctx, conn, VERDICT_SECURITY, m->err.message);

@@ -6,24 +6,17 @@
  * header fields). The only I/O is reading a per-domain "%" key file named
  * by the KeyTable, through keystore_entry_key.
  *
- * Errors: policy_find_signers and policy_sign_headers return a
+ * Errors: policy_find_signers, policy_evaluate and policy_sign_headers return a
  * dkim_status with a message; the rest cannot fail.
  */
 #include "policy.h"
+
+#include "authres.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static dkim_status policy_nomem(dkim_error *err)
-{
-	if (err != NULL) {
-		err->status = DKIM_ERR_NOMEM;
-		snprintf(err->message, sizeof(err->message), "out of memory");
-	}
-	return DKIM_ERR_NOMEM;
-}
 
 /* ---- the client ------------------------------------------------------------ */
 
@@ -156,30 +149,6 @@ void policy_signers_free(policy_signers *s)
 	s->count = 0;
 }
 
-/* text with every "%" replaced by domain (malloc'd). */
-static char *policy_expand(const char *text, const char *domain)
-{
-	size_t n = 0, dlen = strlen(domain);
-	const char *p;
-	char *out, *o;
-
-	for (p = text; *p != '\0'; p++)
-		n += *p == '%';
-	out = malloc(strlen(text) + n * dlen + 1);
-	if (out == NULL)
-		return NULL;
-	for (p = text, o = out; *p != '\0'; p++) {
-		if (*p == '%') {
-			memcpy(o, domain, dlen);
-			o += dlen;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* RFC 6376 §3.5 i=: its domain must be d= or a subdomain of it. */
 static bool policy_identity_within(const char *identity, const char *d)
 {
@@ -201,7 +170,7 @@ static char *policy_identity(const char *signer, const char *sender_domain,
 
 	if (signer == NULL || signer[0] == '\0')
 		return NULL;
-	id = policy_expand(signer, sender_domain);
+	id = keystore_expand(signer, sender_domain);
 	if (id == NULL || strchr(id, '@') != NULL)
 		goto check;
 	if (asprintf(&with_at, "@%s", id) < 0)
@@ -251,14 +220,14 @@ static dkim_status policy_add_signer(const config *cfg,
 	out->count++;
 	s->keyname = e->name;
 	s->alg = keystore_key_alg(s->key);
-	s->domain = policy_expand(e->domain, d_domain);
+	s->domain = keystore_expand(e->domain, d_domain);
 	s->selector = strdup(e->selector);
 	if (s->domain == NULL || s->selector == NULL)
 		goto nomem;
 	s->identity = policy_identity(signer, sender_domain, s->domain);
 	return DKIM_OK;
 nomem:
-	return policy_nomem(err);
+	return dkim_error_nomem(err);
 }
 
 /*
@@ -316,7 +285,7 @@ static dkim_status policy_lookup2(const config *cfg, const char *prefix,
 	if (*done)
 		return DKIM_OK;
 	if (asprintf(&key, "%s%s", prefix, rest) < 0)
-		return policy_nomem(err);
+		return dkim_error_nomem(err);
 	st = policy_lookup(cfg, key, sender, out, done, err);
 	free(key);
 	return st;
@@ -481,6 +450,89 @@ void policy_decide(const config *cfg, const policy_facts *facts,
 	out->verify = !out->sign && cfg->verify;
 }
 
+/* Letters, digits, '-', '_' and single dots: a sender domain that is safe
+ * to look up (and to put into a "%" key path) for an untrusted client. */
+static bool policy_plain_domain(const char *d)
+{
+	if (d[0] == '\0' || d[0] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (; *d != '\0'; d++)
+		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
+		      *d == '-' || *d == '_' || *d == '.'))
+			return false;
+	return true;
+}
+
+/*
+ * Who signs: SigningTable / Domain matches for the sender. For an internal
+ * client a failure (e.g. a "%" key file missing) is the caller's to report;
+ * for an external one the answer only serves the "external host sent as
+ * our domain" log line, so a failure just means no signers.
+ */
+static dkim_status policy_evaluate_signers(const config *cfg, bool internal,
+                                           const policy_sender_addr *sender,
+                                           policy_signers *out, dkim_error *err)
+{
+	dkim_status st;
+
+	if (!cfg->sign || (!internal && !policy_plain_domain(sender->domain)))
+		return DKIM_OK;
+	st = policy_find_signers(cfg, sender, out, err);
+	if (st == DKIM_OK)
+		return DKIM_OK;
+	policy_signers_free(out);
+	return internal ? st : DKIM_OK;
+}
+
+dkim_status policy_evaluate(const config *cfg, const policy_client *client,
+                            const policy_header *hdrs, size_t n,
+                            bool no_sign_rcpt, policy_evaluation *out,
+                            dkim_error *err)
+{
+	policy_sender_addr sender;
+	policy_facts facts;
+	dkim_status st;
+
+	memset(out, 0, sizeof(*out));
+	memset(&facts, 0, sizeof(facts));
+	facts.internal = policy_client_is_internal(cfg, client);
+	facts.ignored_external = policy_client_is_ignored_external(cfg, client);
+	facts.have_sender = policy_sender(cfg, hdrs, n, &sender);
+	facts.exempt = facts.have_sender && policy_sender_exempt(cfg, &sender);
+	facts.no_sign_rcpt = no_sign_rcpt;
+	if (facts.have_sender && !facts.exempt) {
+		st = policy_evaluate_signers(cfg, facts.internal, &sender,
+		                             &out->signers, err);
+		if (st != DKIM_OK)
+			return st;
+	}
+	facts.nsigners = out->signers.count;
+	policy_decide(cfg, &facts, &out->decision);
+	if (!out->decision.sign)
+		policy_signers_free(&out->signers);   /* e.g. "%" keys loaded for nothing */
+	out->internal = facts.internal;
+	out->have_sender = facts.have_sender;
+	return DKIM_OK;
+}
+
+bool policy_ar_forged(const config *cfg, const char *authserv_id,
+                      const char *value)
+{
+	char id[AUTHRES_ID_MAX];
+	char *slash;
+
+	if (cfg->remove_ar_all || authres_is_ours(value, authserv_id))
+		return true;
+	if (cfg->remove_ar_from == NULL ||
+	    !authres_authserv_id(value, id, sizeof(id)))
+		return false;
+	/* "host/JOB" is host's field with a job id (AuthservIDWithJobID). */
+	slash = strchr(id, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	return hostlist_match_name(cfg->remove_ar_from, id);
+}
+
 bool policy_sender_exempt(const config *cfg, const policy_sender_addr *sender)
 {
 	return cfg->exempt_domains != NULL && sender->domain[0] != '\0' &&
@@ -574,7 +626,7 @@ dkim_status policy_sign_headers(const config *cfg, const char *const *names,
 		free(list);
 		*out = NULL;
 		*nout = 0;
-		return policy_nomem(err);
+		return dkim_error_nomem(err);
 	}
 	*out = list;
 	*nout = count;

@@ -5,10 +5,11 @@
  *
  * Order of use in the milter:
  *   connect:  policy_client_is_peer()    -> PeerList: leave the session alone
- *   headers:  policy_sender()            -> sender address from From or
- *                                           the first SenderHeaders present
- *             policy_find_signers()      -> SigningTable / Domain matches
- *             policy_decide(facts)       -> sign and/or verify, and why not
+ *   rcpt:     policy_rcpt_no_sign()      -> DontSignMailTo
+ *   headers:  policy_ar_forged()         -> Authentication-Results to remove
+ *   eoh:      policy_evaluate()          -> sender (policy_sender), signers
+ *                                           (policy_find_signers) and the
+ *                                           decision (policy_decide)
  *             policy_sign_headers()      -> the h= list for each signer
  *
  * Errors: functions that can fail return a dkim_status with a message in a
@@ -180,6 +181,42 @@ typedef struct {
  */
 void policy_decide(const config *cfg, const policy_facts *facts,
                    policy_decision *out);
+
+/* ---- end of headers: the whole decision -------------------------------- */
+
+typedef struct {
+	policy_decision decision;
+	policy_signers signers;         /* empty unless decision.sign; free
+	                                 * with policy_signers_free */
+	bool internal;                  /* policy_client_is_internal */
+	bool have_sender;               /* policy_sender found an address */
+} policy_evaluation;
+
+/*
+ * The decision for one message from what the milter gathered: the
+ * client (with macro_listed already asked), its header fields in order,
+ * and whether a recipient is in DontSignMailTo. The sender is found
+ * (policy_sender), ExemptDomains applied, and its signers looked up
+ * (policy_find_signers) unless signing is off; for a client that is not
+ * internal only when the sender domain is plain (letters, digits, '-',
+ * '_', single dots): its answer then only serves the "external host sent
+ * as our domain" line, and a lookup failure means no signers. Then
+ * policy_decide. Returns DKIM_OK, or for an internal client the lookup's
+ * error (out->signers then empty).
+ */
+dkim_status policy_evaluate(const config *cfg, const policy_client *client,
+                            const policy_header *hdrs, size_t n,
+                            bool no_sign_rcpt, policy_evaluation *out,
+                            dkim_error *err);
+
+/*
+ * Should a received Authentication-Results field with this value go
+ * (RFC 8601 §5: a field claiming our authserv-id is forged)? Yes when it
+ * carries authserv_id, with RemoveARAll, or when its authserv-id (less a
+ * "/job" suffix, AuthservIDWithJobID) is in RemoveARFrom.
+ */
+bool policy_ar_forged(const config *cfg, const char *authserv_id,
+                      const char *value);
 
 /*
  * ExemptDomains: is mail from sender's domain left alone entirely (OpenDKIM:

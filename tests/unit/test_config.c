@@ -328,6 +328,29 @@ Test(config, last_value_wins)
 	config_unref(cfg);
 }
 
+/* Nameservers: the resolver's grammar decides at load, naming the entry;
+ * commas and white space between entries are dropped. */
+Test(config, nameservers_use_the_resolver_grammar)
+{
+	static const char *const bad[][2] = {
+		{ "192.0.2.1, bogus", "\"bogus\": not an IP address" },
+		{ "[2001:db8::1", "\"[2001:db8::1\": bad brackets" },
+		{ "192.0.2.1@0", "\"192.0.2.1@0\": bad port" },
+		{ " , ", "no name server" },
+	};
+	char text[128];
+	config *cfg = parse("Nameservers 192.0.2.1 ,, ::1 [::1]@53\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg->nameservers, "192.0.2.1,::1,[::1]@53");
+	config_unref(cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "Nameservers %s\n", bad[i][0]);
+		cr_assert_null(parse(text, 0), "%s", bad[i][0]);
+		cr_assert(has(bad[i][1]), "%s", bad[i][0]);
+	}
+}
+
 Test(config, every_error_is_reported_with_line)
 {
 	config *cfg = parse("Mode x\n"

@@ -789,6 +789,33 @@ Test(msg, header_limits)
 	cr_expect_str_eq(limit_message, "header block is over 1000 bytes");
 }
 
+/* dkim_msg_header_bytes counts a field as the block limit does: a block
+ * summed with it up to max_header_bytes is taken, one byte more is not. */
+Test(msg, header_bytes_match_the_limit)
+{
+	static const char *const v[] = { " a\n b", " a\r\n b\n", "\nx", "", " plain" };
+	dkim_options o = opts_at(NOW);
+	dkim_error err;
+	size_t total = 0, i;
+
+	cr_expect_eq(dkim_msg_header_bytes("X", ""), DKIM_MIN_FIELD_BYTES);
+	cr_expect_eq(dkim_msg_header_bytes("Subject", " a\n b"), 7 + 1 + 5 + 1 + 2);
+	for (i = 0; i < 5; i++)
+		total += dkim_msg_header_bytes("X-Test", v[i]);
+	for (size_t extra = 0; extra < 2; extra++) {
+		dkim_msg *msg;
+		dkim_status st = DKIM_OK;
+
+		o.max_header_bytes = total - extra;
+		msg = dkim_msg_new(&o, &err);
+		cr_assert_not_null(msg);
+		for (i = 0; i < 5 && st == DKIM_OK; i++)
+			st = dkim_msg_header(msg, "X-Test", v[i], &err);
+		cr_expect_eq(st, extra == 0 ? DKIM_OK : DKIM_ERR_LIMIT);
+		dkim_msg_free(msg);
+	}
+}
+
 Test(msg, raw_feed_limits)
 {
 	dkim_options o = opts_at(NOW);

@@ -581,3 +581,110 @@ Test(policy, header_list)
 	cr_assert_str_eq(hlist(cfg, hdrs, 4), "From:Subject");
 	config_unref(cfg);
 }
+
+/* policy_evaluate for a client at addr (dotted quad) with one From field. */
+static dkim_status evaluate(const config *cfg, const char *addr,
+                            const char *from, policy_evaluation *ev)
+{
+	struct sockaddr_in sin;
+	policy_client c = { .addr = (struct sockaddr *)&sin };
+	policy_header h[] = { { "From", from }, { "Subject", " x" } };
+	dkim_error err;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return policy_evaluate(cfg, &c, h, 2, false, ev, &err);
+}
+
+/*
+ * The untrusted-domain rule: for a client that is not internal, the sender
+ * domain is looked up (only to log "external host sent as our domain")
+ * when it is plain; any other never reaches the tables or a "%" key path.
+ */
+Test(policy, evaluate_untrusted_domain)
+{
+	config *cfg = load("", "* PER\n", "InternalHosts 10.0.0.0/8\n");
+	policy_evaluation ev;
+
+	/* internal: "%" key file example.org.private exists, so it signs */
+	cr_assert_eq(evaluate(cfg, "10.1.1.1", " <u@example.org>", &ev), DKIM_OK);
+	cr_assert(ev.internal && ev.have_sender && ev.decision.sign);
+	cr_assert_eq(ev.signers.count, 1);
+	policy_signers_free(&ev.signers);
+	/* internal, "%" key file missing: the lookup's error is reported */
+	cr_assert_neq(evaluate(cfg, "10.1.1.1", " <u@nokey.example>", &ev), DKIM_OK);
+	cr_assert_eq(ev.signers.count, 0);
+	/* external, plain domain: looked up, not signed, logged */
+	cr_assert_eq(evaluate(cfg, "192.0.2.9", " <u@example.org>", &ev), DKIM_OK);
+	cr_assert(!ev.internal && !ev.decision.sign && ev.decision.verify);
+	cr_assert_eq(ev.decision.why, POLICY_WHY_EXTERNAL);
+	cr_assert(ev.decision.log_external);
+	cr_assert_eq(ev.signers.count, 0);
+	/* external, lookup failure ("%" file missing): just no signers */
+	cr_assert_eq(evaluate(cfg, "192.0.2.9", " <u@nokey.example>", &ev), DKIM_OK);
+	cr_assert_eq(ev.decision.why, POLICY_WHY_NOT_OURS);
+	cr_assert_not(ev.decision.log_external);
+	config_unref(cfg);
+
+	/* external, a domain that is not plain: never looked up, even though
+	 * "* A" matches every sender */
+	cfg = load("", "* A\n", "InternalHosts 10.0.0.0/8\n");
+	cr_assert_eq(evaluate(cfg, "192.0.2.9", " <u@example.com>", &ev), DKIM_OK);
+	cr_assert(ev.decision.log_external);
+	cr_assert_eq(evaluate(cfg, "192.0.2.9", " <u@ex..ample.com>", &ev), DKIM_OK);
+	cr_assert(ev.have_sender && ev.decision.verify);
+	cr_assert_eq(ev.decision.why, POLICY_WHY_NOT_OURS);
+	cr_assert_not(ev.decision.log_external);
+	cr_assert_eq(evaluate(cfg, "192.0.2.9", " <u@.example.com>", &ev), DKIM_OK);
+	cr_assert_eq(ev.decision.why, POLICY_WHY_NOT_OURS);
+	/* the same senders from an internal client are signed */
+	cr_assert_eq(evaluate(cfg, "10.1.1.1", " <u@ex..ample.com>", &ev), DKIM_OK);
+	cr_assert(ev.decision.sign);
+	policy_signers_free(&ev.signers);
+	/* no sender: neither signed nor looked up */
+	cr_assert_eq(evaluate(cfg, "10.1.1.1", " undisclosed", &ev), DKIM_OK);
+	cr_assert(!ev.have_sender && !ev.decision.sign);
+	cr_assert_eq(ev.decision.why, POLICY_WHY_NO_SENDER);
+	config_unref(cfg);
+}
+
+/* RFC 8601 §5: which received Authentication-Results fields are forged. */
+Test(policy, ar_forged)
+{
+	config *cfg = load("", "* A\n", "RemoveARFrom other.example\n");
+	config *all = load("", "* A\n", "RemoveARAll yes\n");
+	config *none = load("", "* A\n", "");
+
+	cr_assert(policy_ar_forged(none, "mx.example", " mx.example; dkim=pass"));
+	cr_assert(policy_ar_forged(none, "mx.example", "MX.Example; dkim=pass"));
+	cr_assert_not(policy_ar_forged(none, "mx.example", " far.example; dkim=pass"));
+	cr_assert_not(policy_ar_forged(none, "mx.example", " other.example; dkim=pass"));
+	/* RemoveARFrom, with or without AuthservIDWithJobID's "/job" */
+	cr_assert(policy_ar_forged(cfg, "mx.example", " other.example; dkim=pass"));
+	cr_assert(policy_ar_forged(cfg, "mx.example", " other.example/1A2B; dkim=pass"));
+	cr_assert(policy_ar_forged(cfg, "mx.example", " mx.example; none"));
+	cr_assert_not(policy_ar_forged(cfg, "mx.example", " far.example; dkim=pass"));
+	cr_assert_not(policy_ar_forged(cfg, "mx.example", " ;;;"));
+	/* RemoveARAll: every one */
+	cr_assert(policy_ar_forged(all, "mx.example", " far.example; dkim=pass"));
+	cr_assert(policy_ar_forged(all, "mx.example", " ;;;"));
+	config_unref(cfg);
+	config_unref(all);
+	config_unref(none);
+}
+
+/* The one "%" expander (KeyTable paths, d=, SigningTable signers). */
+Test(policy, percent_expansion)
+{
+	char *s = keystore_expand("%/keys/%.private", "example.org");
+
+	cr_assert_str_eq(s, "example.org/keys/example.org.private");
+	free(s);
+	s = keystore_expand("plain", "example.org");
+	cr_assert_str_eq(s, "plain");
+	free(s);
+	s = keystore_expand("", "example.org");
+	cr_assert_str_eq(s, "");
+	free(s);
+}
