@@ -17,7 +17,7 @@
 # id, a SigningTable from author pattern to id, a host list.
 dsn_schema() {
 	db_sql "CREATE TABLE dkim_keys (id VARCHAR(64), domain_name VARCHAR(255), selector VARCHAR(63), private_key TEXT)" \
-		"CREATE TABLE dkim_signing (author VARCHAR(255), dkim_id VARCHAR(64))" \
+		"CREATE TABLE dkim_signing (author VARCHAR(255), dkim_id TEXT)" \
 		"CREATE TABLE dkim_internal (host VARCHAR(255))" \
 		"INSERT INTO dkim_keys VALUES ('k1', 'example.com', 'sel', '$T/keys/sel.private')" \
 		"INSERT INTO dkim_keys VALUES ('k2', 'example.org', 'sel', '$T/keys/sel.private')" \
