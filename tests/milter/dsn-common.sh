@@ -7,7 +7,8 @@
 #     DSN             the data set name up to the database ("dsn:pgsql://
 #                     user@PORT+127.0.0.1/dkim"), without a password
 #     DSN_BAD         the same with a wrong password (or unreadable), for -n
-#     DB_BIG          an SQL expression of a 1 MB string
+#     DB_BIG          an SQL expression of a 1 MB string (DB_TEXT: a type
+#                     that holds it, TEXT by default)
 #     DB_NUL          an SQL expression of a string holding a NUL byte,
 #                     when the database can store one
 # and optionally db_stop / db_start (an outage), then sources this file and
@@ -17,7 +18,7 @@
 # id, a SigningTable from author pattern to id, a host list.
 dsn_schema() {
 	db_sql "CREATE TABLE dkim_keys (id VARCHAR(64), domain_name VARCHAR(255), selector VARCHAR(63), private_key TEXT)" \
-		"CREATE TABLE dkim_signing (author VARCHAR(255), dkim_id TEXT)" \
+		"CREATE TABLE dkim_signing (author VARCHAR(255), dkim_id ${DB_TEXT:-TEXT})" \
 		"CREATE TABLE dkim_internal (host VARCHAR(255))" \
 		"INSERT INTO dkim_keys VALUES ('k1', 'example.com', 'sel', '$T/keys/sel.private')" \
 		"INSERT INTO dkim_keys VALUES ('k2', 'example.org', 'sel', '$T/keys/sel.private')" \
