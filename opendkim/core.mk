@@ -8,6 +8,7 @@ opendkim_libodkconf_a_SOURCES = \
 	opendkim/dataset_backend.h opendkim/dataset_dsn.c \
 	opendkim/dataset_pgsql.c opendkim/dataset_mysql.c \
 	opendkim/dataset_sqlite.c \
+	opendkim/dataset_ldap.c opendkim/dataset_ldap.h \
 	opendkim/hostlist.c opendkim/hostlist.h \
 	opendkim/keystore.c opendkim/keystore.h \
 	opendkim/policy.c opendkim/policy.h \

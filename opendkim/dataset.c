@@ -12,6 +12,7 @@
  */
 #include "dataset.h"
 #include "dataset_backend.h"
+#include "dataset_ldap.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -516,7 +517,7 @@ static bool dataset_has_prefix(const char *s, const char *prefix)
 
 /* Back ends OpenDKIM may have been built with and we do not implement. */
 static const char *const dataset_unsupported[] = {
-	"db:", "ldap:", "ldaps:", "ldapi:", "lua:", "memcache:",
+	"db:", "lua:", "memcache:",
 	"erlang:", "mdb:", "repute:", "socket:"
 };
 
@@ -544,10 +545,14 @@ static dataset *dataset_open_spec(const char *spec, const char *where,
 		return dataset_open_csl(spec + 4, where, diag);
 	if (dataset_has_prefix(spec, "dsn:"))
 		return dataset_open_dsn(spec, where, diag);
+	if (dataset_has_prefix(spec, "ldap:") ||
+	    dataset_has_prefix(spec, "ldaps:") ||
+	    dataset_has_prefix(spec, "ldapi:"))
+		return dataset_open_ldap(spec, where, diag);
 	if (dataset_is_unsupported(spec)) {
 		diag_add(diag, DIAG_ERROR,
 		         "%s: data set '%s': this type of data set is not "
-		         "supported (use file:, refile: or csl:)",
+		         "supported (use file:, refile:, csl:, dsn: or ldap:)",
 		         where ? where : spec, spec);
 		return NULL;
 	}

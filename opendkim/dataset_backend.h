@@ -81,6 +81,11 @@ char *dataset_dsn_query(const dataset_dsn *dsn);
  * DATASET_MAX_LINE, is skipped with a warning naming the row.
  */
 typedef struct dataset_rows dataset_rows;
+/* A builder of an exact-key set whose entries come from name (messages
+ * say "NAME:ROW: ..."); NULL when out of memory (reported). */
+dataset_rows *dataset_rows_new(const char *name, diag_list *diag);
+/* Ends the builder: the set when ok and every row went in, else NULL. */
+dataset *dataset_rows_end(dataset_rows *rows, bool ok);
 bool dataset_rows_add(dataset_rows *rows, const char *key, size_t keylen,
                       const char *const *vals, const size_t *lens,
                       size_t nvals);

@@ -464,6 +464,36 @@ bool dataset_rows_add(dataset_rows *r, const char *key, size_t keylen,
 	return true;
 }
 
+dataset_rows *dataset_rows_new(const char *name, diag_list *diag)
+{
+	dataset_rows *r = calloc(1, sizeof(*r));
+
+	if (r != NULL && (r->ds = dataset_new_exact(name)) != NULL) {
+		r->diag = diag;
+		r->name = r->ds->file;
+		return r;
+	}
+	free(r);
+	diag_add(diag, DIAG_ERROR, "%s: out of memory", name);
+	return NULL;
+}
+
+dataset *dataset_rows_end(dataset_rows *r, bool ok)
+{
+	dataset *ds = r->ds;
+
+	if (!ok || r->failed || !dataset_finish(ds, r->diag)) {
+		if (r->failed)
+			diag_add(r->diag, DIAG_ERROR, "%s: out of memory",
+			         r->name);
+		dataset_free(ds);
+		ds = NULL;
+	}
+	free(r->buf);
+	free(r);
+	return ds;
+}
+
 /* ---- open ------------------------------------------------------------------ */
 
 static atomic_uint dataset_refresh = 0;

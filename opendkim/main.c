@@ -54,6 +54,7 @@
 
 #include "config.h"
 #include "dataset_backend.h"
+#include "dataset_ldap.h"
 #include "dkim_resolver.h"
 #include "log.h"
 #include "metrics.h"
@@ -111,8 +112,13 @@ static void main_version(void)
 	printf("  c-ares: %s\n", ares_version(NULL));
 	printf("  libmilter: %u.%u.%u\n", major, minor, patch);
 	printf("  signing algorithms: rsa-sha256 ed25519-sha256\n");
-	printf("  data sets: file: refile: csl: dsn:\n");
+	printf("  data sets: file: refile: csl: dsn:%s\n",
+	       dataset_ldap_library() ? " ldap: ldaps: ldapi:" : "");
 	printf("  dsn: databases: %s\n", dataset_dsn_backends());
+	if (dataset_ldap_library() != NULL)
+		printf("  ldap: %s\n", dataset_ldap_library());
+	else
+		printf("  ldap: not available (built without libldap)\n");
 	const char *mhd = metrics_http_library();
 	if (mhd != NULL)
 		printf("  MetricsSocket: libmicrohttpd %s\n", mhd);
