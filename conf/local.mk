@@ -1,7 +1,8 @@
 # conf: sample configuration, tables and Postfix lines (checked by
 # tests/unit/test_config, which loads them).
 EXTRA_DIST += conf/opendkim.conf conf/KeyTable conf/SigningTable \
-	conf/TrustedHosts conf/postfix-main.cf.sample
+	conf/TrustedHosts conf/postfix-main.cf.sample \
+	conf/dkim-tables.sql conf/dkim-tables.ldif
 
 # Prometheus: a scrape example and alert rules (tests/milter/promconf.sh).
 EXTRA_DIST += conf/prometheus.yml conf/dkimd-alerts.yml

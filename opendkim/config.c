@@ -18,6 +18,7 @@
  * any error is freed and NULL returned.
  */
 #include "config.h"
+#include "dataset_ldap.h"
 #include "dkim_resolver.h"
 
 #include <arpa/inet.h>
@@ -1408,7 +1409,9 @@ static void config_read_line(config_ctx *ctx, const char *file,
 			         "Include", file, line);
 		free(value);
 	} else if (config_is_opendkim_option(key)) {
-		if (!config_switched_off(key, text + vstart, len - vstart))
+		/* LDAP keys: dataset_ldap_configure took them */
+		if (!dataset_ldap_is_option(key) &&
+		    !config_switched_off(key, text + vstart, len - vstart))
 			diag_add(ctx->diag, DIAG_WARNING, "%s:%u: OpenDKIM option "
 			         "'%s' is not supported and is ignored", file,
 			         line, key);
@@ -1955,6 +1958,7 @@ static config *config_parse(const char *name, const char *buf, size_t len,
 
 	if (!config_ctx_init(&ctx, diag, flags))
 		return NULL;
+	dataset_ldap_configure(buf, len);
 	ctx.previous_keys = previous != NULL ? previous->keys : NULL;
 	cfg = ctx.cfg;
 	file = config_add_source(&ctx, name);

@@ -11,6 +11,8 @@
  * open/parse functions then return NULL. Nothing is printed.
  */
 #include "dataset.h"
+#include "dataset_backend.h"
+#include "dataset_ldap.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -478,6 +480,34 @@ static dataset *dataset_open_csl(const char *list, const char *where,
 	return ds;
 }
 
+/* ---- rows from a database (dataset_backend.h) --------------------------- */
+
+dataset *dataset_new_exact(const char *name)
+{
+	return dataset_new(DATASET_FILE, name, name);
+}
+
+bool dataset_add_row(dataset *ds, const char *key, size_t keylen,
+                     const char *value, size_t valuelen, unsigned row,
+                     diag_list *diag)
+{
+	size_t i, fields = 0;
+
+	/* A value of many words (an inline PEM key with its spaces) is one
+	 * field rather than an error: only the KeyTable reads it, whole. */
+	for (i = 0; i < valuelen; i++)
+		if (!dataset_is_space((unsigned char)value[i]) &&
+		    (i == 0 || dataset_is_space((unsigned char)value[i - 1])))
+			fields++;
+	return dataset_append(ds, key, keylen, value, valuelen,
+	                      fields <= DATASET_MAX_FIELDS, row, diag);
+}
+
+bool dataset_finish(dataset *ds, diag_list *diag)
+{
+	return dataset_index(ds, diag);
+}
+
 /* ---- naming --------------------------------------------------------------- */
 
 static bool dataset_has_prefix(const char *s, const char *prefix)
@@ -487,7 +517,7 @@ static bool dataset_has_prefix(const char *s, const char *prefix)
 
 /* Back ends OpenDKIM may have been built with and we do not implement. */
 static const char *const dataset_unsupported[] = {
-	"db:", "dsn:", "ldap:", "ldaps:", "ldapi:", "lua:", "memcache:",
+	"db:", "lua:", "memcache:",
 	"erlang:", "mdb:", "repute:", "socket:"
 };
 
@@ -513,10 +543,16 @@ static dataset *dataset_open_spec(const char *spec, const char *where,
 		                         diag);
 	if (dataset_has_prefix(spec, "csl:"))
 		return dataset_open_csl(spec + 4, where, diag);
+	if (dataset_has_prefix(spec, "dsn:"))
+		return dataset_open_dsn(spec, where, diag);
+	if (dataset_has_prefix(spec, "ldap:") ||
+	    dataset_has_prefix(spec, "ldaps:") ||
+	    dataset_has_prefix(spec, "ldapi:"))
+		return dataset_open_ldap(spec, where, diag);
 	if (dataset_is_unsupported(spec)) {
 		diag_add(diag, DIAG_ERROR,
 		         "%s: data set '%s': this type of data set is not "
-		         "supported (use file:, refile: or csl:)",
+		         "supported (use file:, refile:, csl:, dsn: or ldap:)",
 		         where ? where : spec, spec);
 		return NULL;
 	}

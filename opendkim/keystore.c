@@ -614,7 +614,7 @@ static keystore *keystore_alloc(size_t n, const keystore_options *opts)
 
 /*
  * RequireSafeKeys also covers a KeyTable file holding keys inline: it is
- * then as secret as a key file.
+ * then as secret as a key file (not a "dsn:" table, which is no file).
  */
 static void keystore_check_table(const dataset *keytable,
                                  const keystore_options *opts,
@@ -623,7 +623,9 @@ static void keystore_check_table(const dataset *keytable,
 	char why[200];
 	size_t i;
 
-	if (!opts->require_safe || keytable->kind == DATASET_CSL)
+	/* A table in a database: its access control is the database's. */
+	if (!opts->require_safe || keytable->kind == DATASET_CSL ||
+	    strncasecmp(keytable->spec, "dsn:", 4) == 0)
 		return;
 	for (i = 0; i < keytable->count; i++) {
 		const char *c = strchr(keytable->entries[i].value, ':');

@@ -53,6 +53,8 @@
 #endif
 
 #include "config.h"
+#include "dataset_backend.h"
+#include "dataset_ldap.h"
 #include "dkim_resolver.h"
 #include "log.h"
 #include "metrics.h"
@@ -110,7 +112,13 @@ static void main_version(void)
 	printf("  c-ares: %s\n", ares_version(NULL));
 	printf("  libmilter: %u.%u.%u\n", major, minor, patch);
 	printf("  signing algorithms: rsa-sha256 ed25519-sha256\n");
-	printf("  data sets: file: refile: csl:\n");
+	printf("  data sets: file: refile: csl: dsn:%s\n",
+	       dataset_ldap_library() ? " ldap: ldaps: ldapi:" : "");
+	printf("  dsn: databases: %s\n", dataset_dsn_backends());
+	if (dataset_ldap_library() != NULL)
+		printf("  ldap: %s\n", dataset_ldap_library());
+	else
+		printf("  ldap: not available (built without libldap)\n");
 	const char *mhd = metrics_http_library();
 	if (mhd != NULL)
 		printf("  MetricsSocket: libmicrohttpd %s\n", mhd);
@@ -551,6 +559,52 @@ static void main_reload(void)
 	main_notify("READY=1\nSTATUS=configuration reloaded at %s", at);
 }
 
+/*
+ * Data sets kept in a database are read again every
+ * dataset_refresh_seconds(): the configuration is loaded as at SIGHUP,
+ * quietly. When that fails (a database is down), the running
+ * configuration and the tables it read stay in use; the errors, which name
+ * the data set and the reason, are logged once per outage, and the
+ * recovery once.
+ */
+static bool main_refresh_failing;
+
+static void main_refresh(void)
+{
+	diag_list d = {0};
+	config *old = milter_config_get();
+	config *cfg = config_reload(main_opts.config_path, &main_opts.ov, old, &d);
+	config_unref(old);
+	dkim_error err = { 0 };
+	bool ok = cfg != NULL && milter_set_config(cfg, &err);
+	if (!ok && !main_refresh_failing) {
+		for (size_t i = 0; i < d.count; i++)
+			if (d.msgs[i].severity == DIAG_ERROR)
+				log_msg(LOG_ERR, "%s", d.msgs[i].text);
+		if (cfg != NULL)
+			log_msg(LOG_ERR, "%s", err.message);
+		log_msg(LOG_ERR, "data sets could not be read again: signing with the tables "
+		        "read before until they can (said once per outage)");
+	} else if (ok && main_refresh_failing) {
+		log_msg(LOG_NOTICE, "data sets read again: the outage is over");
+	}
+	if (!ok && cfg != NULL)
+		config_unref(cfg);
+	main_refresh_failing = !ok;
+	diag_list_free(&d);
+}
+
+/* The next signal, or 0 when it is time to read the data sets again. */
+static int main_wait_signal(const sigset_t *set)
+{
+	unsigned every = dataset_refresh_seconds();
+	if (every == 0)
+		return sigwaitinfo(set, NULL);
+	struct timespec ts = { (time_t)every, 0 };
+	int sig = sigtimedwait(set, NULL, &ts);
+	return sig < 0 && errno == EAGAIN ? 0 : sig;
+}
+
 /* Only interrupts the listener's poll() in the main thread. */
 static void main_wakeup_handler(int sig)
 {
@@ -603,8 +657,11 @@ static void *main_signal_thread(void *arg)
 	sigset_t set;
 	main_signal_set(&set);
 	for (;;) {
-		int sig = sigwaitinfo(&set, NULL);
-		if (sig == SIGUSR2) {
+		int sig = main_wait_signal(&set);
+		if (sig == 0) {
+			main_refresh();
+			OPENSSL_thread_stop();
+		} else if (sig == SIGUSR2) {
 			char line[512];
 			metrics_format_summary(line, sizeof(line));
 			log_msg(LOG_INFO, "SIGUSR2: %s", line);

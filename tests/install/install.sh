@@ -158,7 +158,10 @@ done
 # ".B Key") and lists every unsupported OpenDKIM key.
 CONF5=$ROOT$MANDIR/man5/opendkim.conf.5
 SRC=$top_srcdir/opendkim/config.c
-sed -n 's/^[[:space:]]*CONFIG_OPT("\([^"]*\)".*/\1/p' "$SRC" | sort > "$T/supported"
+# The LDAP keys are taken by the LDAP data sets (opendkim/dataset_ldap.c).
+{ sed -n 's/^[[:space:]]*CONFIG_OPT("\([^"]*\)".*/\1/p' "$SRC"
+  sed -n '/^static const char \*const dsl_\(inert_\)*keys\[/,/};/p' \
+	"$top_srcdir/opendkim/dataset_ldap.c" | grep -o '"LDAP[^"]*"' | tr -d '"'; } | sort > "$T/supported"
 [ -s "$T/supported" ] || fail "no CONFIG_OPT entries found in $SRC"
 sed -n '/config_opendkim_options\[\] = {/,/};/p' "$SRC" | grep -o '"[^"]*"' |
 	tr -d '"' | sort | comm -23 - "$T/supported" | grep -vx Include > "$T/unsupported"

@@ -27,7 +27,14 @@ TESTS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_LDADD = $(ODKCONF_TEST_LDADD)
 
+check_PROGRAMS += tests/unit/test_dsn
+TESTS += tests/unit/test_dsn
+tests_unit_test_dsn_SOURCES = tests/unit/test_dsn.c
+tests_unit_test_dsn_LDADD = $(ODKCONF_TEST_LDADD)
+
 # Fuzz targets for the configuration, data sets and host lists, with seeds.
+EXTRA_DIST += tests/fuzz/fuzz_dsn.c tests/fuzz/corpus/dsn \
+	tests/fuzz/fuzz_ldapfilter.c tests/fuzz/corpus/ldapfilter
 EXTRA_DIST += tests/fuzz/fuzz_config.c tests/fuzz/fuzz_dataset.c \
 	tests/fuzz/fuzz_hostlist.c tests/fuzz/corpus/config \
 	tests/fuzz/corpus/dataset tests/fuzz/corpus/hostlist

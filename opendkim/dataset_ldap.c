@@ -1,0 +1,386 @@
+/*
+ * dataset_ldap.c - "ldap:", "ldaps:", "ldapi:" data sets read from a
+ * directory through libldap, and the configuration's LDAP keys.
+ *
+ * Interface: dataset_ldap.h. The URL is taken apart by libldap
+ * (ldap_url_parse); dataset_ldap_filter, which turns OpenDKIM's per-key
+ * filter into one that reads every entry, is pure and fuzzed
+ * (tests/fuzz/fuzz_ldapfilter.c). One connection per read, bounded by
+ * LDAPTimeout. Built when configure defines DKIMD_HAVE_LDAP; otherwise
+ * opening says so.
+ */
+#include "dataset_ldap.h"
+#include "dataset_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the filter ------------------------------------------------------------ */
+
+static bool dsl_is_attr_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ';';
+}
+
+bool dataset_ldap_filter(const char *filter, char **attr, char **all,
+                         char *why, size_t why_size)
+{
+	const char *d = strstr(filter, "$d");
+	const char *start;
+
+	*attr = *all = NULL;
+	if (d == NULL || strstr(d + 2, "$d") != NULL) {
+		snprintf(why, why_size, "the filter must hold \"$d\" once, "
+		         "as (ATTRIBUTE=$d)");
+		return false;
+	}
+	start = d;
+	if (start == filter || start[-1] != '=' || d[2] != ')') {
+		snprintf(why, why_size, "\"$d\" must be a whole value: "
+		         "(ATTRIBUTE=$d)");
+		return false;
+	}
+	start--;        /* at '=' */
+	while (start > filter && dsl_is_attr_char(start[-1]))
+		start--;
+	if (start == d - 1 || start == filter || start[-1] != '(') {
+		snprintf(why, why_size, "\"$d\" must be a whole value: "
+		         "(ATTRIBUTE=$d)");
+		return false;
+	}
+	*attr = strndup(start, (size_t)(d - 1 - start));
+	if (*attr != NULL &&
+	    asprintf(all, "%.*s*%s", (int)(d - filter), filter, d + 2) < 0)
+		*all = NULL;
+	if (*attr == NULL || *all == NULL) {
+		free(*attr);
+		*attr = NULL;
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* ---- the configuration's keys ---------------------------------------------- */
+
+enum { DSL_KEY_USER, DSL_KEY_PASSWORD, DSL_KEY_TIMEOUT, DSL_KEY_TLS,
+       DSL_KEY_MECH, DSL_NKEYS };
+
+static const char *const dsl_keys[DSL_NKEYS] = {
+	"LDAPBindUser", "LDAPBindPassword", "LDAPTimeout", "LDAPUseTLS",
+	"LDAPAuthMechanism"
+};
+
+/* Accepted, with nothing to do here (see dataset_ldap.h). */
+static const char *const dsl_inert_keys[] = {
+	"LDAPKeepaliveIdle", "LDAPKeepaliveInterval", "LDAPKeepaliveProbes",
+	"LDAPSoftStart", "LDAPDisableCache", "LDAPAuthName", "LDAPAuthRealm",
+	"LDAPAuthUser"
+};
+
+static char *dsl_settings[DSL_NKEYS];
+
+bool dataset_ldap_is_option(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < DSL_NKEYS; i++)
+		if (strcasecmp(key, dsl_keys[i]) == 0)
+			return true;
+	for (i = 0; i < sizeof(dsl_inert_keys) / sizeof(*dsl_inert_keys); i++)
+		if (strcasecmp(key, dsl_inert_keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* One configuration line: "KEY VALUE"; a "#" starts a comment. */
+static void dsl_configure_line(const char *line, size_t len)
+{
+	size_t klen, v;
+	const char *hash = memchr(line, '#', len);
+
+	if (hash != NULL)
+		len = (size_t)(hash - line);
+	while (len > 0 && strchr(" \t\r", line[len - 1]) != NULL)
+		len--;
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	for (klen = 0; klen < len && line[klen] != ' ' && line[klen] != '\t'; klen++)
+		;
+	for (v = klen; v < len && (line[v] == ' ' || line[v] == '\t'); v++)
+		;
+	for (size_t i = 0; i < DSL_NKEYS; i++) {
+		if (klen != strlen(dsl_keys[i]) ||
+		    strncasecmp(line, dsl_keys[i], klen) != 0)
+			continue;
+		free(dsl_settings[i]);
+		dsl_settings[i] = strndup(line + v, len - v);
+	}
+}
+
+void dataset_ldap_configure(const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	for (size_t i = 0; i < DSL_NKEYS; i++) {
+		free(dsl_settings[i]);
+		dsl_settings[i] = NULL;
+	}
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		dsl_configure_line(buf + pos, l);
+		pos += l + 1;
+	}
+}
+
+#ifdef DKIMD_HAVE_LDAP
+#define LDAP_DEPRECATED 0
+#include <ldap.h>
+
+const char *dataset_ldap_library(void)
+{
+	static char version[64];
+	LDAPAPIInfo info = { .ldapai_info_version = LDAP_API_INFO_VERSION };
+
+	if (version[0] == '\0' &&
+	    ldap_get_option(NULL, LDAP_OPT_API_INFO, &info) == LDAP_SUCCESS) {
+		snprintf(version, sizeof(version), "%s %d",
+		         info.ldapai_vendor_name ? info.ldapai_vendor_name
+		                                 : "libldap",
+		         info.ldapai_vendor_version);
+		ldap_memfree(info.ldapai_vendor_name);
+		if (info.ldapai_extensions != NULL)
+			ldap_memvfree((void **)info.ldapai_extensions);
+	}
+	return version[0] ? version : "libldap";
+}
+
+static unsigned dsl_timeout(void)
+{
+	const char *t = dsl_settings[DSL_KEY_TIMEOUT];
+	long v = t ? strtol(t, NULL, 10) : 0;
+
+	return v > 0 && v <= 3600 ? (unsigned)v : 5;
+}
+
+static bool dsl_setting_on(int key)
+{
+	const char *v = dsl_settings[key];
+
+	return v != NULL && (strcasecmp(v, "yes") == 0 ||
+	                     strcasecmp(v, "true") == 0 ||
+	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
+}
+
+/* "scheme://hostport" of the URL, for ldap_initialize. */
+static char *dsl_server_uri(const char *spec)
+{
+	const char *host = strstr(spec, "://");
+	const char *end;
+
+	if (host == NULL)
+		return NULL;
+	end = strchr(host + 3, '/');
+	return strndup(spec, end ? (size_t)(end - spec) : strlen(spec));
+}
+
+static bool dsl_connect(LDAP **ld, const char *uri, char *why, size_t size)
+{
+	int version = LDAP_VERSION3, rc;
+	struct timeval tv = { (time_t)dsl_timeout(), 0 };
+	const char *mech = dsl_settings[DSL_KEY_MECH];
+	const char *pw = dsl_settings[DSL_KEY_PASSWORD];
+	struct berval cred = { pw ? strlen(pw) : 0, (char *)(pw ? pw : "") };
+
+	if (mech != NULL && *mech != '\0' && strcasecmp(mech, "simple") != 0) {
+		snprintf(why, size, "LDAPAuthMechanism %s: only simple binds "
+		         "are supported", mech);
+		return false;
+	}
+	if ((rc = ldap_initialize(ld, uri)) != LDAP_SUCCESS) {
+		snprintf(why, size, "%s", ldap_err2string(rc));
+		return false;
+	}
+	ldap_set_option(*ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+	ldap_set_option(*ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(*ld, LDAP_OPT_TIMEOUT, &tv);
+	ldap_set_option(*ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (dsl_setting_on(DSL_KEY_TLS) && strncasecmp(uri, "ldap:", 5) == 0 &&
+	    (rc = ldap_start_tls_s(*ld, NULL, NULL)) != LDAP_SUCCESS) {
+		snprintf(why, size, "StartTLS: %s", ldap_err2string(rc));
+		return false;
+	}
+	rc = ldap_sasl_bind_s(*ld, dsl_settings[DSL_KEY_USER], LDAP_SASL_SIMPLE,
+	                      &cred, NULL, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(why, size, "cannot bind%s%s: %s",
+		         dsl_settings[DSL_KEY_USER] ? " as " : "",
+		         dsl_settings[DSL_KEY_USER] ? dsl_settings[DSL_KEY_USER]
+		                                      : "",
+		         ldap_err2string(rc));
+		return false;
+	}
+	return true;
+}
+
+/* The first value of attr in entry e (NULL when it has none). */
+static struct berval **dsl_values(LDAP *ld, LDAPMessage *e, const char *attr)
+{
+	return ldap_get_values_len(ld, e, attr);
+}
+
+static bool dsl_entry_rows(LDAP *ld, LDAPMessage *e, const char *keyattr,
+                            char **attrs, size_t nattrs, dataset_rows *rows)
+{
+	struct berval **vals[DATASET_DSN_MAX_COLS] = { 0 }, **keys;
+	const char *v[DATASET_DSN_MAX_COLS];
+	size_t lens[DATASET_DSN_MAX_COLS];
+	bool ok = true;
+
+	for (size_t i = 0; i < nattrs; i++) {
+		vals[i] = dsl_values(ld, e, attrs[i]);
+		v[i] = vals[i] && vals[i][0] ? vals[i][0]->bv_val : NULL;
+		lens[i] = vals[i] && vals[i][0] ? vals[i][0]->bv_len : 0;
+	}
+	keys = dsl_values(ld, e, keyattr);
+	for (size_t k = 0; ok && keys != NULL && keys[k] != NULL; k++)
+		ok = dataset_rows_add(rows, keys[k]->bv_val, keys[k]->bv_len,
+		                      v, lens, nattrs);
+	ldap_value_free_len(keys);
+	for (size_t i = 0; i < nattrs; i++)
+		ldap_value_free_len(vals[i]);
+	return ok;
+}
+
+/* Searches and adds every entry. */
+static bool dsl_read(LDAP *ld, LDAPURLDesc *u, const char *keyattr,
+                      const char *filter, size_t nattrs, dataset_rows *rows,
+                      char *why, size_t size)
+{
+	struct timeval tv = { (time_t)dsl_timeout(), 0 };
+	char *want[DATASET_DSN_MAX_COLS + 2];
+	LDAPMessage *res = NULL, *e;
+	bool ok = true;
+	int rc;
+
+	for (size_t i = 0; i < nattrs; i++)
+		want[i] = u->lud_attrs[i];
+	want[nattrs] = (char *)keyattr;
+	want[nattrs + 1] = NULL;
+	rc = ldap_search_ext_s(ld, u->lud_dn, u->lud_scope, filter, want, 0,
+	                       NULL, NULL, &tv, 0, &res);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(why, size, "search failed: %s", ldap_err2string(rc));
+		ldap_msgfree(res);
+		return false;
+	}
+	for (e = ldap_first_entry(ld, res); ok && e != NULL;
+	     e = ldap_next_entry(ld, e))
+		ok = dsl_entry_rows(ld, e, keyattr, u->lud_attrs, nattrs, rows);
+	ldap_msgfree(res);
+	return ok;
+}
+
+/* x-ttl=N among the URL's extensions (default DATASET_DSN_TTL). */
+static unsigned dsl_ttl(LDAPURLDesc *u)
+{
+	for (size_t i = 0; u->lud_exts != NULL && u->lud_exts[i] != NULL; i++) {
+		const char *x = u->lud_exts[i];
+
+		if (*x == '!')
+			x++;
+		if (strncasecmp(x, "x-ttl=", 6) == 0) {
+			long v = strtol(x + 6, NULL, 10);
+
+			if (v > 0 && v <= 86400)
+				return (unsigned)v;
+		}
+	}
+	return DATASET_DSN_TTL;
+}
+
+static bool dsl_fetch(const char *spec, LDAPURLDesc *u, dataset_rows *rows,
+                       char *why, size_t size)
+{
+	char *keyattr = NULL, *filter = NULL, *uri = dsl_server_uri(spec);
+	size_t nattrs = 0;
+	LDAP *ld = NULL;
+	bool ok = false;
+
+	while (u->lud_attrs != NULL && u->lud_attrs[nattrs] != NULL)
+		nattrs++;
+	if (uri == NULL)
+		snprintf(why, size, "out of memory");
+	else if (nattrs == 0 || nattrs > DATASET_DSN_MAX_COLS)
+		snprintf(why, size, "name 1 to %d attributes to return",
+		         DATASET_DSN_MAX_COLS);
+	else if (u->lud_dn != NULL && strstr(u->lud_dn, "$d") != NULL)
+		snprintf(why, size, "\"$d\" in the base DN: put it in the "
+		         "filter, as (ATTRIBUTE=$d)");
+	else if (u->lud_filter == NULL)
+		snprintf(why, size, "no filter: it must hold (ATTRIBUTE=$d)");
+	else if (dataset_ldap_filter(u->lud_filter, &keyattr, &filter, why,
+	                             size) &&
+	         dsl_connect(&ld, uri, why, size))
+		ok = dsl_read(ld, u, keyattr, filter, nattrs, rows, why, size);
+	if (ld != NULL)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	free(keyattr);
+	free(filter);
+	free(uri);
+	return ok;
+}
+
+dataset *dataset_open_ldap(const char *spec, const char *where,
+                           diag_list *diag)
+{
+	LDAPURLDesc *u = NULL;
+	dataset_rows *rows;
+	char why[512] = "";
+	size_t errors = diag->errors;
+	int rc;
+	bool ok;
+
+	if ((rc = ldap_url_parse(spec, &u)) != LDAP_URL_SUCCESS) {
+		diag_add(diag, DIAG_ERROR, "%s: data set '%s': not an LDAP URL "
+		         "(error %d)", where ? where : spec, spec, rc);
+		return NULL;
+	}
+	if ((rows = dataset_rows_new(spec, diag)) == NULL) {
+		ldap_free_urldesc(u);
+		return NULL;
+	}
+	ok = dsl_fetch(spec, u, rows, why, sizeof(why));
+	if (!ok && diag->errors == errors)
+		diag_add(diag, DIAG_ERROR, "%s: data set '%s': %s",
+		         where ? where : spec, spec, why[0] ? why : "out of memory");
+	if (ok)
+		dataset_refresh_note(dsl_ttl(u));
+	ldap_free_urldesc(u);
+	return dataset_rows_end(rows, ok);
+}
+
+#else
+
+const char *dataset_ldap_library(void)
+{
+	return NULL;
+}
+
+dataset *dataset_open_ldap(const char *spec, const char *where,
+                           diag_list *diag)
+{
+	diag_add(diag, DIAG_ERROR, "%s: data set '%s': this build has no LDAP "
+	         "support (configure found no libldap)", where ? where : spec,
+	         spec);
+	return NULL;
+}
+
+#endif

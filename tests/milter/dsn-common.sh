@@ -1,0 +1,147 @@
+# tests/milter/dsn-common.sh - what every "dsn:" backend test checks, through
+# the milter protocol, with tables that exist only in the database (POSIX sh).
+#
+# The test sources lib.sh, starts its database, then defines
+#     db_sql SQL...   run SQL statements in the test database (fails the
+#                     test when they fail)
+#     DSN             the data set name up to the database ("dsn:pgsql://
+#                     user@PORT+127.0.0.1/dkim"), without a password
+#     DSN_BAD         the same with a wrong password (or unreadable), for -n
+#     DB_BIG          an SQL expression of a 1 MB string (DB_TEXT: a type
+#                     that holds it, TEXT by default)
+#     DB_NUL          an SQL expression of a string holding a NUL byte,
+#                     when the database can store one
+# and optionally db_stop / db_start (an outage), then sources this file and
+# calls dsn_run.
+
+# The tables, as README.SQL of OpenDKIM lays them out: a KeyTable keyed by an
+# id, a SigningTable from author pattern to id, a host list.
+dsn_schema() {
+	db_sql "CREATE TABLE dkim_keys (id VARCHAR(64), domain_name VARCHAR(255), selector VARCHAR(63), private_key TEXT)" \
+		"CREATE TABLE dkim_signing (author VARCHAR(255), dkim_id ${DB_TEXT:-TEXT})" \
+		"CREATE TABLE dkim_internal (host VARCHAR(255))" \
+		"INSERT INTO dkim_keys VALUES ('k1', 'example.com', 'sel', '$T/keys/sel.private')" \
+		"INSERT INTO dkim_keys VALUES ('k2', 'example.org', 'sel', '$T/keys/sel.private')" \
+		"INSERT INTO dkim_signing VALUES ('example.com', 'k1')" \
+		"INSERT INTO dkim_internal VALUES ('192.0.2.0/24')"
+}
+
+# The configuration: every table from the database, read again each second.
+dsn_config() {
+	mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile'
+	cat <<EOF
+KeyTable	$DSN/table=dkim_keys?keycol=id?datacol=domain_name,selector,private_key?ttl=1?timeout=2
+SigningTable	$DSN/table=dkim_signing?keycol=author?datacol=dkim_id?ttl=1?timeout=2
+InternalHosts	$DSN/table=dkim_internal?keycol=host?datacol=host?ttl=1?timeout=2
+EOF
+}
+
+# dsn_signed OUT FROM-DOMAIN [miltclient options]: sends a message, true
+# when it came back signed (and then dkimpy verifies it).
+dsn_signed() {
+	_o=$1
+	_d=$2
+	shift 2
+	mt_message "$T/m-$_d.eml" "$_d"
+	mt_send "$_o" "$T/m-$_d.eml" "$@"
+	grep -q '^DKIM-Signature:' "$_o" || return 1
+	mt_verify "$_o"
+}
+
+# dsn_wait_signed FROM-DOMAIN yes|no: polls (up to 15 s) until messages from
+# the domain are (yes) or are not (no) signed.
+dsn_wait_signed() {
+	_i=0
+	while :; do
+		_i=$((_i + 1))
+		if dsn_signed "$T/w-$1-$_i.eml" "$1" -a 192.0.2.9; then _s=yes; else _s=no; fi
+		[ "$_s" = "$2" ] && return 0
+		[ $_i -lt 60 ] || mt_fail "$1: still signed=$_s after 15 s, want $2"
+		sleep 0.25
+	done
+}
+
+dsn_run() {
+	mt_keygen sel rsa 2048 example.com
+	sed -n 's/^txt sel\._domainkey\.example\.com /txt sel._domainkey.example.org /p' \
+		"$T/records" >> "$T/records"
+	dns_start "$T/records"
+	dsn_schema
+	dsn_config > "$T/dsn.conf"
+
+	# -n reads the tables; a bad password is FILE:LINE and never printed.
+	"$MT_DAEMON" -n -x "$T/dsn.conf" > "$T/n.out" 2>&1 ||
+		{ cat "$T/n.out" >&2; mt_fail "-n on the database configuration"; }
+	sed "s|$DSN/|$DSN_BAD/|" "$T/dsn.conf" > "$T/bad.conf"
+	"$MT_DAEMON" -n -x "$T/bad.conf" > "$T/n-bad.out" 2>&1 &&
+		mt_fail "-n accepted a data set it cannot read"
+	mt_grep "$T/n-bad.out" "^$T/bad.conf:[0-9]+: data set 'dsn:" "-n names FILE:LINE and the data set"
+	mt_nogrep "$T/n-bad.out" 'wrongpass' "-n shows no password"
+	mt_ok "-n reads the tables; a failure is FILE:LINE without the password"
+
+	mt_start "$T/dsn.conf"
+	dsn_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed for an InternalHosts client from the table"
+	mt_grep "$MT_LOG" 'signed domain=example.com selector=sel' "log line"
+	dsn_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts table signed"
+	dsn_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it is in the SigningTable"
+	mt_ok "KeyTable, SigningTable and InternalHosts from the database: signed, dkimpy verifies"
+
+	# A domain added while the milter runs is signed within the ttl (1 s);
+	# one removed stops being signed. No reload, no restart.
+	db_sql "INSERT INTO dkim_signing VALUES ('example.org', 'k2')"
+	dsn_wait_signed example.org yes
+	db_sql "DELETE FROM dkim_signing WHERE author = 'example.com'"
+	dsn_wait_signed example.com no
+	mt_ok "a row added is signed for, a row removed is not, within the ttl"
+
+	# The looked-up address never reaches SQL: an address that would drop
+	# the table if it were pasted into a query is only a key.
+	cat > "$T/evil.eml" <<'EOF'
+From: <"x'; DROP TABLE dkim_signing; --"@example.org>
+To: bob@example.net
+Subject: hostile
+
+body
+EOF
+	mt_send "$T/evil.out" "$T/evil.eml" -a 192.0.2.5
+	mt_grep "$T/evil.out" '^DKIM-Signature:' "hostile address of a signed domain"
+	sleep 1.5
+	dsn_signed "$T/s4.eml" example.org -a 192.0.2.5 || mt_fail "the SigningTable is gone"
+	mt_ok "an address with '; DROP TABLE is just a key"
+
+	# Hostile rows: a malformed key refuses the new tables, the ones read
+	# before keep signing; a NUL byte or a 1 MB value is skipped.
+	db_sql "INSERT INTO dkim_keys VALUES ('k3', 'example.net', 'sel', 'not-a-key')"
+	sleep 2.5
+	dsn_signed "$T/s5.eml" example.org -a 192.0.2.5 || mt_fail "a malformed key row stopped the signing"
+	mt_grep "$MT_LOG" "key 'k3'" "the malformed row is named"
+	[ "$(grep -c 'could not be read again' "$MT_LOG")" -eq 1 ] || mt_fail "the failure is not said exactly once"
+	db_sql "DELETE FROM dkim_keys WHERE id = 'k3'"
+	db_sql "INSERT INTO dkim_signing VALUES ('big.example', $DB_BIG)"
+	[ -z "${DB_NUL:-}" ] || db_sql "INSERT INTO dkim_signing VALUES ($DB_NUL, 'k1')" \
+		"INSERT INTO dkim_signing VALUES ('nul.example', $DB_NUL)"
+	db_sql "INSERT INTO dkim_signing VALUES ('example.net', 'k1')"
+	dsn_wait_signed example.net yes
+	mt_grep "$MT_LOG" 'outage is over' "recovery said"
+	mt_ok "malformed key: tables read before stay; 1 MB value skipped"
+
+	if command -v db_stop > /dev/null 2>&1; then
+		# Outage: the tables read before keep signing; nothing else is
+		# signed; the failure is said once; recovery without a restart.
+		db_stop
+		sleep 2.5
+		dsn_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while the database is down"
+		dsn_signed "$T/o2.eml" example.com -a 192.0.2.5 && mt_fail "example.com signed while the database is down"
+		_t0=$(date +%s%N)
+		mt_send "$T/o3.eml" "$T/m-example.com.eml" -a 192.0.2.5
+		_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+		[ "$_ms" -lt 1500 ] || mt_fail "a message took $_ms ms with the database down: it waited for it"
+		sleep 2
+		[ "$(grep -c 'could not be read again' "$MT_LOG")" -eq 2 ] || mt_fail "the outage is not said exactly once"
+		db_start
+		db_sql "INSERT INTO dkim_signing VALUES ('example.com', 'k1')"
+		dsn_wait_signed example.com yes
+		mt_ok "database down: tables read before keep signing, no waiting, said once; recovers"
+	fi
+	mt_stop
+}

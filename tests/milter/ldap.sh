@@ -1,0 +1,165 @@
+#!/bin/sh
+# ldap: data sets: KeyTable, SigningTable and InternalHosts in an OpenLDAP
+# slapd started here (slapd.conf and an mdb database in a temporary
+# directory, its own port on 127.0.0.1), read with LDAPBindUser and
+# LDAPBindPassword, through the milter protocol: signed and verified; an
+# entry added is signed for and one deleted is not, within the ttl; -n
+# reports a bad password as FILE:LINE without it; an outage keeps the
+# entries read before; recovery without a restart.
+. "$top_srcdir/tests/milter/lib.sh"
+
+SLAPD=${SLAPD:-/usr/sbin/slapd}
+[ -x "$SLAPD" ] || { echo "SKIP: $SLAPD missing (slapd)"; exit 77; }
+"$MT_DAEMON" -V | grep -q '^  data sets:.* ldap:' || mt_fail "this build has no LDAP support (libldap-dev)"
+command -v ldapadd > /dev/null || mt_fail "ldapadd missing (ldap-utils)"
+
+LT=$T/ldap
+mkdir "$LT" "$LT/db"
+LDAP_PORT=$(mt_free_port)
+LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
+SLAPD_PID=""
+ldap_cleanup() {
+	[ -z "$SLAPD_PID" ] || { kill "$SLAPD_PID" 2> /dev/null; wait "$SLAPD_PID" 2> /dev/null; }
+	mt_cleanup
+}
+trap ldap_cleanup EXIT
+MT_EXTRA_LOGS="slapd:$LT/slapd.log"
+
+cat > "$LT/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+pidfile $LT/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 10485760
+suffix "dc=test"
+rootdn "cn=admin,dc=test"
+rootpw secret-pw-42
+directory $LT/db
+EOF
+db_start() {
+	"$SLAPD" -f "$LT/slapd.conf" -h "$LDAP_URI/" -d 0 >> "$LT/slapd.log" 2>&1 &
+	SLAPD_PID=$!
+	_i=0
+	until ldapsearch -x -H "$LDAP_URI" -b dc=test -s base > /dev/null 2>&1 ||
+		ldapsearch -x -H "$LDAP_URI" -b "" -s base > /dev/null 2>&1; do
+		kill -0 "$SLAPD_PID" 2> /dev/null || mt_fail "slapd exited at start"
+		[ $_i -lt 200 ] || mt_fail "slapd did not start"
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+db_stop() {
+	kill "$SLAPD_PID" && wait "$SLAPD_PID"
+	SLAPD_PID=""
+}
+ldap_add() {
+	ldapadd -x -H "$LDAP_URI" -D cn=admin,dc=test -w secret-pw-42 -f "$1" > "$LT/add.out" 2>&1 ||
+		{ cat "$LT/add.out" >&2; mt_fail "ldapadd $1"; }
+}
+ldap_delete() {
+	ldapdelete -x -H "$LDAP_URI" -D cn=admin,dc=test -w secret-pw-42 "$@" > "$LT/del.out" 2>&1 ||
+		{ cat "$LT/del.out" >&2; mt_fail "ldapdelete $*"; }
+}
+# ldap_signing DOMAIN KEYNAME: the LDIF of a SigningTable entry.
+ldap_signing() {
+	printf 'dn: cn=%s,ou=signing,dc=test\nobjectClass: organizationalRole\nobjectClass: domainRelatedObject\ncn: %s\nassociatedDomain: %s\ndescription: %s\n\n' \
+		"$1" "$1" "$1" "$2"
+}
+# ldap_key NAME DOMAIN: the LDIF of a KeyTable entry (selector sel).
+ldap_key() {
+	printf 'dn: cn=%s,ou=keys,dc=test\nobjectClass: organizationalRole\nobjectClass: domainRelatedObject\ncn: %s\nassociatedDomain: %s\nou: sel\ndescription: %s\n\n' \
+		"$1" "$1" "$2" "$T/keys/sel.private"
+}
+db_start
+
+mt_keygen sel rsa 2048 example.com
+sed -n 's/^txt sel\._domainkey\.example\.com /txt sel._domainkey.example.org /p' \
+	"$T/records" >> "$T/records"
+dns_start "$T/records"
+
+# Standard schema only: a key entry is an organizationalRole named for the
+# key with associatedDomain (d=), ou (s=) and description (the key file);
+# a signing entry maps associatedDomain to the key's name in description.
+{
+	printf 'dn: dc=test\nobjectClass: dcObject\nobjectClass: organization\no: test\ndc: test\n\n'
+	for ou in keys signing hosts; do
+		printf 'dn: ou=%s,dc=test\nobjectClass: organizationalUnit\nou: %s\n\n' "$ou" "$ou"
+	done
+	ldap_key k1 example.com
+	ldap_key k2 example.org
+	ldap_signing example.com k1
+	printf 'dn: cn=192.0.2.0/24,ou=hosts,dc=test\nobjectClass: organizationalRole\ncn: 192.0.2.0/24\n\n'
+} > "$LT/base.ldif"
+ldap_add "$LT/base.ldif"
+
+ldap_config() {
+	mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile'
+	printf 'KeyTable\t%s/ou=keys,dc=test?associatedDomain,ou,description?one?(cn=$d)?x-ttl=1\n' "$LDAP_URI"
+	printf 'SigningTable\t%s/ou=signing,dc=test?description?one?(associatedDomain=$d)?x-ttl=1\n' "$LDAP_URI"
+	printf 'InternalHosts\t%s/ou=hosts,dc=test?cn?one?(cn=$d)?x-ttl=1\n' "$LDAP_URI"
+	printf 'LDAPBindUser\tcn=admin,dc=test\nLDAPBindPassword\t%s\nLDAPTimeout\t2\n' "$1"
+}
+ldap_config secret-pw-42 > "$T/ldap.conf"
+ldap_config wrongpass > "$T/bad.conf"
+
+"$MT_DAEMON" -n -x "$T/ldap.conf" > "$T/n.out" 2>&1 || { cat "$T/n.out" >&2; mt_fail "-n on the LDAP configuration"; }
+mt_nogrep "$T/n.out" 'LDAP' "LDAP keys are not reported as unsupported"
+"$MT_DAEMON" -n -x "$T/bad.conf" > "$T/n-bad.out" 2>&1 && mt_fail "-n accepted a bad LDAP password"
+mt_grep "$T/n-bad.out" "^$T/bad.conf:[0-9]+: data set 'ldap://.*cannot bind as cn=admin,dc=test: Invalid credentials" "-n: FILE:LINE, the data set, the reason"
+mt_nogrep "$T/n-bad.out" 'wrongpass' "-n shows no password"
+mt_ok "-n reads the directory; a bad password is FILE:LINE without the password"
+
+# ldap_signed OUT DOMAIN [options]: true when signed (and dkimpy verifies).
+ldap_signed() {
+	_o=$1
+	_d=$2
+	shift 2
+	mt_message "$T/m-$_d.eml" "$_d"
+	mt_send "$_o" "$T/m-$_d.eml" "$@"
+	grep -q '^DKIM-Signature:' "$_o" || return 1
+	mt_verify "$_o"
+}
+ldap_wait_signed() {
+	_i=0
+	while :; do
+		_i=$((_i + 1))
+		if ldap_signed "$T/w-$1-$_i.eml" "$1" -a 192.0.2.9; then _s=yes; else _s=no; fi
+		[ "$_s" = "$2" ] && return 0
+		[ $_i -lt 60 ] || mt_fail "$1: still signed=$_s after 15 s, want $2"
+		sleep 0.25
+	done
+}
+
+mt_start "$T/ldap.conf"
+ldap_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed"
+ldap_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts entries signed"
+ldap_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it has an entry"
+mt_ok "KeyTable, SigningTable and InternalHosts from slapd: signed, dkimpy verifies"
+
+ldap_signing example.org k2 > "$LT/org.ldif"
+ldap_add "$LT/org.ldif"
+ldap_wait_signed example.org yes
+ldap_delete cn=example.com,ou=signing,dc=test
+ldap_wait_signed example.com no
+mt_ok "an entry added is signed for, one deleted is not, within the ttl"
+
+db_stop
+sleep 2.5
+ldap_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while slapd is down"
+ldap_signed "$T/o2.eml" example.com -a 192.0.2.5 && mt_fail "example.com signed while slapd is down"
+_t0=$(date +%s%N)
+mt_send "$T/o3.eml" "$T/m-example.com.eml" -a 192.0.2.5
+_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+[ "$_ms" -lt 1500 ] || mt_fail "a message took $_ms ms with the directory down: it waited for it"
+sleep 2
+[ "$(grep -c 'could not be read again' "$MT_LOG")" -eq 1 ] || mt_fail "the outage is not said exactly once"
+db_start
+ldap_signing example.com k1 > "$LT/com.ldif"
+ldap_add "$LT/com.ldif"
+ldap_wait_signed example.com yes
+mt_grep "$MT_LOG" 'outage is over' "recovery said"
+mt_nogrep "$MT_LOG" 'secret-pw-42' "the password is not logged"
+mt_ok "slapd down: entries read before keep signing, said once; recovers"
+mt_stop
