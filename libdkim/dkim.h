@@ -336,6 +336,37 @@ size_t dkim_msg_result_count(const dkim_msg *msg);
 /* Result i (0 = the topmost signature); NULL when out of range. */
 const dkim_sig_result *dkim_msg_result(const dkim_msg *msg, size_t i);
 
+/* ---- ARC (RFC 8617) chain validation -------------------------------------- */
+
+/* RFC 8617 §4.4 chain validation status; "none", "pass", "fail". */
+typedef enum {
+	DKIM_ARC_NONE = 0,      /* no ARC sets, or not asked for */
+	DKIM_ARC_PASS,
+	DKIM_ARC_FAIL
+} dkim_arc_result;
+
+/* The highest ARC instance allowed (RFC 8617 §4.2.1). */
+#define DKIM_ARC_MAX_INSTANCE 50
+
+const char *dkim_arc_result_name(dkim_arc_result result);
+
+/*
+ * Asks for validation of the message's ARC chain (§5.2). Call before
+ * dkim_msg_eoh. Keys are looked up with lookup (the same DKIM key records,
+ * §4.1.2/§4.1.3), in one batch at dkim_msg_eom.
+ */
+dkim_status dkim_msg_arc_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
+                                dkim_error *err);
+
+/*
+ * After dkim_msg_eom: the chain's status. oldest_pass (may be NULL) gets
+ * the oldest instance whose AMS still validates (§5.2 step 5; 0 when all
+ * do, only meaningful on pass); reason (may be NULL) a short text, "" on
+ * pass. DKIM_ARC_NONE when dkim_msg_arc_verify was not called.
+ */
+dkim_arc_result dkim_msg_arc_result(const dkim_msg *msg, unsigned *oldest_pass,
+                                    const char **reason);
+
 /* ---- header helpers ------------------------------------------------------- */
 
 /*
