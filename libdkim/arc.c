@@ -61,6 +61,14 @@ struct dkim_arc {
 	dkim_key_query queries[2 * ARC_N];
 	size_t nqueries;
 	int ams_query[ARC_N], as_query[ARC_N];
+	/* sealing (§5.1), when asked for */
+	bool sealing;
+	bool unnumbered;            /* ARC fields with a bad or repeated i= */
+	dkim_arc_seal_params sp;    /* strings point to the copies below */
+	char *s_domain, *s_selector, *s_authserv;
+	char **s_headers;
+	int seal_bh;
+	char *out[ARC_KINDS];       /* the new set's values */
 };
 
 const char *dkim_arc_result_name(dkim_arc_result result)
@@ -87,6 +95,7 @@ dkim_arc *dkim_arc_new(dkim_lookup_fn lookup, void *ctx)
 			arc->field[i][k] = -1;
 		arc->ams_bh[i] = arc->ams_query[i] = arc->as_query[i] = -1;
 	}
+	arc->seal_bh = -1;
 	return arc;
 }
 
@@ -102,6 +111,14 @@ void dkim_arc_free(dkim_arc *arc)
 	}
 	for (i = 0; i < arc->nqueries; i++)
 		dkim_pubkey_unref(arc->queries[i].key);
+	for (i = 0; i < arc->sp.nheaders; i++)
+		free(arc->s_headers[i]);
+	free(arc->s_headers);
+	free(arc->s_domain);
+	free(arc->s_selector);
+	free(arc->s_authserv);
+	for (i = 0; i < ARC_KINDS; i++)
+		free(arc->out[i]);
 	free(arc);
 }
 
@@ -202,12 +219,14 @@ static bool arc_collect(dkim_arc *arc, const dkim_msg *msg)
 			continue;
 		inst = arc_field_instance(kind, text + name_len + 1, len - name_len - 1);
 		if (inst == 0) {
+			arc->unnumbered = true;
 			arc_decide(arc, DKIM_ARC_FAIL, "%s with a missing or bad i=",
 			           arc_names[kind]);
 			return false;
 		}
 		/* §4.2.1 / §5.2 step 2: one field of each kind per instance */
 		if (arc->field[inst][kind] >= 0) {
+			arc->unnumbered = true;
 			arc_decide(arc, DKIM_ARC_FAIL, "two %s with i=%u", arc_names[kind], inst);
 			return false;
 		}
@@ -376,7 +395,7 @@ static dkim_status arc_parse_signatures(dkim_arc *arc, dkim_msg *msg, dkim_error
 	return DKIM_OK;
 }
 
-dkim_status dkim_arc_eoh(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
+static dkim_status arc_setup_validation(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 {
 	if (!arc_collect(arc, msg))
 		return DKIM_OK;
@@ -387,6 +406,20 @@ dkim_status dkim_arc_eoh(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 	if (!arc_complete(arc) || !arc_parse_seals(arc, msg))
 		return DKIM_OK;
 	return arc_parse_signatures(arc, msg, err);
+}
+
+dkim_status dkim_arc_eoh(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
+{
+	dkim_status st = arc_setup_validation(arc, msg, err);
+
+	/* our AMS: relaxed/relaxed over the whole body */
+	if (st == DKIM_OK && arc->sealing) {
+		arc->seal_bh = dkim_bodyhash_add(dkim_msg_bodyhashes(msg), DKIM_HASH_SHA256,
+		                                 DKIM_CANON_RELAXED, DKIM_NO_LIMIT);
+		if (arc->seal_bh < 0)
+			st = dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	}
+	return st;
 }
 
 /* ---- validating at the end of the message ----------------------------------------- */
@@ -532,7 +565,7 @@ static void arc_fetch(dkim_arc *arc)
 		}
 }
 
-dkim_status dkim_arc_eom(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
+static dkim_status arc_validate(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 {
 	dkim_status st = DKIM_OK;
 	unsigned i;
@@ -560,5 +593,344 @@ dkim_status dkim_arc_eom(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 	st = arc_check_seals(arc, msg, err);
 	if (st == DKIM_OK)
 		arc_decide(arc, DKIM_ARC_PASS, "%s", "");
+	return st;
+}
+
+/* ---- sealing (§5.1) --------------------------------------------------------------- */
+
+static char *arc_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+dkim_status dkim_arc_set_sealer(dkim_arc *arc, const dkim_arc_seal_params *p,
+                                dkim_error *err)
+{
+	size_t i;
+
+	if (arc->sealing)
+		return dkim_fail(err, DKIM_ERR_STATE, "one ARC set per message");
+	if (p->key == NULL || p->domain == NULL || p->selector == NULL ||
+	    p->authserv_id == NULL || p->nheaders == 0 || p->alg == DKIM_ALG_RSA_SHA1 ||
+	    (p->alg == DKIM_ALG_ED25519_SHA256) !=
+	    (dkim_privkey_type(p->key) == DKIM_KEY_ED25519) ||
+	    !dkim_sig_domain_valid(p->domain, strlen(p->domain)) ||
+	    !dkim_sig_domain_valid(p->selector, strlen(p->selector)))
+		return dkim_fail(err, DKIM_ERR_INVALID, "bad ARC sealing parameters");
+	arc->sp = *p;
+	arc->sp.nheaders = 0;
+	arc->s_domain = arc_strdup(p->domain);
+	arc->s_selector = arc_strdup(p->selector);
+	arc->s_authserv = arc_strdup(p->authserv_id);
+	arc->s_headers = calloc(p->nheaders, sizeof(*arc->s_headers));
+	if (arc->s_domain == NULL || arc->s_selector == NULL || arc->s_authserv == NULL ||
+	    arc->s_headers == NULL)
+		return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	for (i = 0; i < p->nheaders; i++) {
+		if (!dkim_sig_field_name_valid(p->headers[i], strlen(p->headers[i])))
+			return dkim_fail(err, DKIM_ERR_INVALID, "bad header name in ARC h=");
+		if ((arc->s_headers[i] = strdup(p->headers[i])) == NULL)
+			return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+		arc->sp.nheaders++;
+	}
+	arc->sp.domain = arc->s_domain;
+	arc->sp.selector = arc->s_selector;
+	arc->sp.authserv_id = arc->s_authserv;
+	arc->sp.headers = (const char *const *)arc->s_headers;
+	arc->sealing = true;
+	return DKIM_OK;
+}
+
+const char *dkim_arc_seal_value(const dkim_arc *arc, dkim_arc_field which)
+{
+	return (unsigned)which < ARC_KINDS ? arc->out[which] : NULL;
+}
+
+/* Appends "; tag=value", folding before the tag past 78 columns. */
+static dkim_status arc_put_tag(dkim_buf *out, size_t *col, const char *tag,
+                               const char *value)
+{
+	size_t n = strlen(tag) + 1 + strlen(value);
+	dkim_status st = DKIM_OK;
+
+	if (out->len > 0) {
+		bool fold = *col + 2 + n > 78;
+
+		st = dkim_buf_append_str(out, fold ? ";\r\n\t" : "; ");
+		*col = fold ? 8 : *col + 2;
+	}
+	if (st == DKIM_OK)
+		st = dkim_buf_printf(out, "%s=%s", tag, value);
+	*col += n;
+	return st;
+}
+
+/*
+ * §4.1.1 / §5.1: the AAR is "i=N; authserv-id; " and the results of our
+ * Authentication-Results fields (those with our authserv-id), merged top
+ * first as the ARC signing suite's ar_merged scenarios expect.
+ */
+static dkim_status arc_make_aar(dkim_arc *arc, const dkim_msg *msg, unsigned inst,
+                                dkim_buf *out)
+{
+	size_t i, nf = dkim_msg_nfields(msg), idlen = strlen(arc->sp.authserv_id);
+	dkim_status st = dkim_buf_printf(out, "i=%u; %s", inst, arc->sp.authserv_id);
+	bool any = false;
+
+	for (i = 0; i < nf && st == DKIM_OK; i++) {
+		size_t len, name_len;
+		const char *text = dkim_msg_field(msg, i, &len, &name_len);
+		const char *v = text + name_len + 1, *end = text + len, *semi;
+
+		if (!dkim_strcaseeq_n(text, name_len, "Authentication-Results"))
+			continue;
+		while (v < end && (dkim_is_wsp((unsigned char)*v) || *v == '\r' || *v == '\n'))
+			v++;
+		semi = memchr(v, ';', (size_t)(end - v));
+		if (semi == NULL || (size_t)(semi - v) < idlen ||
+		    !dkim_strcaseeq_n(v, idlen, arc->sp.authserv_id))
+			continue;
+		for (v = v + idlen; v < semi && dkim_is_wsp((unsigned char)*v); v++)
+			;
+		if (v != semi)   /* "id version;" or another id: not ours */
+			continue;
+		for (v = semi + 1; v < end && (dkim_is_wsp((unsigned char)*v) ||
+		                             *v == '\r' || *v == '\n'); v++)
+			;
+		while (end > v && (dkim_is_wsp((unsigned char)end[-1]) || end[-1] == '\r' ||
+		                   end[-1] == '\n'))
+			end--;
+		if (end == v)
+			continue;
+		st = dkim_buf_append_str(out, "; ");
+		if (st == DKIM_OK)
+			st = dkim_buf_append(out, v, (size_t)(end - v));
+		any = true;
+	}
+	/* RFC 8601 §2.2: "none" when there are no results */
+	if (st == DKIM_OK && !any)
+		st = dkim_buf_append_str(out, "; none");
+	return st;
+}
+
+/* The AMS (§4.1.2) with b= given (may be ""). */
+static dkim_status arc_format_ams(const dkim_arc *arc, unsigned inst, uint64_t now,
+                                  const char *bh, const char *b, dkim_buf *out)
+{
+	char num[24], hlist[4096] = "";
+	size_t col = strlen("ARC-Message-Signature: "), i, hl = 0;
+	dkim_status st;
+
+	for (i = 0; i < arc->sp.nheaders; i++) {
+		size_t n = strlen(arc->sp.headers[i]);
+
+		if (hl + n + 2 > sizeof(hlist))
+			return DKIM_ERR_LIMIT;
+		if (i > 0)
+			hlist[hl++] = ':';
+		memcpy(hlist + hl, arc->sp.headers[i], n + 1);
+		hl += n;
+	}
+	st = arc_put_tag(out, &col, "a", dkim_alg_name(arc->sp.alg));
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "b", b);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "bh", bh);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "c", "relaxed/relaxed");
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "d", arc->sp.domain);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "h", hlist);
+	snprintf(num, sizeof(num), "%u", inst);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "i", num);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "s", arc->sp.selector);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)now);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "t", num);
+	return st;
+}
+
+/* The AS (§4.1.3) with b= given (may be ""). */
+static dkim_status arc_format_as(const dkim_arc *arc, unsigned inst, uint64_t now,
+                                 dkim_arc_result cv, const char *b, dkim_buf *out)
+{
+	char num[24];
+	size_t col = strlen("ARC-Seal: ");
+	dkim_status st = arc_put_tag(out, &col, "a", dkim_alg_name(arc->sp.alg));
+
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "b", b);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "cv", dkim_arc_result_name(cv));
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "d", arc->sp.domain);
+	snprintf(num, sizeof(num), "%u", inst);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "i", num);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "s", arc->sp.selector);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)now);
+	if (st == DKIM_OK)
+		st = arc_put_tag(out, &col, "t", num);
+	return st;
+}
+
+/* Signs a digest; *b64 malloc'd. */
+static dkim_status arc_sign(const dkim_arc *arc, const unsigned char *digest,
+                            unsigned dlen, char **b64, dkim_error *err)
+{
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	dkim_status st = dkim_key_sign_digest(arc->sp.key, digest, dlen, &sig, &siglen, err);
+
+	if (st != DKIM_OK)
+		return st;
+	*b64 = dkim_base64_encode(sig, siglen);
+	free(sig);
+	return *b64 ? DKIM_OK : dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+}
+
+/* "Name: value" canonicalized relaxed into ctx (no CRLF when last). */
+static bool arc_hash_text(EVP_MD_CTX *ctx, const char *name, const char *value,
+                          bool last, dkim_buf *tmp)
+{
+	dkim_buf field;
+	bool ok;
+
+	dkim_buf_init(&field);
+	dkim_buf_reset(tmp);
+	ok = dkim_buf_printf(&field, "%s: %s", name, value) == DKIM_OK &&
+	     dkim_canon_header(DKIM_CANON_RELAXED, field.data, field.len, last, tmp) ==
+	     DKIM_OK && EVP_DigestUpdate(ctx, tmp->data, tmp->len) == 1;
+	dkim_buf_free(&field);
+	return ok;
+}
+
+/* The AMS: header hash as DKIM's (§5.1.2 via RFC 6376 §3.7). */
+static dkim_status arc_seal_ams(dkim_arc *arc, const dkim_msg *msg, unsigned inst,
+                                dkim_error *err)
+{
+	size_t bhlen;
+	const unsigned char *bh = dkim_bodyhash_digest(dkim_msg_bodyhashes(msg),
+	                                               arc->seal_bh, &bhlen);
+	char *bh64 = bh ? dkim_base64_encode(bh, bhlen) : NULL, *b64 = NULL;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	dkim_buf field, value;
+	dkim_status st;
+
+	if (bh64 == NULL)
+		return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	dkim_buf_init(&field);
+	dkim_buf_init(&value);
+	st = dkim_buf_append_str(&field, "ARC-Message-Signature: ");
+	if (st == DKIM_OK)
+		st = arc_format_ams(arc, inst, dkim_msg_now(msg), bh64, "", &value);
+	if (st == DKIM_OK)
+		st = dkim_buf_append(&field, value.data, value.len);
+	if (st == DKIM_OK)
+		st = dkim_msg_header_digest(msg, arc->sp.headers, arc->sp.nheaders,
+		                            DKIM_CANON_RELAXED, field.data, field.len,
+		                            DKIM_HASH_SHA256, digest, &dlen, err);
+	else
+		st = dkim_fail(err, st, "cannot format the ARC-Message-Signature");
+	if (st == DKIM_OK)
+		st = arc_sign(arc, digest, dlen, &b64, err);
+	dkim_buf_reset(&value);
+	if (st == DKIM_OK && arc_format_ams(arc, inst, dkim_msg_now(msg), bh64, b64,
+	                                    &value) == DKIM_OK)
+		arc->out[ARC_AMS] = strndup(value.data, value.len);
+	if (st == DKIM_OK && arc->out[ARC_AMS] == NULL)
+		st = dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	dkim_buf_free(&field);
+	dkim_buf_free(&value);
+	free(bh64);
+	free(b64);
+	return st;
+}
+
+/*
+ * The AS (§5.1.1): every existing set in instance order, then ours, the
+ * seal last with b= empty. A seal of a failed chain covers only its own
+ * set, as dkimpy's does (the earlier sets cannot be trusted to be
+ * complete).
+ */
+static dkim_status arc_seal_as(dkim_arc *arc, const dkim_msg *msg, unsigned inst,
+                               dkim_arc_result cv, dkim_error *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0, i;
+	dkim_buf tmp, value;
+	char *b64 = NULL;
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	dkim_status st = DKIM_OK;
+
+	dkim_buf_init(&tmp);
+	dkim_buf_init(&value);
+	for (i = 1; i < inst && ok && cv != DKIM_ARC_FAIL; i++)
+		ok = arc_hash_field(ctx, msg, arc->field[i][ARC_AAR], false, &tmp) &&
+		     arc_hash_field(ctx, msg, arc->field[i][ARC_AMS], false, &tmp) &&
+		     arc_hash_field(ctx, msg, arc->field[i][ARC_AS], false, &tmp);
+	ok = ok && arc_hash_text(ctx, arc_names[ARC_AAR], arc->out[ARC_AAR], false, &tmp) &&
+	     arc_hash_text(ctx, arc_names[ARC_AMS], arc->out[ARC_AMS], false, &tmp) &&
+	     arc_format_as(arc, inst, dkim_msg_now(msg), cv, "", &value) == DKIM_OK &&
+	     arc_hash_text(ctx, arc_names[ARC_AS], value.data, true, &tmp) &&
+	     EVP_DigestFinal_ex(ctx, digest, &dlen) == 1;
+	if (!ok)
+		st = dkim_fail(err, DKIM_ERR_CRYPTO, "ARC-Seal hash failed");
+	if (st == DKIM_OK)
+		st = arc_sign(arc, digest, dlen, &b64, err);
+	dkim_buf_reset(&value);
+	if (st == DKIM_OK && arc_format_as(arc, inst, dkim_msg_now(msg), cv, b64,
+	                                   &value) == DKIM_OK)
+		arc->out[ARC_AS] = strndup(value.data, value.len);
+	if (st == DKIM_OK && arc->out[ARC_AS] == NULL)
+		st = dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
+	EVP_MD_CTX_free(ctx);
+	dkim_buf_free(&tmp);
+	dkim_buf_free(&value);
+	free(b64);
+	return st;
+}
+
+static dkim_status arc_add_set(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
+{
+	unsigned inst;
+	dkim_buf aar;
+	dkim_status st;
+
+	/*
+	 * No set past i=50 (§4.2.1), none over a chain whose newest seal
+	 * already says cv=fail (the suite's no_additional_sig), none when the
+	 * fields could not be numbered at all (duplicates, bad i=).
+	 */
+	if (arc->unnumbered || arc->n >= DKIM_ARC_MAX_INSTANCE ||
+	    (arc->n > 0 && arc->field[arc->n][ARC_AS] >= 0 &&
+	     arc->as[arc->n].b != NULL && arc->as[arc->n].cv == DKIM_ARC_FAIL))
+		return DKIM_OK;
+	inst = arc->n + 1;
+	dkim_buf_init(&aar);
+	st = arc_make_aar(arc, msg, inst, &aar);
+	if (st == DKIM_OK && (arc->out[ARC_AAR] = strndup(aar.data, aar.len)) == NULL)
+		st = DKIM_ERR_NOMEM;
+	dkim_buf_free(&aar);
+	if (st != DKIM_OK)
+		return dkim_fail(err, st, "cannot make the ARC-Authentication-Results");
+	st = arc_seal_ams(arc, msg, inst, err);
+	if (st == DKIM_OK)
+		st = arc_seal_as(arc, msg, inst, arc->result, err);
+	return st;
+}
+
+dkim_status dkim_arc_eom(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
+{
+	dkim_status st = arc_validate(arc, msg, err);
+
+	if (st == DKIM_OK && arc->sealing)
+		st = arc_add_set(arc, msg, err);
 	return st;
 }

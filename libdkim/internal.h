@@ -314,6 +314,7 @@ const char *dkim_msg_field(const dkim_msg *msg, size_t i, size_t *len,
                            size_t *name_len);
 dkim_bodyhash_set *dkim_msg_bodyhashes(const dkim_msg *msg);
 const dkim_options *dkim_msg_options(const dkim_msg *msg);
+uint64_t dkim_msg_now(const dkim_msg *msg);
 
 /* ---- arc.c ---------------------------------------------------------------- */
 
@@ -325,6 +326,10 @@ void dkim_arc_free(dkim_arc *arc);
 dkim_status dkim_arc_eoh(dkim_arc *arc, dkim_msg *msg, dkim_error *err);
 /* After the body hashes are final: look up keys, validate (§5.2). */
 dkim_status dkim_arc_eom(dkim_arc *arc, dkim_msg *msg, dkim_error *err);
+/* Sealing parameters (copied); the fields of the new set after eom. */
+dkim_status dkim_arc_set_sealer(dkim_arc *arc, const dkim_arc_seal_params *p,
+                                dkim_error *err);
+const char *dkim_arc_seal_value(const dkim_arc *arc, dkim_arc_field which);
 dkim_arc_result dkim_arc_get(const dkim_arc *arc, unsigned *oldest_pass,
                              const char **reason);
 

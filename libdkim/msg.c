@@ -684,6 +684,26 @@ dkim_arc_result dkim_msg_arc_result(const dkim_msg *msg, unsigned *oldest_pass,
 	return dkim_arc_get(msg->arc, oldest_pass, reason);
 }
 
+dkim_status dkim_msg_arc_seal(dkim_msg *msg, const dkim_arc_seal_params *params,
+                              dkim_error *err)
+{
+	if (msg->state != MSG_HEADERS || msg->arc == NULL)
+		return msg_state_error(err, "dkim_msg_arc_seal");
+	return dkim_arc_set_sealer(msg->arc, params, err);
+}
+
+const char *dkim_msg_arc_seal_field(const dkim_msg *msg, dkim_arc_field which)
+{
+	if (msg->arc == NULL || msg->state != MSG_DONE)
+		return NULL;
+	return dkim_arc_seal_value(msg->arc, which);
+}
+
+uint64_t dkim_msg_now(const dkim_msg *msg)
+{
+	return msg->now;
+}
+
 size_t dkim_msg_nfields(const dkim_msg *msg)
 {
 	return msg->nfields;

@@ -7,6 +7,8 @@
  * that validates (pass), except where the incoming chain had failed
  * (i*_base_fail: the new seal says cv=fail, §5.2 step 2 makes it fail;
  * no_additional_sig: no set was added over a chain ending in cv=fail).
+ * Sealing the suite's messages reproduces the suite's AAR, AMS and AS
+ * (whitespace aside), and adds no set where the suite adds none.
  * The same messages altered (body, signed header, seal, instance
  * numbering, duplicated or missing fields) must fail, and a message
  * without ARC fields is none.
@@ -240,4 +242,155 @@ Test(arc_tamper, unknown_key)
 {
 	expect_altered_fails("i0_base", "cv=none; d=example.org; i=1; s=dummy;",
 	                     "cv=none; d=example.org; i=1; s=absent;");
+}
+
+/* ---- sealing (§5.1) against the suite's expected sets --------------------------------- */
+
+/* Offset of the field after the first n fields of raw. */
+static size_t skip_fields(const char *raw, unsigned n)
+{
+	size_t off = 0;
+
+	while (n > 0) {
+		const char *nl = strstr(raw + off, "\r\n");
+
+		cr_assert_not_null(nl);
+		off = (size_t)(nl - raw) + 2;
+		if (raw[off] != ' ' && raw[off] != '\t')
+			n--;
+	}
+	return off;
+}
+
+/* The value of field n (0-based) of raw with all whitespace removed. */
+static char *field_nows(const char *raw, unsigned n)
+{
+	size_t start = n ? skip_fields(raw, n) : 0, end = skip_fields(raw, n + 1), k = 0;
+	const char *colon = memchr(raw + start, ':', end - start);
+	char *out = malloc(end - start + 1);
+	const char *p;
+
+	cr_assert_not_null(colon);
+	cr_assert_not_null(out);
+	for (p = colon + 1; p < raw + end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			out[k++] = *p;
+	out[k] = '\0';
+	return out;
+}
+
+static char *nows(const char *s)
+{
+	char *out = malloc(strlen(s) + 1);
+	size_t k = 0;
+
+	cr_assert_not_null(out);
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			out[k++] = *s;
+	out[k] = '\0';
+	return out;
+}
+
+/* Seals the message under the suite's set as the suite says, compares. */
+static void seal_scenario(const char *name, long t, const char *hlist, const char *srv)
+{
+	size_t len, off;
+	char *raw = vector(name, &len), *hcopy = strdup(hlist), *save = NULL, *h;
+	const char *names[32];
+	size_t nnames = 0;
+	dkim_options opts;
+	dkim_error err;
+	dkim_msg *msg;
+	dkim_arc_seal_params sp;
+	char *key_path = testkey_data_path("arc/privatekey.pem");
+	dkim_privkey *key = dkim_privkey_load_file(key_path, &err);
+	int calls = 0;
+	unsigned k;
+
+	cr_assert_not_null(key, "%s", err.message);
+	for (h = strtok_r(hcopy, ":", &save); h && nnames < 32; h = strtok_r(NULL, ":", &save))
+		names[nnames++] = h;
+	off = skip_fields(raw, 3);   /* the suite's set, on top */
+	dkim_options_init(&opts);
+	opts.now = t;
+	msg = dkim_msg_new(&opts, &err);
+	cr_assert_not_null(msg);
+	cr_assert_eq(dkim_msg_arc_verify(msg, arc_lookup, &calls, &err), DKIM_OK);
+	memset(&sp, 0, sizeof(sp));
+	sp.key = key;
+	sp.alg = DKIM_ALG_RSA_SHA256;
+	sp.domain = "example.org";
+	sp.selector = "dummy";
+	sp.authserv_id = srv;
+	sp.headers = names;
+	sp.nheaders = nnames;
+	cr_assert_eq(dkim_msg_arc_seal(msg, &sp, &err), DKIM_OK, "%s", err.message);
+	cr_assert_eq(dkim_msg_feed_raw(msg, raw + off, len - off, &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_eom(msg, &err), DKIM_OK, "%s", err.message);
+	for (k = 0; k < 3; k++) {
+		/* the file has AS, AMS, AAR on top; the API numbers AAR, AMS, AS */
+		const char *ours = dkim_msg_arc_seal_field(msg, (dkim_arc_field)(2 - k));
+		char *want = field_nows(raw, k), *got;
+
+		cr_assert_not_null(ours, "%s: no field %u", name, k);
+		got = nows(ours);
+		cr_expect_str_eq(got, want, "%s: field %u", name, k);
+		free(got);
+		free(want);
+	}
+	dkim_msg_free(msg);
+	dkim_privkey_free(key);
+	free(key_path);
+	free(hcopy);
+	free(raw);
+}
+
+Test(arc_seal, suite_scenarios_reproduce_the_expected_sets)
+{
+	char *list = testkey_read_data("arc/vectors.txt", NULL), *line, *save = NULL;
+	int n = 0;
+
+	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64], hlist[256], srv[128];
+		long t;
+
+		cr_assert_eq(sscanf(line, "%63s %ld %255s %127s", name, &t, hlist, srv), 4);
+		if (strcmp(name, "no_additional_sig") == 0)
+			continue;   /* below */
+		seal_scenario(name, t, hlist, srv);
+		n++;
+	}
+	cr_expect_eq(n, 16);
+	free(list);
+}
+
+Test(arc_seal, no_set_over_a_chain_that_says_cv_fail)
+{
+	size_t len;
+	char *raw = vector("no_additional_sig", &len);
+	char *key_path = testkey_data_path("arc/privatekey.pem");
+	dkim_error err;
+	dkim_privkey *key = dkim_privkey_load_file(key_path, &err);
+	const char *names[] = { "from" };
+	dkim_arc_seal_params sp = { .key = key, .alg = DKIM_ALG_RSA_SHA256,
+	                            .domain = "example.org", .selector = "dummy",
+	                            .authserv_id = "lists.example.org",
+	                            .headers = names, .nheaders = 1 };
+	dkim_msg *msg = dkim_msg_new(NULL, &err);
+	int calls = 0;
+
+	cr_assert_not_null(key);
+	cr_assert_eq(dkim_msg_arc_verify(msg, arc_lookup, &calls, &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_arc_seal(msg, &sp, &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_feed_raw(msg, raw, len, &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_eom(msg, &err), DKIM_OK);
+	cr_expect_eq(dkim_msg_arc_result(msg, NULL, NULL), DKIM_ARC_FAIL);
+	cr_expect_null(dkim_msg_arc_seal_field(msg, DKIM_ARC_FIELD_AS));
+	cr_expect_null(dkim_msg_arc_seal_field(msg, DKIM_ARC_FIELD_AMS));
+	cr_expect_null(dkim_msg_arc_seal_field(msg, DKIM_ARC_FIELD_AAR));
+	dkim_msg_free(msg);
+	dkim_privkey_free(key);
+	free(key_path);
+	free(raw);
 }

@@ -9,7 +9,8 @@ must add (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results, each
 value's lines joined with CRLF + space) above the scenario's message, CRLF
 line ends (the message alone when the suite expects no new set). Each scenario's parameters go to vectors.txt, one line:
   NAME t sig-headers srv-id
-and the key records to keys.txt: "selector._domainkey.domain record".
+the key records to keys.txt: "selector._domainkey.domain record", and
+the (one, shared) private key to privatekey.pem.
 
 The suite shows the AMS with its b= value folded over several lines, but
 the seals were computed over an AMS whose b= had no whitespace in it: the
@@ -33,6 +34,8 @@ def main(path):
     for doc in yaml.safe_load_all(open(path)):
         for rec, txt in doc.get("txt-records", {}).items():
             keys[rec] = "".join(txt.split("\n")).strip()
+        with open("privatekey.pem", "w") as f:
+            f.write(doc["privatekey"])
         for name, t in doc["tests"].items():
             msg = t["message"].replace("\n", "\r\n")
             ams = re.sub(r"b=[^;]*", lambda m: re.sub(r"\s+", "", m.group(0)), t["AMS"])
