@@ -352,6 +352,70 @@ size_t dkim_msg_result_count(const dkim_msg *msg);
 /* Result i (0 = the topmost signature); NULL when out of range. */
 const dkim_sig_result *dkim_msg_result(const dkim_msg *msg, size_t i);
 
+/* ---- ARC (RFC 8617) chain validation -------------------------------------- */
+
+/* RFC 8617 §4.4 chain validation status; "none", "pass", "fail". */
+typedef enum {
+	DKIM_ARC_NONE = 0,      /* no ARC sets, or not asked for */
+	DKIM_ARC_PASS,
+	DKIM_ARC_FAIL
+} dkim_arc_result;
+
+/* The highest ARC instance allowed (RFC 8617 §4.2.1). */
+#define DKIM_ARC_MAX_INSTANCE 50
+
+const char *dkim_arc_result_name(dkim_arc_result result);
+
+/*
+ * Asks for validation of the message's ARC chain (§5.2). Call before
+ * dkim_msg_eoh. Keys are looked up with lookup (the same DKIM key records,
+ * §4.1.2/§4.1.3), in one batch at dkim_msg_eom.
+ */
+dkim_status dkim_msg_arc_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
+                                dkim_error *err);
+
+/*
+ * After dkim_msg_eom: the chain's status. oldest_pass (may be NULL) gets
+ * the oldest instance whose AMS still validates (§5.2 step 5; 0 when all
+ * do, only meaningful on pass); reason (may be NULL) a short text, "" on
+ * pass. DKIM_ARC_NONE when dkim_msg_arc_verify was not called.
+ */
+dkim_arc_result dkim_msg_arc_result(const dkim_msg *msg, unsigned *oldest_pass,
+                                    const char **reason);
+
+/*
+ * Sealing (§5.1): adds one ARC set for this hop. Call after
+ * dkim_msg_arc_verify (the seal's cv= is that validation's result) and
+ * before dkim_msg_eoh. The key, alg, domain and selector are as for
+ * DKIM signing; headers the AMS h= list; the AAR carries the results of
+ * the Authentication-Results fields whose authserv-id is authserv_id
+ * (merged, top first). c= is relaxed/relaxed; t= is the message's now.
+ */
+typedef struct {
+	const dkim_privkey *key;     /* must outlive the message */
+	dkim_alg alg;
+	const char *domain, *selector, *authserv_id;
+	const char *const *headers;
+	size_t nheaders;
+} dkim_arc_seal_params;
+
+dkim_status dkim_msg_arc_seal(dkim_msg *msg, const dkim_arc_seal_params *params,
+                              dkim_error *err);
+
+typedef enum {
+	DKIM_ARC_FIELD_AAR = 0,     /* ARC-Authentication-Results */
+	DKIM_ARC_FIELD_AMS = 1,     /* ARC-Message-Signature */
+	DKIM_ARC_FIELD_AS = 2       /* ARC-Seal */
+} dkim_arc_field;
+
+/*
+ * After dkim_msg_eom: the value (no name, colon or space) of one field of
+ * the new set, folded with "\r\n\t"; the caller adds the three at the top,
+ * AS first (any order is valid). NULL when no set is added: no sealing asked,
+ * the chain already has 50 sets (§4.2.1), or its newest seal says cv=fail.
+ */
+const char *dkim_msg_arc_seal_field(const dkim_msg *msg, dkim_arc_field which);
+
 /* ---- header helpers ------------------------------------------------------- */
 
 /*

@@ -14,6 +14,7 @@
  *               and folding the ones we produce
  *   msg.c       the message context: header collection, signing,
  *               verification, results
+ *   arc.c       ARC (RFC 8617) sets: parsing and chain validation
  */
 #ifndef DKIM_INTERNAL_H
 #define DKIM_INTERNAL_H
@@ -244,6 +245,12 @@ dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
                            dkim_error *err);
 dkim_status dkim_sig_parse_strict(const char *value, size_t len, dkim_sig *sig,
                                   dkim_error *err);
+/*
+ * The same for an ARC-Message-Signature value (RFC 8617 §4.1.2): no v=,
+ * and i= (the instance) is left to the caller; identity is "@" d=.
+ */
+dkim_status dkim_sig_parse_ams(const char *value, size_t len, dkim_sig *sig,
+                               dkim_error *err);
 void dkim_sig_free(dkim_sig *sig);
 
 /*
@@ -300,5 +307,30 @@ dkim_status dkim_msg_header_digest(const dkim_msg *msg, const char *const *names
                                    size_t siglen, dkim_hash hash,
                                    unsigned char *digest, unsigned *dlen,
                                    dkim_error *err);
+
+/* Read access to the stored fields for arc.c ("Name:value", CRLF folding). */
+size_t dkim_msg_nfields(const dkim_msg *msg);
+const char *dkim_msg_field(const dkim_msg *msg, size_t i, size_t *len,
+                           size_t *name_len);
+dkim_bodyhash_set *dkim_msg_bodyhashes(const dkim_msg *msg);
+const dkim_options *dkim_msg_options(const dkim_msg *msg);
+uint64_t dkim_msg_now(const dkim_msg *msg);
+
+/* ---- arc.c ---------------------------------------------------------------- */
+
+typedef struct dkim_arc dkim_arc;
+
+dkim_arc *dkim_arc_new(dkim_lookup_fn lookup, void *ctx);
+void dkim_arc_free(dkim_arc *arc);
+/* At the end of the header: find and parse the ARC sets, add body hashes. */
+dkim_status dkim_arc_eoh(dkim_arc *arc, dkim_msg *msg, dkim_error *err);
+/* After the body hashes are final: look up keys, validate (§5.2). */
+dkim_status dkim_arc_eom(dkim_arc *arc, dkim_msg *msg, dkim_error *err);
+/* Sealing parameters (copied); the fields of the new set after eom. */
+dkim_status dkim_arc_set_sealer(dkim_arc *arc, const dkim_arc_seal_params *p,
+                                dkim_error *err);
+const char *dkim_arc_seal_value(const dkim_arc *arc, dkim_arc_field which);
+dkim_arc_result dkim_arc_get(const dkim_arc *arc, unsigned *oldest_pass,
+                             const char **reason);
 
 #endif /* DKIM_INTERNAL_H */

@@ -84,6 +84,7 @@ struct dkim_msg {
 	size_t nqueries;
 	bool raw;                   /* dkim_msg_feed_raw in use */
 	dkim_splitter splitter;
+	dkim_arc *arc;              /* ARC validation, when asked for */
 };
 
 static dkim_status msg_state_error(dkim_error *err, const char *call)
@@ -172,6 +173,7 @@ void dkim_msg_free(dkim_msg *msg)
 	free(msg->queries);
 	if (msg->raw)
 		dkim_splitter_free(&msg->splitter);
+	dkim_arc_free(msg->arc);
 	dkim_bodyhash_set_free(msg->bodyhash);
 	free(msg);
 }
@@ -662,7 +664,78 @@ dkim_status dkim_msg_eoh(dkim_msg *msg, dkim_error *err)
 		st = msg_setup_signers(msg, err);
 	if (st == DKIM_OK && msg->verify)
 		st = msg_setup_verifs(msg, err);
+	if (st == DKIM_OK && msg->arc != NULL)
+		st = dkim_arc_eoh(msg->arc, msg, err);
 	return st;
+}
+
+/* ---- ARC hooks (arc.c does the work) --------------------------------------------------- */
+
+dkim_status dkim_msg_arc_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
+                                dkim_error *err)
+{
+	if (msg->state != MSG_HEADERS || msg->arc != NULL)
+		return msg_state_error(err, "dkim_msg_arc_verify");
+	if (lookup == NULL)
+		return dkim_fail(err, DKIM_ERR_INVALID, "no key lookup function");
+	msg->arc = dkim_arc_new(lookup, ctx);
+	return msg->arc == NULL ? msg_nomem(err) : DKIM_OK;
+}
+
+dkim_arc_result dkim_msg_arc_result(const dkim_msg *msg, unsigned *oldest_pass,
+                                    const char **reason)
+{
+	if (msg->arc == NULL || msg->state != MSG_DONE) {
+		if (oldest_pass != NULL)
+			*oldest_pass = 0;
+		if (reason != NULL)
+			*reason = "not validated";
+		return DKIM_ARC_NONE;
+	}
+	return dkim_arc_get(msg->arc, oldest_pass, reason);
+}
+
+dkim_status dkim_msg_arc_seal(dkim_msg *msg, const dkim_arc_seal_params *params,
+                              dkim_error *err)
+{
+	if (msg->state != MSG_HEADERS || msg->arc == NULL)
+		return msg_state_error(err, "dkim_msg_arc_seal");
+	return dkim_arc_set_sealer(msg->arc, params, err);
+}
+
+const char *dkim_msg_arc_seal_field(const dkim_msg *msg, dkim_arc_field which)
+{
+	if (msg->arc == NULL || msg->state != MSG_DONE)
+		return NULL;
+	return dkim_arc_seal_value(msg->arc, which);
+}
+
+uint64_t dkim_msg_now(const dkim_msg *msg)
+{
+	return msg->now;
+}
+
+size_t dkim_msg_nfields(const dkim_msg *msg)
+{
+	return msg->nfields;
+}
+
+const char *dkim_msg_field(const dkim_msg *msg, size_t i, size_t *len,
+                           size_t *name_len)
+{
+	*len = msg->fields[i].len;
+	*name_len = msg->fields[i].name_len;
+	return msg->fields[i].text;
+}
+
+dkim_bodyhash_set *dkim_msg_bodyhashes(const dkim_msg *msg)
+{
+	return msg->bodyhash;
+}
+
+const dkim_options *dkim_msg_options(const dkim_msg *msg)
+{
+	return &msg->opts;
 }
 
 /* ---- body and key lookups ------------------------------------------------------------ */
@@ -995,6 +1068,8 @@ dkim_status dkim_msg_eom(dkim_msg *msg, dkim_error *err)
 			if (!msg->verifs[i].decided)
 				st = msg_verify_one(msg, &msg->verifs[i], err);
 	}
+	if (st == DKIM_OK && msg->arc != NULL)
+		st = dkim_arc_eom(msg->arc, msg, err);
 	for (i = 0; i < msg->nverifs; i++)
 		msg_expose(&msg->verifs[i]);
 	return st;

@@ -507,8 +507,18 @@ static dkim_status sig_check(dkim_sig *sig, dkim_error *err)
  * on our own output by the tests and fuzzers), as §6.1.1 asks of the field.
  * Duplicates, values and required tags are checked strictly in both.
  */
+/*
+ * RFC 8617 §4.1.2: an ARC-Message-Signature has the DKIM-Signature tags
+ * and semantics except that there is no v= and i= is the ARC instance
+ * (read by arc.c), not an identity: both are skipped here.
+ */
+static bool sig_tag_skipped(const char *name, bool ams)
+{
+	return ams && (strcmp(name, "v") == 0 || strcmp(name, "i") == 0);
+}
+
 static dkim_status sig_parse(const char *value, size_t len, bool strict,
-                             dkim_sig *sig, dkim_error *err)
+                             bool ams, dkim_sig *sig, dkim_error *err)
 {
 	dkim_tag tags[DKIM_MAX_TAGS];
 	size_t ntags, i;
@@ -528,12 +538,14 @@ static dkim_status sig_parse(const char *value, size_t len, bool strict,
 	for (i = 0; i < SIG_NTAGS; i++) {
 		const dkim_tag *tag = dkim_taglist_find(tags, ntags, sig_tags[i].name);
 
+		if (sig_tag_skipped(sig_tags[i].name, ams))
+			continue;
 		st = tag ? sig_tags[i].parse(sig, tag, err) : DKIM_OK;
 		if (st != DKIM_OK)
 			return st;
 	}
 	for (i = 0; i < SIG_NTAGS; i++)
-		if (sig_tags[i].required &&
+		if (sig_tags[i].required && !sig_tag_skipped(sig_tags[i].name, ams) &&
 		    dkim_taglist_find(tags, ntags, sig_tags[i].name) == NULL)
 			return dkim_fail(err, DKIM_ERR_SYNTAX, "missing required tag %s=",
 			                 sig_tags[i].name);
@@ -544,13 +556,19 @@ static dkim_status sig_parse(const char *value, size_t len, bool strict,
 dkim_status dkim_sig_parse(const char *value, size_t len, dkim_sig *sig,
                            dkim_error *err)
 {
-	return sig_parse(value, len, false, sig, err);
+	return sig_parse(value, len, false, false, sig, err);
+}
+
+dkim_status dkim_sig_parse_ams(const char *value, size_t len, dkim_sig *sig,
+                               dkim_error *err)
+{
+	return sig_parse(value, len, false, true, sig, err);
 }
 
 dkim_status dkim_sig_parse_strict(const char *value, size_t len, dkim_sig *sig,
                                   dkim_error *err)
 {
-	return sig_parse(value, len, true, sig, err);
+	return sig_parse(value, len, true, false, sig, err);
 }
 
 void dkim_sig_free(dkim_sig *sig)

@@ -375,6 +375,22 @@ static void main_print_result(const char *file, const dkim_sig_result *r)
 	                r->reason != NULL ? r->reason : "");
 }
 
+/* The ARC chain's result (RFC 8617 §5.2), when the message has ARC sets:
+ * "FILE: arc=pass (oldest-pass=N)" or "FILE: arc=fail: reason". */
+static void main_print_arc(const char *file, const dkim_msg *msg)
+{
+	unsigned oldest = 0;
+	const char *why = "";
+	dkim_arc_result r = dkim_msg_arc_result(msg, &oldest, &why);
+	char op[40] = "";
+	if (r == DKIM_ARC_NONE)
+		return;
+	if (r == DKIM_ARC_PASS && oldest > 0)
+		snprintf(op, sizeof(op), " (oldest-pass=%u)", oldest);
+	main_print_line("%s: arc=%s%s%s%s", file, dkim_arc_result_name(r), op,
+	                why[0] != '\0' ? ": " : "", why);
+}
+
 /* Verifies one stored message; true when a signature passes. */
 static bool main_test_file(const config *cfg, dkim_resolver *res, const char *path)
 {
@@ -390,6 +406,7 @@ static bool main_test_file(const config *cfg, dkim_resolver *res, const char *pa
 	dkim_msg *msg = dkim_msg_new(&opts, &err);
 	bool pass = false;
 	if (msg == NULL || dkim_msg_verify(msg, dkim_resolver_lookup, res, &err) != DKIM_OK ||
+	    dkim_msg_arc_verify(msg, dkim_resolver_lookup, res, &err) != DKIM_OK ||
 	    dkim_msg_feed_raw(msg, data, len, &err) != DKIM_OK || dkim_msg_eom(msg, &err) != DKIM_OK) {
 		main_print_line("%s: error: %s", path, err.message);
 	} else if (dkim_msg_result_count(msg) == 0) {
@@ -401,6 +418,8 @@ static bool main_test_file(const config *cfg, dkim_resolver *res, const char *pa
 			pass = pass || r->result == DKIM_RESULT_PASS;
 		}
 	}
+	if (msg != NULL && err.status == DKIM_OK)   /* no error line printed */
+		main_print_arc(path, msg);
 	dkim_msg_free(msg);
 	free(data);
 	return pass;

@@ -17,6 +17,13 @@
  *           RESULT d=D s=S a=A kind=K REASON
  *       where K is none, body-hash or signature (dkim_fail_kind).
  *
+ *   dkimtool arc [-r RECORDSFILE] [-k KEYFILE -d DOMAIN -s SELECTOR
+ *                -A AUTHSERV-ID [-H name:name:...]] < message
+ *       Validates the ARC chain (RFC 8617 §5.2) and prints
+ *       "arc=RESULT oldest-pass=N REASON" on stderr; with -k, also seals
+ *       (§5.1) and prints the message with the new ARC set on top (exit 0
+ *       when a set was added). Without -k, exit 0 when the chain passes.
+ *
  *   dkimtool batch
  *       Runs many sign/verify commands in one process; see dkimtool_batch.
  *
@@ -70,7 +77,9 @@ static int dkimtool_usage(void)
 	      " [-c relaxed/simple] [-a rsa-sha256|ed25519-sha256]"
 	      " [-H from:to:subject] [-i IDENTITY] [-t TIMESTAMP] [-l]"
 	      " [-C CHUNK] < msg\n"
-	      "       dkimtool verify [-r RECORDSFILE] [-C CHUNK] < msg\n",
+	      "       dkimtool verify [-r RECORDSFILE] [-C CHUNK] < msg\n"
+	      "       dkimtool arc [-r RECORDSFILE] [-k KEYFILE -d DOMAIN -s SELECTOR"
+	      " -A AUTHSERV-ID [-H from:to]] < msg\n",
 	      dkimtool_err);
 	return DKIMTOOL_EXIT_ERROR;
 }
@@ -494,6 +503,127 @@ static int dkimtool_verify(int argc, char **argv, dkimtool_buf *buf)
 	return rc;
 }
 
+/* ---- arc ------------------------------------------------------------------ */
+
+typedef struct {
+	const char *records, *keyfile, *authserv;
+	char *headers;
+	dkim_arc_seal_params sp;
+} dkimtool_arc_args;
+
+static bool dkimtool_arc_options(int argc, char **argv, dkimtool_arc_args *a)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "r:k:d:s:A:H:")) != -1) {
+		switch (c) {
+		case 'r': a->records = optarg; break;
+		case 'k': a->keyfile = optarg; break;
+		case 'd': a->sp.domain = optarg; break;
+		case 's': a->sp.selector = optarg; break;
+		case 'A': a->sp.authserv_id = optarg; break;
+		case 'H': a->headers = optarg; break;
+		default: return false;
+		}
+	}
+	return optind == argc && (a->keyfile == NULL ||
+	       (a->sp.domain != NULL && a->sp.selector != NULL && a->sp.authserv_id != NULL));
+}
+
+/* Prints the new set (AS, AMS, AAR) and the message; false when none. */
+static bool dkimtool_arc_print(const dkim_msg *msg, const dkimtool_buf *buf)
+{
+	static const char *const names[] = {
+		"ARC-Authentication-Results", "ARC-Message-Signature", "ARC-Seal"
+	};
+	const char *eol = dkimtool_eol_of(buf);
+	int k;
+
+	if (dkim_msg_arc_seal_field(msg, DKIM_ARC_FIELD_AS) == NULL)
+		return false;
+	for (k = 2; k >= 0; k--) {
+		const char *v = dkim_msg_arc_seal_field(msg, (dkim_arc_field)k);
+
+		fprintf(dkimtool_out, "%s: ", names[k]);
+		for (; *v; v++) {
+			if (*v == '\r' && v[1] == '\n')
+				continue;
+			if (*v == '\n')
+				fputs(eol, dkimtool_out);
+			else
+				fputc(*v, dkimtool_out);
+		}
+		fputs(eol, dkimtool_out);
+	}
+	fwrite(buf->data, 1, buf->len, dkimtool_out);
+	return fflush(dkimtool_out) == 0;
+}
+
+static int dkimtool_arc_message(dkimtool_records *recs, dkimtool_arc_args *a,
+                                const dkimtool_buf *buf)
+{
+	dkim_error err = { 0 };
+	dkim_msg *msg = dkim_msg_new(NULL, &err);
+	int rc = DKIMTOOL_EXIT_ERROR;
+	unsigned oldest = 0;
+	const char *why = "";
+	dkim_arc_result r;
+
+	if (msg == NULL)
+		return dkimtool_engine_error("dkim_msg_new", &err);
+	if (dkim_msg_arc_verify(msg, dkimtool_lookup, recs, &err) != DKIM_OK)
+		rc = dkimtool_engine_error("arc verify", &err);
+	else if (a->sp.key != NULL && dkim_msg_arc_seal(msg, &a->sp, &err) != DKIM_OK)
+		rc = dkimtool_engine_error("arc seal", &err);
+	else if (dkimtool_feed(msg, buf, &err) != DKIM_OK)
+		rc = dkimtool_engine_error("feed", &err);
+	else if (dkim_msg_eom(msg, &err) != DKIM_OK)
+		rc = dkimtool_engine_error("eom", &err);
+	else {
+		r = dkim_msg_arc_result(msg, &oldest, &why);
+		fprintf(dkimtool_err, "arc=%s oldest-pass=%u %s\n", dkim_arc_result_name(r),
+		        oldest, why);
+		if (a->sp.key != NULL)
+			rc = dkimtool_arc_print(msg, buf) ? DKIMTOOL_EXIT_OK : DKIMTOOL_EXIT_FAIL;
+		else
+			rc = r == DKIM_ARC_PASS ? DKIMTOOL_EXIT_OK : DKIMTOOL_EXIT_FAIL;
+	}
+	dkim_msg_free(msg);
+	return rc;
+}
+
+static int dkimtool_arc(int argc, char **argv, dkimtool_buf *buf)
+{
+	char default_headers[] = "from:to:subject:date:message-id";
+	dkimtool_arc_args a = { .headers = default_headers };
+	const char *names[DKIMTOOL_MAX_HEADERS];
+	dkimtool_records recs = { 0 };
+	dkim_error err = { 0 };
+	dkim_privkey *key = NULL;
+	int rc = DKIMTOOL_EXIT_ERROR;
+
+	if (!dkimtool_arc_options(argc, argv, &a))
+		return dkimtool_usage();
+	if (a.keyfile != NULL) {
+		key = dkim_privkey_load_file(a.keyfile, &err);
+		if (key == NULL)
+			return dkimtool_engine_error("private key", &err);
+		a.sp.key = key;
+		a.sp.alg = dkim_privkey_type(key) == DKIM_KEY_ED25519 ?
+		           DKIM_ALG_ED25519_SHA256 : DKIM_ALG_RSA_SHA256;
+		if (!dkimtool_split_headers(a.headers, names, &a.sp.nheaders)) {
+			dkim_privkey_free(key);
+			return dkimtool_usage();
+		}
+		a.sp.headers = names;
+	}
+	if (a.records == NULL || dkimtool_records_load(a.records, &recs))
+		rc = dkimtool_arc_message(&recs, &a, buf);
+	dkimtool_records_free(&recs);
+	dkim_privkey_free(key);
+	return rc;
+}
+
 /* Runs "sign ..." or "verify ..." (argv[0] is the command) on buf. */
 static int dkimtool_command(int argc, char **argv, dkimtool_buf *buf)
 {
@@ -502,6 +632,8 @@ static int dkimtool_command(int argc, char **argv, dkimtool_buf *buf)
 		return dkimtool_sign(argc, argv, buf);
 	if (strcmp(argv[0], "verify") == 0)
 		return dkimtool_verify(argc, argv, buf);
+	if (strcmp(argv[0], "arc") == 0)
+		return dkimtool_arc(argc, argv, buf);
 	return dkimtool_usage();
 }
 

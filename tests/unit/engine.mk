@@ -4,6 +4,16 @@
 check_PROGRAMS += tests/unit/test_sig tests/unit/test_msg tests/unit/test_rfc8463
 TESTS += tests/unit/test_sig tests/unit/test_msg tests/unit/test_rfc8463
 
+# ARC (RFC 8617) chain validation, driven by the ARC signing suite's
+# scenarios in tests/data/arc/ (see make_vectors.py there).
+check_PROGRAMS += tests/unit/test_arc
+TESTS += tests/unit/test_arc
+tests_unit_test_arc_SOURCES = tests/unit/test_arc.c \
+	tests/unit/testkeys.c tests/unit/testkeys.h
+tests_unit_test_arc_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_arc_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
+EXTRA_DIST += tests/data/arc tests/fuzz/fuzz_arc.c tests/fuzz/corpus/arc
+
 tests_unit_test_sig_SOURCES = tests/unit/test_sig.c
 tests_unit_test_sig_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 
