@@ -679,7 +679,7 @@ dkim_status dkim_msg_arc_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
 	if (lookup == NULL)
 		return dkim_fail(err, DKIM_ERR_INVALID, "no key lookup function");
 	msg->arc = dkim_arc_new(lookup, ctx);
-	return msg->arc == NULL ? msg_nomem(err) : DKIM_OK;
+	return msg->arc == NULL ? dkim_error_nomem(err) : DKIM_OK;
 }
 
 dkim_arc_result dkim_msg_arc_result(const dkim_msg *msg, unsigned *oldest_pass,
