@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,18 @@ void dkim_keyresult_clear(dkim_keyresult *res)
 	if (res->key != NULL)
 		dkim_pubkey_unref(res->key);
 	res->key = NULL;
+}
+
+void dkim_keyresult_set(dkim_keyresult *out, dkim_lookup_status status,
+                        const char *fmt, ...)
+{
+	va_list ap;
+
+	dkim_keyresult_clear(out);
+	out->status = status;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */

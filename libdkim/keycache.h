@@ -1,8 +1,7 @@
 /*
- * keycache.h - internal interfaces of the key resolver (resolver.c,
- * keycache.c): the shared key cache, and the pure function that turns one
- * DNS answer into a lookup outcome (separate so that tests and the fuzzer
- * can call it without a network). Not installed.
+ * keycache.h - internal interfaces of the key resolver: the outcome of one
+ * key lookup and the key cache shared by threads (keycache.c). The DNS
+ * messages themselves are dnsanswer.h's. Not installed.
  */
 #ifndef DKIM_KEYCACHE_H
 #define DKIM_KEYCACHE_H
@@ -23,30 +22,6 @@ typedef struct {
 
 /* Longest key name "selector._domainkey.domain" (RFC 1035 §2.3.4). */
 #define DKIM_KEYNAME_MAX 253
-
-/* ---- answer handling (resolver.c) ------------------------------------------ */
-
-/*
- * Decides the outcome of a DNS answer (the whole message, as received) to
- * the TXT query for qname: RCODE, question, CNAME chain from qname, TXT
- * records at the end of it (strings concatenated, RFC 6376 §3.6.2.2), key
- * record selection. *ttl gets the time the outcome may be cached (the
- * smallest TTL on the way; for NXDOMAIN/NODATA the SOA's negative TTL,
- * RFC 2308 §5) or DKIM_TTL_UNKNOWN. Never fails: malformed answers are
- * TEMPFAIL. out->key gets a reference when FOUND.
- */
-void dkim_resolver_answer(const unsigned char *abuf, size_t alen,
-                          const char *qname, dkim_keyresult *out,
-                          uint32_t *ttl);
-
-/*
- * Builds "selector._domainkey.domain" into name (DKIM_KEYNAME_MAX + 1
- * bytes). False when a part is empty, too long, or holds a byte outside
- * letters, digits, '-', '_' and inner dots (c-ares would read '\\' as an
- * escape; RFC 6376 §3.5 wants A-labels).
- */
-bool dkim_resolver_keyname(const char *selector, const char *domain,
-                           char *name);
 
 /* ---- the key cache (keycache.c) -------------------------------------------- */
 
@@ -103,5 +78,9 @@ void dkim_keycache_stats_get(dkim_keycache *kc, dkim_keycache_stats *out);
 void dkim_keyresult_copy(dkim_keyresult *dst, const dkim_keyresult *src);
 /* Drops the key reference, if any. */
 void dkim_keyresult_clear(dkim_keyresult *res);
+/* Drops the key reference and sets status and reason (cut to fit). */
+void dkim_keyresult_set(dkim_keyresult *out, dkim_lookup_status status,
+                        const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif /* DKIM_KEYCACHE_H */

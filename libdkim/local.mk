@@ -4,5 +4,6 @@ libdkim_libdkim_a_SOURCES = \
 	libdkim/dkim.h libdkim/dkim_resolver.h libdkim/internal.h \
 	libdkim/util.c libdkim/taglist.c libdkim/canon.c libdkim/bodyhash.c \
 	libdkim/header.c libdkim/key.c libdkim/sig.c libdkim/msg.c \
-	libdkim/resolver.c libdkim/keycache.c libdkim/keycache.h \
+	libdkim/resolver.c libdkim/dnsanswer.c libdkim/dnsanswer.h \
+	libdkim/keycache.c libdkim/keycache.h \
 	libdkim/arc.c

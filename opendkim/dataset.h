@@ -1,6 +1,5 @@
 /*
- * dataset.h - OpenDKIM "data sets" (tables and lists) and the diagnostics
- * list every configuration loader reports into.
+ * dataset.h - OpenDKIM "data sets" (tables and lists).
  *
  * A data set is named by a string, as in opendkim(8) "DATA SETS":
  *   file:PATH      a flat file of exact keys
@@ -37,36 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ---- diagnostics (shared by config, dataset, hostlist, keystore) ------- */
-
-typedef enum {
-	DIAG_WARNING = 0,
-	DIAG_ERROR = 1
-} diag_severity;
-
-typedef struct {
-	diag_severity severity;
-	char *text;             /* "FILE:LINE: message", no trailing newline */
-} diag_msg;
-
-/*
- * An ordered list of warnings and errors. Zero-initialise it
- * (diag_list d = {0};). When memory runs out while adding, the message is
- * lost but still counted (errors stays right), and oom is set.
- */
-typedef struct {
-	diag_msg *msgs;
-	size_t count;
-	size_t cap;
-	size_t errors;          /* how many of msgs are DIAG_ERROR */
-	size_t warnings;
-	bool oom;
-} diag_list;
-
-void diag_add(diag_list *diag, diag_severity severity, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Frees every message; the list is empty (and reusable) after. */
-void diag_list_free(diag_list *diag);
+#include "diag.h"
 
 /* ---- data sets ---------------------------------------------------------- */
 

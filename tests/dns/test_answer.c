@@ -7,6 +7,7 @@
  * cache is tested on its own at the end (waiter deadline, what is stored,
  * LRU bound).
  */
+#include "dnsanswer.h"
 #include "keycache.h"
 
 #include <criterion/criterion.h>

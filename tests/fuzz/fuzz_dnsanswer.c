@@ -5,7 +5,7 @@
  * key record choice, SOA negative TTL) and hands the outcome to a small key
  * cache, as the resolver does, then reads it back.
  */
-#include "keycache.h"
+#include "dnsanswer.h"
 
 #include <stdint.h>
 #include <stddef.h>
