@@ -4,6 +4,7 @@
 noinst_LIBRARIES += opendkim/libodkconf.a
 opendkim_libodkconf_a_SOURCES = \
 	opendkim/config.c opendkim/config.h \
+	opendkim/config_socket.c opendkim/config_socket.h \
 	opendkim/diag.c opendkim/diag.h \
 	opendkim/dataset.c opendkim/dataset.h \
 	opendkim/dataset_backend.h opendkim/dataset_dsn.c \
