@@ -44,8 +44,7 @@
 
 #include "dkim.h"
 #include "dkim_resolver.h"
-/* opendkim's configuration header, not autoconf's <config.h>. */
-#include "../opendkim/config.h"
+#include "odkconfig.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /*
  * config.c - opendkim.conf parsing and loading.
  *
- * Interface: config.h. Loading runs in three steps:
+ * Interface: odkconfig.h. Loading runs in three steps:
  *   1. read:   lines of the file(s) are split into Key and value; Include is
  *              followed; the last value of each known key is remembered
  *              with its FILE:LINE (OpenDKIM also lets the last one win);
@@ -17,7 +17,7 @@
  * Errors: "FILE:LINE: ..." messages in a diag_list; a configuration with
  * any error is freed and NULL returned.
  */
-#include "config.h"
+#include "odkconfig.h"
 #include "dataset_ldap.h"
 #include "dkim_resolver.h"
 

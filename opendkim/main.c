@@ -52,7 +52,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "config.h"
+#include "odkconfig.h"
 #include "dataset_backend.h"
 #include "dataset_ldap.h"
 #include "dkim_resolver.h"

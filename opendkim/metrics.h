@@ -3,7 +3,7 @@
  * Prometheus text exposition (format 0.0.4).
  *
  * One process-wide set of figures. Every label has a fixed, short list of
- * values (an enum here or in libdkim/config.h): no label ever carries a
+ * values (an enum here, in dkim.h or in odkconfig.h): no label ever carries a
  * domain, a selector or an address, so the number of series is bounded
  * whatever the mail.
  *
@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "odkconfig.h"
 #include "dkim.h"
 #include "dataset.h"
 

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "odkconfig.h"
 
 #define METRICS_HTTP_MAX_CONNECTIONS 16
 #define METRICS_HTTP_TIMEOUT 5          /* seconds of idleness allowed */

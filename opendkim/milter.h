@@ -21,7 +21,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "config.h"
+#include "odkconfig.h"
 #include "dkim.h"
 
 /* The libmilter registration (name, flags, callbacks). */

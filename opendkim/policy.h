@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "odkconfig.h"
 #include "dkim.h"
 
 /* ---- the client ---------------------------------------------------------- */

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "odkconfig.h"
 #include "dkim.h"
 
 /* Why an On-* action is taken. */

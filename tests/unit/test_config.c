@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../opendkim/config.h" /* not autoconf's config.h */
+#include "odkconfig.h"
 #include "odk_testutil.h"
 
 static diag_list d;

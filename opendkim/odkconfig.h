@@ -1,5 +1,5 @@
 /*
- * config.h - opendkim.conf: parsing, checking, and the loaded
+ * odkconfig.h - opendkim.conf: parsing, checking, and the loaded
  * configuration object the milter runs with.
  *
  * Syntax (opendkim.conf(5)): one "Key value" per line; "#" starts a comment;
@@ -25,9 +25,8 @@
  * the milter swaps its current pointer on SIGHUP and each message holds a
  * reference (config_ref / config_unref) until it is done.
  *
- * Note: for files in opendkim/, #include "config.h" finds this header;
- * autoconf's config.h (PACKAGE_VERSION, ...) is #include <config.h>, found
- * through -I. (the build directory) first.
+ * Named odkconfig.h (implemented by config.c) so that it never collides
+ * with autoconf's config.h (PACKAGE_VERSION, ...).
  */
 #ifndef ODK_CONFIG_H
 #define ODK_CONFIG_H
