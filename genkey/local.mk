@@ -9,4 +9,4 @@ genkey_opendkim_genkey_SOURCES = genkey/genkey.c
 genkey_opendkim_genkey_LDADD = genkey/libgenkey.a $(DKIM_LIBS)
 
 genkey_opendkim_testkey_SOURCES = genkey/testkey.c
-genkey_opendkim_testkey_LDADD = $(ODKCONF_LIBS) $(DKIM_LIBS)
+genkey_opendkim_testkey_LDADD = $(ODKCORE_LIBS) $(DKIM_LIBS)

@@ -1,8 +1,9 @@
-# opendkim core: the pure parts of the daemon (configuration, data sets,
-# host lists, keys, policy, Authentication-Results fields), as a library
-# the milter, testkey and the unit tests link.
-noinst_LIBRARIES += opendkim/libodkconf.a
-opendkim_libodkconf_a_SOURCES = \
+# libodkcore.a, the daemon's core: its pure parts (configuration, data
+# sets, host lists, keys, the signing/verifying policy, Authentication-
+# Results fields, metrics), as a library the milter, testkey and the unit
+# tests link. Nothing in it talks to libmilter.
+noinst_LIBRARIES += opendkim/libodkcore.a
+opendkim_libodkcore_a_SOURCES = \
 	opendkim/config.c opendkim/config.h \
 	opendkim/config_socket.c opendkim/config_socket.h \
 	opendkim/diag.c opendkim/diag.h \
@@ -19,6 +20,6 @@ opendkim_libodkconf_a_SOURCES = \
 
 # dsn: data sets: the client libraries configure found (DATASET_LIBS is in
 # DKIM_LIBS, which everything linking this library links).
-opendkim_libodkconf_a_CPPFLAGS = $(AM_CPPFLAGS) $(DATASET_CPPFLAGS)
+opendkim_libodkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(DATASET_CPPFLAGS)
 
-ODKCONF_LIBS = opendkim/libodkconf.a
+ODKCORE_LIBS = opendkim/libodkcore.a

@@ -7,7 +7,7 @@ opendkim_opendkim_SOURCES = \
 	opendkim/metrics_http.c opendkim/metrics_http.h \
 	opendkim/log.c opendkim/log.h
 opendkim_opendkim_CPPFLAGS = $(AM_CPPFLAGS) -DDKIMD_VERSION='"$(PACKAGE_VERSION)"'
-opendkim_opendkim_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(MILTER_LIBS)
+opendkim_opendkim_LDADD = opendkim/libodkcore.a $(DKIM_LIBS) $(MILTER_LIBS)
 # Optional parts (configure --with-microhttpd, --with-libsystemd).
 if HAVE_MICROHTTPD
 opendkim_opendkim_CPPFLAGS += -DDKIMD_HAVE_MHD $(MHD_CFLAGS)

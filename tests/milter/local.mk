@@ -13,7 +13,7 @@ tests_milter_test_authres_SOURCES = tests/milter/test_authres.c \
 tests_milter_test_authres_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
 tests_milter_test_verdict_SOURCES = tests/milter/test_verdict.c \
 	opendkim/verdict.c opendkim/verdict.h
-tests_milter_test_verdict_LDADD = opendkim/libodkconf.a $(DKIM_LIBS) $(CRITERION_LIBS)
+tests_milter_test_verdict_LDADD = opendkim/libodkcore.a $(DKIM_LIBS) $(CRITERION_LIBS)
 tests_milter_test_log_SOURCES = tests/milter/test_log.c \
 	opendkim/log.c opendkim/log.h
 tests_milter_test_log_LDADD = $(DKIM_LIBS) $(CRITERION_LIBS)
