@@ -223,7 +223,7 @@ int dkim_msg_add_signer(dkim_msg *msg, const dkim_sign_params *params,
 /*
  * Asks for verification of the message's DKIM-Signature fields. Call
  * before dkim_msg_eoh. lookup is called once, with every distinct
- * (domain, selector), from dkim_msg_fetch_keys or else from dkim_msg_eom.
+ * (domain, selector), from dkim_msg_eom.
  */
 dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
                             dkim_error *err);
@@ -254,11 +254,6 @@ dkim_status dkim_msg_eoh(dkim_msg *msg, dkim_error *err);
 /* Body data, split anywhere. Line ends may be CRLF or bare LF. */
 dkim_status dkim_msg_body(dkim_msg *msg, const void *data, size_t len,
                           dkim_error *err);
-/*
- * Optional, after dkim_msg_eoh: runs the key lookups now (e.g. in parallel
- * with the body arriving). Otherwise dkim_msg_eom does.
- */
-dkim_status dkim_msg_fetch_keys(dkim_msg *msg, dkim_error *err);
 /* End of message: signatures are computed, verifications decided. */
 dkim_status dkim_msg_eom(dkim_msg *msg, dkim_error *err);
 
@@ -295,12 +290,6 @@ typedef enum {
 /* "none", "pass", "fail", ... as RFC 8601 writes them. */
 const char *dkim_result_name(dkim_result result);
 
-typedef enum {
-	DKIM_FAIL_NONE = 0,
-	DKIM_FAIL_BODY_HASH,    /* bh= does not match the body */
-	DKIM_FAIL_SIGNATURE     /* b= does not verify over the headers */
-} dkim_fail_kind;
-
 /*
  * Why a signature got its result, for callers that act on it (such as the
  * milter's On-* settings): the reason text is for people and may change.
@@ -334,7 +323,6 @@ const char *dkim_cause_name(dkim_cause cause);
 
 typedef struct {
 	dkim_result result;
-	dkim_fail_kind fail_kind;   /* fail: which check (cause says it too) */
 	dkim_cause cause;
 	const char *reason;     /* short, human readable; "" on pass */
 	/* Tags as found in the signature (NULL when absent or unparsable). */

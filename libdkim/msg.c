@@ -4,7 +4,7 @@
  * decides verification results (one per DKIM-Signature field).
  *
  * Interface (dkim.h): dkim_msg_new, _add_signer / _verify, _header /
- * _header_field, _eoh, _body, _fetch_keys, _eom, _feed_raw, then
+ * _header_field, _eoh, _body, _eom, _feed_raw, then
  * _signature and _result. The life of a message is HEADERS -> (eoh) BODY
  * -> (eom) DONE; a call made in the wrong state is DKIM_ERR_STATE.
  *
@@ -75,7 +75,7 @@ struct dkim_msg {
 	dkim_bodyhash_set *bodyhash;
 	msg_signer *signers;
 	size_t nsigners;
-	bool verify, fetched;
+	bool verify;
 	dkim_lookup_fn lookup;
 	void *lookup_ctx;
 	msg_verif *verifs;
@@ -478,9 +478,6 @@ static void msg_decide(msg_verif *v, dkim_cause cause, const char *fmt, ...)
 	v->decided = true;
 	v->res.cause = cause;
 	v->res.result = msg_cause_result(cause);
-	v->res.fail_kind = cause == DKIM_CAUSE_BODY_HASH ? DKIM_FAIL_BODY_HASH
-	                   : cause == DKIM_CAUSE_SIGNATURE ? DKIM_FAIL_SIGNATURE
-	                   : DKIM_FAIL_NONE;
 	va_start(ap, fmt);
 	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
 	va_end(ap);
@@ -748,14 +745,12 @@ dkim_status dkim_msg_body(dkim_msg *msg, const void *data, size_t len,
 	return dkim_bodyhash_update(msg->bodyhash, data, len, err);
 }
 
-/* Runs the lookups once; makes the answers safe to rely on. */
+/* Runs the lookups (once, at end of message); makes the answers safe
+ * to rely on. */
 static void msg_fetch(dkim_msg *msg)
 {
 	size_t i;
 
-	if (msg->fetched)
-		return;
-	msg->fetched = true;
 	if (msg->nqueries == 0)
 		return;
 	msg->lookup(msg->lookup_ctx, msg->queries, msg->nqueries);
@@ -772,15 +767,6 @@ static void msg_fetch(dkim_msg *msg)
 			q->key = NULL;
 		}
 	}
-}
-
-dkim_status dkim_msg_fetch_keys(dkim_msg *msg, dkim_error *err)
-{
-	if (msg->state != MSG_BODY)
-		return msg_state_error(err, "dkim_msg_fetch_keys");
-	if (msg->verify)
-		msg_fetch(msg);
-	return DKIM_OK;
 }
 
 /* ---- the header hash (RFC 6376 §3.7) --------------------------------------------------- */

@@ -2,7 +2,7 @@
  * authres.c - writing and recognising Authentication-Results fields
  * (RFC 8601).
  *
- * Interface: authres.h. authres_format writes our verdicts; the other
+ * Interface: authres.h. authres_format_job writes our verdicts; the other
  * functions look at fields that arrived with the message.
  *
  * Every value copied from a DKIM-Signature into our field is untrusted:
@@ -13,7 +13,7 @@
  * ASCII, '"' and '\' escaped. So no signature can add a ";", a comment,
  * a quote or a line break to what we say.
  *
- * Errors: authres_format returns NULL when memory runs out.
+ * Errors: authres_format_job returns NULL when memory runs out.
  */
 #include "authres.h"
 
@@ -178,11 +178,10 @@ static void authres_put_quoted(FILE *f, const char *s)
 /* The reason text OpenDKIM writes for a failed signature. */
 static const char *authres_reason(const dkim_sig_result *r)
 {
-	if (r->result == DKIM_RESULT_FAIL && r->fail_kind != DKIM_FAIL_NONE) {
-		if (r->fail_kind == DKIM_FAIL_BODY_HASH)
-			return "body hash did not verify";
+	if (r->cause == DKIM_CAUSE_BODY_HASH)
+		return "body hash did not verify";
+	if (r->cause == DKIM_CAUSE_SIGNATURE)
 		return "signature verification failed";
-	}
 	return r->reason;
 }
 
@@ -250,13 +249,6 @@ static void authres_put_id(FILE *f, const char *authserv_id, const char *job_id)
 		fprintf(f, "\"%s/%s\";", authserv_id, job_id);
 	else
 		fprintf(f, "%s;", authserv_id);
-}
-
-char *authres_format(const char *authserv_id,
-                     const dkim_sig_result *const *results, size_t n,
-                     const char *eol)
-{
-	return authres_format_job(authserv_id, NULL, results, n, eol);
 }
 
 char *authres_format_job(const char *authserv_id, const char *job_id,

@@ -2,7 +2,7 @@
  * authres.h - the Authentication-Results header field (RFC 8601) as the
  * milter writes it, and recognition of the ones that arrive with a message.
  *
- * authres_format builds the field value from verification results, in
+ * authres_format_job builds the field value from verification results, in
  * OpenDKIM's layout:
  *     mx.example.net;
  *         dkim=pass (2048-bit key) header.d=example.com header.i=@example.com
@@ -14,7 +14,8 @@
  * authres_authserv_id extracts the authserv-id of a received field so the
  * milter can remove fields that claim to come from us.
  *
- * Errors: authres_format returns NULL only when memory runs out.
+ * Errors: authres_format_job returns NULL only when memory runs out (or
+ * the authserv-id is not valid).
  */
 #ifndef OPENDKIM_AUTHRES_H
 #define OPENDKIM_AUTHRES_H
@@ -24,7 +25,11 @@
 
 #include "dkim.h"
 
-/* Longest authserv-id authres_authserv_id extracts (RFC 1035 names: 255). */
+/*
+ * Buffer for a received authserv-id (authres_authserv_id): room for our own
+ * (a host name, at most 255 bytes, RFC 1035 §2.3.4) with "/job-id" and
+ * quoting, so that a long forged id is read whole and compared, not cut.
+ */
 #define AUTHRES_ID_MAX 1024
 
 /*
@@ -35,16 +40,11 @@
  * eol separates the results ("\n\t" for a milter, which lets the MTA
  * write CRLF). Returns a malloc'd string, or NULL when memory runs out or
  * authserv_id is not a valid RFC 8601 authserv-id.
- */
-char *authres_format(const char *authserv_id,
-                     const dkim_sig_result *const *results, size_t n,
-                     const char *eol);
-
-/*
- * authres_format with a job id (AuthservIDWithJobID): the authserv-id is
- * written "authserv_id/job_id", as a quoted-string ("/" is not a token
- * character, RFC 2045 §5.1). A job_id that is NULL or not valid
- * (authres_valid_job_id) is left out: the field is then authres_format's.
+ *
+ * With a job id (AuthservIDWithJobID) the authserv-id is written
+ * "authserv_id/job_id", as a quoted-string ("/" is not a token character,
+ * RFC 2045 §5.1). A job_id that is NULL or not valid
+ * (authres_valid_job_id) is left out: the field then starts "authserv_id;".
  */
 char *authres_format_job(const char *authserv_id, const char *job_id,
                          const dkim_sig_result *const *results, size_t n,

@@ -730,6 +730,12 @@ static config_set_result config_set_authserv(config_ctx *ctx,
 		         "(letters, digits, '.', '-', '_')");
 		return CONFIG_SET_BAD;
 	}
+	/* RFC 1035 §2.3.4; the milter keeps it in a buffer of that size. */
+	if (strlen(value) > CONFIG_AUTHSERV_ID_MAX) {
+		snprintf(why, why_size, "an authserv-id is at most %d bytes",
+		         CONFIG_AUTHSERV_ID_MAX);
+		return CONFIG_SET_BAD;
+	}
 	return config_set_string(ctx, opt, value, where, why, why_size);
 }
 

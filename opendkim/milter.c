@@ -56,7 +56,7 @@
 /* one more than a job id may have (AUTHRES_JOB_ID_MAX): a longer queue id
  * is truncated to a length authres_format_job refuses, never written cut */
 #define MILTER_QID_MAX (AUTHRES_JOB_ID_MAX + 2)
-#define MILTER_HOSTNAME_MAX 256
+#define MILTER_HOSTNAME_MAX (CONFIG_AUTHSERV_ID_MAX + 1)
 
 #ifdef DKIMD_VERSION
 #define MILTER_VERSION DKIMD_VERSION

@@ -45,6 +45,8 @@
 #define CONFIG_MAX_INCLUDE 5            /* Include nesting, as OpenDKIM */
 #define CONFIG_MAX_LINE 65536           /* bytes per configuration line */
 #define CONFIG_DEFAULT_PATH "/etc/opendkim.conf"
+#define CONFIG_AUTHSERV_ID_MAX 255      /* AuthservID bytes: a host name
+                                         * (RFC 1035 §2.3.4) */
 
 /* ---- values ------------------------------------------------------------- */
 
@@ -153,7 +155,9 @@ typedef struct config {
 	                                 * CONFIG_HEADERS_CAP) */
 
 	/* Authentication-Results */
-	char *authserv_id;              /* AuthservID; NULL = the MTA's j
+	char *authserv_id;              /* AuthservID (at most
+	                                 * CONFIG_AUTHSERV_ID_MAX bytes);
+	                                 * NULL = the MTA's j
 	                                 * macro; "HOSTNAME" is replaced by
 	                                 * gethostname() at load */
 	bool always_add_ar;             /* AlwaysAddARHeader (no) */

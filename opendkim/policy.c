@@ -117,7 +117,6 @@ bool policy_sender(const config *cfg, const policy_header *hdrs, size_t n,
 		for (j = 0; j < n; j++) {
 			if (!policy_name_is(hdrs[j].name, want))
 				continue;
-			out->header = hdrs[j].name;
 			return hdrs[j].value != NULL &&
 			       dkim_header_address(hdrs[j].value, out->local,
 			                           sizeof(out->local),
@@ -403,8 +402,6 @@ const char *policy_why_text(policy_why why)
 	switch (why) {
 	case POLICY_WHY_NONE:
 		return "signed";
-	case POLICY_WHY_PEER:
-		return "client is in PeerList";
 	case POLICY_WHY_MODE:
 		return "signing mode not enabled";
 	case POLICY_WHY_NO_SENDER:

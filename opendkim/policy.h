@@ -76,8 +76,6 @@ typedef struct {
 typedef struct {
 	char local[POLICY_LOCAL_MAX];   /* local part (may be "") */
 	char domain[POLICY_DOMAIN_MAX]; /* domain, lower case */
-	const char *header;             /* name of the field it came from
-	                                 * (points into cfg or hdrs) */
 } policy_sender_addr;
 
 /*
@@ -138,7 +136,6 @@ void policy_signers_free(policy_signers *s);
 /* Why a message is not signed (LogWhy); POLICY_WHY_NONE when it is. */
 typedef enum {
 	POLICY_WHY_NONE = 0,
-	POLICY_WHY_PEER,                /* client in PeerList */
 	POLICY_WHY_MODE,                /* Mode has no s */
 	POLICY_WHY_NO_SENDER,           /* no sender header / address */
 	POLICY_WHY_NOT_OURS,            /* sender domain not in SigningTable

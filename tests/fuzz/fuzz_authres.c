@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r[1].b = fuzz_piece(&cursor, end);
 	r[1].result = DKIM_RESULT_FAIL;
 	const dkim_sig_result *list[] = { &r[0], &r[1] };
-	char *out = authres_format("mx.example.net", list, 2, "\n\t");
+	char *out = authres_format_job("mx.example.net", NULL, list, 2, "\n\t");
 	if (out != NULL) {
 		fuzz_check_output(out);
 		free(out);

@@ -75,6 +75,15 @@ KeyTable /nonexistent/table
 InternalHosts /nonexistent/hosts
 EOL
 
+# AuthservID: a host name, so at most 255 bytes (RFC 1035 §2.3.4); a
+# longer one is refused at load, not cut where the field is written.
+id255=$(printf '%255s' '' | tr ' ' a)
+{ cat "$T/base.conf"; printf 'AuthservID %s\n' "$id255"; } > "$T/test.conf"
+"$ODK" -n -x "$T/test.conf" > "$T/n.out" 2>&1 || { cat "$T/n.out"; mt_fail "AuthservID of 255 bytes refused"; }
+{ cat "$T/base.conf"; printf 'AuthservID %sa\n' "$id255"; } > "$T/test.conf"
+expect_error "$T/test.conf" $((NBASE + 1)) "AuthservID of 256 bytes"
+grep -q "at most 255 bytes" "$T/n.out" || { cat "$T/n.out"; mt_fail "AuthservID: no length in the error"; }
+
 # Bad table lines: after one good line, so line 2 must be named.
 table_case() {  # FILE-KIND LINE
 	case $1 in

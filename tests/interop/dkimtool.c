@@ -15,7 +15,7 @@
  *       lines and "#" comments ignored); the keys are looked up there by an
  *       in-process dkim_lookup_fn. Prints one line per signature:
  *           RESULT d=D s=S a=A kind=K REASON
- *       where K is none, body-hash or signature (dkim_fail_kind).
+ *       where K is none, body-hash or signature (from the dkim_cause).
  *
  *   dkimtool arc [-r RECORDSFILE] [-k KEYFILE -d DOMAIN -s SELECTOR
  *                -A AUTHSERV-ID [-H name:name:...]] < message
@@ -425,11 +425,12 @@ static void dkimtool_lookup(void *ctx, dkim_key_query *queries, size_t n)
 	}
 }
 
-static const char *dkimtool_kind_name(dkim_fail_kind kind)
+/* The check a failed signature failed (K in the usage above). */
+static const char *dkimtool_kind_name(dkim_cause cause)
 {
-	switch (kind) {
-	case DKIM_FAIL_BODY_HASH: return "body-hash";
-	case DKIM_FAIL_SIGNATURE: return "signature";
+	switch (cause) {
+	case DKIM_CAUSE_BODY_HASH: return "body-hash";
+	case DKIM_CAUSE_SIGNATURE: return "signature";
 	default: return "none";
 	}
 }
@@ -450,7 +451,7 @@ static bool dkimtool_print_results(const dkim_msg *msg)
 		fprintf(dkimtool_out, "%s d=%s s=%s a=%s kind=%s %s\n",
 		       dkim_result_name(r->result), DKIMTOOL_STR(r->domain),
 		       DKIMTOOL_STR(r->selector), DKIMTOOL_STR(r->algorithm),
-		       dkimtool_kind_name(r->fail_kind), DKIMTOOL_STR(r->reason));
+		       dkimtool_kind_name(r->cause), DKIMTOOL_STR(r->reason));
 		if (r->result != DKIM_RESULT_PASS)
 			all_pass = false;
 	}

@@ -23,7 +23,7 @@ static dkim_sig_result pass_result(const char *b)
 static char *format1(const dkim_sig_result *r)
 {
 	const dkim_sig_result *list[] = { r };
-	char *s = authres_format("mx.example.net", list, 1, "\n\t");
+	char *s = authres_format_job("mx.example.net", NULL, list, 1, "\n\t");
 	cr_assert_not_null(s);
 	return s;
 }
@@ -40,7 +40,7 @@ Test(authres_format, pass_as_opendkim_writes_it)
 
 Test(authres_format, none_when_unsigned)
 {
-	char *s = authres_format("mx.example.net", NULL, 0, "\n\t");
+	char *s = authres_format_job("mx.example.net", NULL, NULL, 0, "\n\t");
 	cr_assert_str_eq(s, "mx.example.net;\n\tdkim=none");
 	free(s);
 }
@@ -49,7 +49,7 @@ Test(authres_format, fail_has_reason)
 {
 	dkim_sig_result r = pass_result("AAAAAAAAAAAA");
 	r.result = DKIM_RESULT_FAIL;
-	r.fail_kind = DKIM_FAIL_SIGNATURE;
+	r.cause = DKIM_CAUSE_SIGNATURE;
 	r.key_bits = 1024;
 	char *s = format1(&r);
 	cr_assert(strstr(s, "dkim=fail reason=\"signature verification failed\" "
@@ -104,7 +104,7 @@ Test(authres_format, several_results_and_unevaluated_skipped)
 	dkim_sig_result c = pass_result("zzzz");
 	c.result = DKIM_RESULT_NONE;
 	const dkim_sig_result *list[] = { &a, &b, &c };
-	char *s = authres_format("mx", list, 3, "\n\t");
+	char *s = authres_format_job("mx", NULL, list, 3, "\n\t");
 	cr_assert(strstr(s, "mx;\n\tdkim=pass") == s, "%s", s);
 	cr_assert(strstr(s, "header.b=abcdefgh1;\n\tdkim=pass") != NULL, "%s", s);
 	cr_assert(strstr(s, "header.b=abcdefgh2") != NULL, "%s", s);
@@ -186,8 +186,8 @@ Test(authres_format, identity_forms)
 
 Test(authres_format, bad_authserv_id)
 {
-	cr_assert_null(authres_format("mx;x", NULL, 0, "\n\t"));
-	cr_assert_null(authres_format("", NULL, 0, "\n\t"));
+	cr_assert_null(authres_format_job("mx;x", NULL, NULL, 0, "\n\t"));
+	cr_assert_null(authres_format_job("", NULL, NULL, 0, "\n\t"));
 	cr_assert(authres_valid_id("mx.example.net"));
 	cr_assert_not(authres_valid_id("mx example"));
 }

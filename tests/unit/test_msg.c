@@ -408,7 +408,7 @@ Test(msg, unsigned_header_added)
 	free(signed_text);
 }
 
-static void tamper(const char *find, const char *repl, dkim_fail_kind kind,
+static void tamper(const char *find, const char *repl, dkim_cause cause,
                    dkim_canon hc, dkim_canon bc)
 {
 	dkim_sign_params p = params(DKIM_ALG_RSA_SHA256, hc, bc);
@@ -420,9 +420,9 @@ static void tamper(const char *find, const char *repl, dkim_fail_kind kind,
 	cr_assert_not_null(at, "%s", find);
 	memcpy(at, repl, strlen(repl));
 	r = verify_one(signed_text, NOW, &dns);
-	cr_expect_eq(r.fail_kind, kind);
+	cr_expect_eq(r.cause, cause);
 	expect_reason(r, DKIM_RESULT_FAIL,
-	              kind == DKIM_FAIL_BODY_HASH ? "body hash did not verify"
+	              cause == DKIM_CAUSE_BODY_HASH ? "body hash did not verify"
 	                                          : "signature verification failed",
 	              signed_text);
 	free(signed_text);
@@ -430,15 +430,15 @@ static void tamper(const char *find, const char *repl, dkim_fail_kind kind,
 
 Test(msg, tampering)
 {
-	tamper("Hello", "Jello", DKIM_FAIL_SIGNATURE, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED);
-	tamper("Hello", "Jello", DKIM_FAIL_SIGNATURE, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE);
-	tamper("bob@", "rob@", DKIM_FAIL_SIGNATURE, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED);
-	tamper("line three", "line thref", DKIM_FAIL_BODY_HASH, DKIM_CANON_SIMPLE,
+	tamper("Hello", "Jello", DKIM_CAUSE_SIGNATURE, DKIM_CANON_RELAXED, DKIM_CANON_RELAXED);
+	tamper("Hello", "Jello", DKIM_CAUSE_SIGNATURE, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE);
+	tamper("bob@", "rob@", DKIM_CAUSE_SIGNATURE, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED);
+	tamper("line three", "line thref", DKIM_CAUSE_BODY_HASH, DKIM_CANON_SIMPLE,
 	       DKIM_CANON_SIMPLE);
-	tamper("line three", "line thref", DKIM_FAIL_BODY_HASH, DKIM_CANON_RELAXED,
+	tamper("line three", "line thref", DKIM_CAUSE_BODY_HASH, DKIM_CANON_RELAXED,
 	       DKIM_CANON_RELAXED);
 	/* whitespace change: simple notices, relaxed does not */
-	tamper("with  spaces", "with \tspaces", DKIM_FAIL_BODY_HASH, DKIM_CANON_RELAXED,
+	tamper("with  spaces", "with \tspaces", DKIM_CAUSE_BODY_HASH, DKIM_CANON_RELAXED,
 	       DKIM_CANON_SIMPLE);
 }
 
@@ -845,7 +845,6 @@ Test(msg, states)
 
 	cr_expect_eq(dkim_msg_body(msg, "x", 1, &err), DKIM_ERR_STATE);
 	cr_expect_eq(dkim_msg_eom(msg, &err), DKIM_ERR_STATE);
-	cr_expect_eq(dkim_msg_fetch_keys(msg, &err), DKIM_ERR_STATE);
 	cr_expect_eq(dkim_msg_header(msg, "Bad:Name", "x", &err), DKIM_ERR_INVALID);
 	cr_expect_eq(dkim_msg_header_field(msg, ":novalue", 8, &err), DKIM_ERR_SYNTAX);
 	cr_expect_eq(dkim_msg_eoh(msg, &err), DKIM_OK);
@@ -856,7 +855,6 @@ Test(msg, states)
 	cr_expect_eq(dkim_msg_eoh(msg, &err), DKIM_ERR_STATE);
 	cr_expect_null(dkim_msg_signature(msg, 0, "\n"));
 	cr_expect_eq(dkim_msg_result_count(msg), 0);
-	cr_expect_eq(dkim_msg_fetch_keys(msg, &err), DKIM_OK);
 	cr_expect_eq(dkim_msg_eom(msg, &err), DKIM_OK);
 	cr_expect_eq(dkim_msg_eom(msg, &err), DKIM_ERR_STATE);
 	cr_expect_eq(dkim_msg_body(msg, "x", 1, &err), DKIM_ERR_STATE);
@@ -895,31 +893,6 @@ Test(msg, bad_signer_parameters)
 	EXPECT_BAD(p.nheaders = 0);
 #undef EXPECT_BAD
 	dkim_msg_free(msg);
-}
-
-/* Lookups can run early (dkim_msg_fetch_keys) and are not repeated. */
-Test(msg, fetch_keys_early)
-{
-	dkim_sign_params p = params(DKIM_ALG_ED25519_SHA256, DKIM_CANON_RELAXED,
-	                            DKIM_CANON_RELAXED);
-	char *signed_text = sign_text(&p, message, NOW);
-	const char *body = strstr(signed_text, "\r\n\r\n") + 4;
-	dkim_options o = opts_at(NOW);
-	fake_dns dns = dns_with_keys();
-	dkim_error err;
-	dkim_msg *msg = dkim_msg_new(&o, &err);
-
-	cr_assert_eq(dkim_msg_verify(msg, fake_lookup, &dns, &err), DKIM_OK);
-	cr_assert_eq(dkim_msg_feed_raw(msg, signed_text, (size_t)(body - signed_text), &err),
-	             DKIM_OK);
-	cr_assert_eq(dkim_msg_fetch_keys(msg, &err), DKIM_OK);
-	cr_expect_eq(dns.calls, 1);
-	cr_assert_eq(dkim_msg_feed_raw(msg, body, strlen(body), &err), DKIM_OK);
-	cr_assert_eq(dkim_msg_eom(msg, &err), DKIM_OK);
-	cr_expect_eq(dns.calls, 1);
-	cr_expect_eq(dkim_msg_result(msg, 0)->result, DKIM_RESULT_PASS);
-	dkim_msg_free(msg);
-	free(signed_text);
 }
 
 /* No signature at all: no results, no lookup. */
@@ -1024,16 +997,13 @@ Test(msg, line_ends_do_not_matter)
 
 /* ---- causes: what callers act on (dkim.h), one per kind of result --------------------- */
 
-/* The cause of r, its result (each cause has one) and fail_kind agree. */
+/* The cause of r and its result (each cause has one) agree. */
 static void expect_cause(dkim_sig_result r, dkim_cause want, dkim_result result,
                          const char *what)
 {
 	cr_expect_eq(r.cause, want, "%s: cause %s, want %s (%s)", what,
 	             dkim_cause_name(r.cause), dkim_cause_name(want), r.reason);
 	cr_expect_eq(r.result, result, "%s: result %s", what, dkim_result_name(r.result));
-	cr_expect_eq(r.fail_kind, want == DKIM_CAUSE_BODY_HASH ? DKIM_FAIL_BODY_HASH
-	                          : want == DKIM_CAUSE_SIGNATURE ? DKIM_FAIL_SIGNATURE
-	                          : DKIM_FAIL_NONE, "%s: fail_kind", what);
 	free((char *)r.reason);
 }
 
