@@ -257,7 +257,7 @@ static bool arc_complete(dkim_arc *arc)
 static bool arc_copy_name(char *out, size_t size, const dkim_tag *t)
 {
 	if (t == NULL || t->value_len >= size ||
-	    !dkim_sig_domain_valid(t->value, t->value_len))
+	    !dkim_domain_valid(t->value, t->value_len, DKIM_DOMAIN_DNS))
 		return false;
 	memcpy(out, t->value, t->value_len);
 	out[t->value_len] = '\0';
@@ -614,8 +614,8 @@ dkim_status dkim_arc_set_sealer(dkim_arc *arc, const dkim_arc_seal_params *p,
 	    p->authserv_id == NULL || p->nheaders == 0 || p->alg == DKIM_ALG_RSA_SHA1 ||
 	    (p->alg == DKIM_ALG_ED25519_SHA256) !=
 	    (dkim_privkey_type(p->key) == DKIM_KEY_ED25519) ||
-	    !dkim_sig_domain_valid(p->domain, strlen(p->domain)) ||
-	    !dkim_sig_domain_valid(p->selector, strlen(p->selector)))
+	    !dkim_domain_valid(p->domain, strlen(p->domain), DKIM_DOMAIN_DNS) ||
+	    !dkim_domain_valid(p->selector, strlen(p->selector), DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad ARC sealing parameters");
 	arc->sp = *p;
 	arc->sp.nheaders = 0;

@@ -60,6 +60,31 @@ const char *dkim_status_name(dkim_status status);
  * in the library and by its callers. */
 dkim_status dkim_error_nomem(dkim_error *err);
 
+/* ---- domain names ------------------------------------------------------ */
+
+/*
+ * The forms of a domain name (or selector) callers accept. Every form
+ * takes ASCII letters, digits, '-' and '_' between dots, and refuses an
+ * empty name and a leading dot.
+ *   DNS:     what is signed and queried (d=, s=, key names): labels of 1
+ *            to 63 bytes, at most 253 bytes, no empty label, no final dot
+ *            (RFC 1035 §2.3.4, RFC 6376 §3.5).
+ *   TEXT:    safe to copy into a header field or a file path (A-R
+ *            header.d, a sender domain): at most 255 bytes, no "..", a
+ *            final dot allowed, labels not counted.
+ *   ENTRY:   a configuration table entry: as TEXT, ".." allowed.
+ *   PATTERN: a refile: table entry: as ENTRY, '*' allowed.
+ */
+typedef enum {
+	DKIM_DOMAIN_DNS = 0,
+	DKIM_DOMAIN_TEXT,
+	DKIM_DOMAIN_ENTRY,
+	DKIM_DOMAIN_PATTERN
+} dkim_domain_form;
+
+/* True when name[0..len) is a domain name of that form. */
+bool dkim_domain_valid(const char *name, size_t len, dkim_domain_form form);
+
 /* ---- algorithms -------------------------------------------------------- */
 
 typedef enum {

@@ -29,38 +29,14 @@
 
 /* ---- key names -------------------------------------------------------------------- */
 
-/* One dot-separated part: LDH and '_' labels of 1..63 bytes. */
-static bool dkim_resolver_name_part(const char *s)
-{
-	size_t label = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-		if (++label > 63)
-			return false;    /* RFC 1035 §2.3.4 */
-	}
-	return label > 0;
-}
-
 bool dkim_resolver_keyname(const char *selector, const char *domain,
                            char *name)
 {
 	int n;
 
 	if (selector == NULL || domain == NULL ||
-	    !dkim_resolver_name_part(selector) || !dkim_resolver_name_part(domain))
+	    !dkim_domain_valid(selector, strlen(selector), DKIM_DOMAIN_DNS) ||
+	    !dkim_domain_valid(domain, strlen(domain), DKIM_DOMAIN_DNS))
 		return false;
 	/* RFC 6376 §3.6.2.1: the key is at selector._domainkey.domain. */
 	n = snprintf(name, DKIM_KEYNAME_MAX + 1, "%s._domainkey.%s", selector, domain);

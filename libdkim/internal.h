@@ -280,12 +280,6 @@ typedef struct {
 dkim_status dkim_sig_format(const dkim_sig_fields *f, dkim_buf *out);
 
 /*
- * d= / s= syntax: dot-separated labels of letters, digits, '-' and '_'
- * (labels <= 63 bytes, whole name <= 253): safe in DNS queries and in
- * Authentication-Results.
- */
-bool dkim_sig_domain_valid(const char *name, size_t len);
-/*
  * Where the domain of identity ("local@domain") stands to domain: 0 not
  * within it, 1 the same domain, 2 a subdomain (case-insensitive).
  */

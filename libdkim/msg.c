@@ -210,9 +210,9 @@ static dkim_status msg_check_signer(const dkim_sign_params *p, dkim_error *err)
 	    (dkim_privkey_type(p->key) == DKIM_KEY_ED25519))
 		return dkim_fail(err, DKIM_ERR_INVALID, "key type does not suit %s",
 		                 dkim_alg_name(p->alg));
-	if (!dkim_sig_domain_valid(p->domain, strlen(p->domain)))
+	if (!dkim_domain_valid(p->domain, strlen(p->domain), DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad signing domain \"%s\"", p->domain);
-	if (!dkim_sig_domain_valid(p->selector, strlen(p->selector)))
+	if (!dkim_domain_valid(p->selector, strlen(p->selector), DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad selector \"%s\"", p->selector);
 	/* RFC 6376 §3.6.2.1: the key is at s._domainkey.d, a DNS name. */
 	if (strlen(p->selector) + strlen("._domainkey.") + strlen(p->domain) > 253)

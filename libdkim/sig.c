@@ -20,7 +20,6 @@
 #include <string.h>
 
 #define SIG_MAX_DOMAIN 253      /* RFC 1035 §2.3.4, textual form */
-#define SIG_MAX_LABEL 63
 #define SIG_MAX_HNAMES 1024     /* h= entries we accept */
 #define SIG_FOLD_COLUMN 78      /* RFC 5322 §2.1.1: SHOULD be <= 78 */
 #define SIG_TAB_WIDTH 8
@@ -90,30 +89,6 @@ static bool sig_decimal(const char *s, size_t len, size_t max_digits,
 }
 
 /* ---- validators shared with msg.c ---------------------------------------------- */
-
-bool dkim_sig_domain_valid(const char *name, size_t len)
-{
-	size_t i, label = 0;
-
-	if (len == 0 || len > SIG_MAX_DOMAIN)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return false;       /* empty label */
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-		if (++label > SIG_MAX_LABEL)
-			return false;
-	}
-	return label > 0;                   /* no trailing dot */
-}
 
 int dkim_sig_identity_relation(const char *identity, const char *domain)
 {
@@ -230,7 +205,7 @@ static dkim_status parse_c(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 static dkim_status parse_d(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 {
 	/* d= goes into a DNS query and into Authentication-Results: strict. */
-	if (!dkim_sig_domain_valid(tag->value, tag->value_len))
+	if (!dkim_domain_valid(tag->value, tag->value_len, DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad domain in d=");
 	sig->domain = sig_strndup(tag->value, tag->value_len);
 	return sig->domain == NULL ? dkim_error_nomem(err) : DKIM_OK;
@@ -291,7 +266,7 @@ static dkim_status parse_i(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 	if (sig->identity == NULL)
 		return dkim_error_nomem(err);
 	at = strrchr(sig->identity, '@');
-	if (at == NULL || !dkim_sig_domain_valid(at + 1, strlen(at + 1)))
+	if (at == NULL || !dkim_domain_valid(at + 1, strlen(at + 1), DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad identity in i=");
 	return DKIM_OK;
 }
@@ -329,7 +304,7 @@ static dkim_status parse_q(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 
 static dkim_status parse_s(dkim_sig *sig, const dkim_tag *tag, dkim_error *err)
 {
-	if (!dkim_sig_domain_valid(tag->value, tag->value_len))
+	if (!dkim_domain_valid(tag->value, tag->value_len, DKIM_DOMAIN_DNS))
 		return dkim_fail(err, DKIM_ERR_SYNTAX, "bad selector in s=");
 	sig->selector = sig_strndup(tag->value, tag->value_len);
 	return sig->selector == NULL ? dkim_error_nomem(err) : DKIM_OK;

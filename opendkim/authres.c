@@ -48,24 +48,6 @@ static bool authres_is_token_char(int c)
 	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-/* Labels of letters, digits, '-' and '_' (selectors use '_'), joined by
- * single dots: RFC 6376 §3.5 d= and s= in the form we are willing to copy. */
-static bool authres_valid_domain(const char *s, size_t len)
-{
-	if (len == 0 || len > AUTHRES_VALUE_MAX || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '.') {
-			if (i + 1 < len && s[i + 1] == '.')
-				return false;
-		} else if (!authres_is_alnum(c) && c != '-' && c != '_') {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* RFC 5322 §3.2.3 atext plus '.', the unquoted local-parts of i=. */
 static bool authres_valid_local(const char *s, size_t len)
 {
@@ -84,7 +66,7 @@ static bool authres_valid_identity(const char *s)
 	if (at == NULL)
 		return false;
 	return authres_valid_local(s, (size_t)(at - s)) &&
-	       authres_valid_domain(at + 1, strlen(at + 1));
+	       dkim_domain_valid(at + 1, strlen(at + 1), DKIM_DOMAIN_TEXT);
 }
 
 /* RFC 6376 §3.3 sig-a-tag-alg: letters, digits and '-'. */
@@ -185,16 +167,22 @@ static const char *authres_reason(const dkim_sig_result *r)
 	return r->reason;
 }
 
+/* d= and s= in the form we are willing to copy (RFC 6376 §3.5). */
+static bool authres_valid_name(const char *s)
+{
+	return s != NULL && dkim_domain_valid(s, strlen(s), DKIM_DOMAIN_TEXT);
+}
+
 /* header.d= header.i= header.a= header.s=, each only when well formed. */
 static void authres_put_properties(FILE *f, const dkim_sig_result *r)
 {
-	if (r->domain != NULL && authres_valid_domain(r->domain, strlen(r->domain)))
+	if (authres_valid_name(r->domain))
 		fprintf(f, " header.d=%s", r->domain);
 	if (r->identity != NULL && authres_valid_identity(r->identity))
 		fprintf(f, " header.i=%s", r->identity);
 	if (r->algorithm != NULL && authres_valid_alg(r->algorithm))
 		fprintf(f, " header.a=%s", r->algorithm);
-	if (r->selector != NULL && authres_valid_domain(r->selector, strlen(r->selector)))
+	if (authres_valid_name(r->selector))
 		fprintf(f, " header.s=%s", r->selector);
 }
 

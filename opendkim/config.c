@@ -1508,19 +1508,6 @@ static void config_finish_macrolist(config_ctx *ctx)
 	}
 }
 
-/* Letters, digits and the characters of extra only, 1 to 255 of them. */
-static bool config_domain_chars(const char *s, const char *extra)
-{
-	size_t len = strlen(s), i;
-
-	if (len == 0 || len > 255)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr(extra, s[i]) == NULL)
-			return false;
-	return true;
-}
-
 /*
  * ExemptDomains entries are domain names (refile: may hold "*"): an
  * address or a typing mistake would never match, and mail meant to be
@@ -1535,7 +1522,8 @@ static void config_check_exempt(config_ctx *ctx)
 	for (i = 0; ds != NULL && i < ds->count; i++) {
 		const dataset_entry *e = &ds->entries[i];
 
-		if (e->key[0] != '.' && config_domain_chars(e->key, re ? "-_.*" : "-_."))
+		if (dkim_domain_valid(e->key, strlen(e->key),
+		                      re ? DKIM_DOMAIN_PATTERN : DKIM_DOMAIN_ENTRY))
 			continue;
 		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: bad ExemptDomains entry "
 		         "'%s': expected a domain name%s", e->file, e->line,

@@ -447,19 +447,6 @@ void policy_decide(const config *cfg, const policy_facts *facts,
 	out->verify = !out->sign && cfg->verify;
 }
 
-/* Letters, digits, '-', '_' and single dots: a sender domain that is safe
- * to look up (and to put into a "%" key path) for an untrusted client. */
-static bool policy_plain_domain(const char *d)
-{
-	if (d[0] == '\0' || d[0] == '.' || strstr(d, "..") != NULL)
-		return false;
-	for (; *d != '\0'; d++)
-		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
-		      *d == '-' || *d == '_' || *d == '.'))
-			return false;
-	return true;
-}
-
 /*
  * Who signs: SigningTable / Domain matches for the sender. For an internal
  * client a failure (e.g. a "%" key file missing) is the caller's to report;
@@ -472,7 +459,12 @@ static dkim_status policy_evaluate_signers(const config *cfg, bool internal,
 {
 	dkim_status st;
 
-	if (!cfg->sign || (!internal && !policy_plain_domain(sender->domain)))
+	if (!cfg->sign)
+		return DKIM_OK;
+	/* An untrusted client's sender domain is looked up (and may go into a
+	 * "%" key path) only when it is a plain name. */
+	if (!internal &&
+	    !dkim_domain_valid(sender->domain, strlen(sender->domain), DKIM_DOMAIN_TEXT))
 		return DKIM_OK;
 	st = policy_find_signers(cfg, sender, out, err);
 	if (st == DKIM_OK)
