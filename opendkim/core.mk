@@ -16,6 +16,7 @@ opendkim_libodkcore_a_SOURCES = \
 	opendkim/keystore.c opendkim/keystore.h \
 	opendkim/policy.c opendkim/policy.h \
 	opendkim/authres.c opendkim/authres.h \
+	opendkim/msglog.c opendkim/msglog.h \
 	opendkim/metrics.c opendkim/metrics.h
 
 # dsn: data sets: the client libraries configure found (DATASET_LIBS is in

@@ -60,6 +60,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "milter.h"
+#include "runtime.h"
 
 #ifndef DKIMD_VERSION
 #define DKIMD_VERSION "unknown"
@@ -547,7 +548,7 @@ static void main_reload(void)
 	            (unsigned long long)mono.tv_nsec / 1000ull);
 	char at[32];
 	main_clock(at, sizeof(at));
-	config *old = milter_config_get();
+	config *old = runtime_config_get();
 	config *cfg = main_load(&main_opts, old, true);
 	if (cfg == NULL) {
 		config_unref(old);
@@ -560,7 +561,7 @@ static void main_reload(void)
 	main_reload_notes(old, cfg);
 	config_unref(old);
 	dkim_error err = { 0 };
-	if (!milter_set_config(cfg, &err)) {
+	if (!runtime_set_config(cfg, &err)) {
 		log_msg(LOG_ERR, "reload refused: %s", err.message);
 		config_unref(cfg);
 		metrics_reload(false);
@@ -591,11 +592,11 @@ static bool main_refresh_failing;
 static void main_refresh(void)
 {
 	diag_list d = {0};
-	config *old = milter_config_get();
+	config *old = runtime_config_get();
 	config *cfg = config_reload(main_opts.config_path, &main_opts.ov, old, &d);
 	config_unref(old);
 	dkim_error err = { 0 };
-	bool ok = cfg != NULL && milter_set_config(cfg, &err);
+	bool ok = cfg != NULL && runtime_set_config(cfg, &err);
 	if (!ok && !main_refresh_failing) {
 		for (size_t i = 0; i < d.count; i++)
 			if (d.msgs[i].severity == DIAG_ERROR)
@@ -907,7 +908,7 @@ static bool main_start_metrics(const config *cfg)
 	snprintf(milter, sizeof(milter), "%u.%u.%u", major, minor, patch);
 	metrics_set_build_info(DKIMD_VERSION, milter, OpenSSL_version(OPENSSL_VERSION));
 	metrics_config_loaded();
-	metrics_set_cache_source(milter_cache_stats);
+	metrics_set_cache_source(runtime_cache_stats);
 	char why[256];
 	if (cfg->has_metrics_socket && !metrics_http_start(why, sizeof(why))) {
 		log_msg(LOG_ERR, "cannot serve MetricsSocket %s: %s", cfg->metrics_socket.spec, why);
@@ -1011,7 +1012,7 @@ static int main_run(void)
 	log_setup(cfg->syslog_name, cfg->syslog, cfg->syslog_facility, true);
 	char *pidfile = cfg->pidfile != NULL ? strdup(cfg->pidfile) : NULL;
 	dkim_error err = { 0 };
-	if (!main_prepare(cfg) || !main_start_metrics(cfg) || !milter_set_config(cfg, &err)) {
+	if (!main_prepare(cfg) || !main_start_metrics(cfg) || !runtime_set_config(cfg, &err)) {
 		if (err.message[0] != '\0')
 			log_msg(LOG_ERR, "%s", err.message);
 		metrics_http_stop();
@@ -1026,7 +1027,7 @@ static int main_run(void)
 		log_msg(LOG_ERR, "libmilter's listener failed (its reason went to syslog)");
 	log_msg(LOG_INFO, "terminating");
 	metrics_http_stop();
-	milter_shutdown();
+	runtime_shutdown();
 	if (pidfile != NULL)
 		unlink(pidfile);
 	free(pidfile);

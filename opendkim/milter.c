@@ -34,7 +34,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +48,9 @@
 #include "dkim_resolver.h"
 #include "log.h"
 #include "metrics.h"
+#include "msglog.h"
 #include "policy.h"
+#include "runtime.h"
 #include "verdict.h"
 
 #define MILTER_AR_NAME "Authentication-Results"
@@ -64,168 +65,10 @@
 #define MILTER_VERSION "unknown"
 #endif
 
-/* ---- the runtime: configuration + resolver, swapped on reload ----------- */
+/* ---- the process: messages in flight, shutdown ------------------------------ */
 
-/*
- * The resolver and the settings it was made from. A reload that leaves
- * Nameservers, DNSTimeout and QueryCache alone keeps it, and so keeps the
- * key cache; otherwise the old one lives on with the messages that use it.
- */
-typedef struct {
-	atomic_uint refs;
-	dkim_resolver *resolver;
-	char *nameservers;              /* NULL: /etc/resolv.conf */
-	unsigned timeout;
-	bool cache;
-} milter_dns;
-
-typedef struct {
-	atomic_uint refs;
-	config *cfg;
-	milter_dns *dns;
-} milter_runtime;
-
-static pthread_mutex_t milter_rt_lock = PTHREAD_MUTEX_INITIALIZER;
-static milter_runtime *milter_rt_current;
 static atomic_uint milter_in_flight;
 static atomic_bool milter_shutting_down;
-
-static void milter_dns_put(milter_dns *dns)
-{
-	if (dns == NULL || atomic_fetch_sub(&dns->refs, 1) != 1)
-		return;
-	dkim_resolver_stats st;
-	dkim_resolver_stats_get(dns->resolver, &st);
-	metrics_cache_retired(st.cache_hits, st.cache_misses);
-	dkim_resolver_free(dns->resolver);
-	free(dns->nameservers);
-	free(dns);
-}
-
-static bool milter_dns_matches(const milter_dns *dns, const config *cfg)
-{
-	const char *a = dns->nameservers, *b = cfg->nameservers;
-	bool same_servers = (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-	return same_servers && dns->timeout == cfg->dns_timeout && dns->cache == cfg->query_cache;
-}
-
-static milter_dns *milter_dns_new(const config *cfg, dkim_error *err)
-{
-	milter_dns *dns = calloc(1, sizeof(*dns));
-	if (dns == NULL || (cfg->nameservers != NULL &&
-	                    (dns->nameservers = strdup(cfg->nameservers)) == NULL)) {
-		free(dns);
-		dkim_error_nomem(err);
-		return NULL;
-	}
-	dkim_resolver_options ro;
-	dkim_resolver_options_init(&ro);
-	ro.nameservers = cfg->nameservers;
-	ro.timeout_ms = cfg->dns_timeout * 1000u;
-	ro.cache = cfg->query_cache;
-	dns->resolver = dkim_resolver_new(&ro, err);
-	if (dns->resolver == NULL) {
-		free(dns->nameservers);
-		free(dns);
-		return NULL;
-	}
-	atomic_init(&dns->refs, 1);
-	dns->timeout = cfg->dns_timeout;
-	dns->cache = cfg->query_cache;
-	return dns;
-}
-
-static void milter_rt_put(milter_runtime *rt)
-{
-	if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
-		return;
-	milter_dns_put(rt->dns);
-	config_unref(rt->cfg);
-	free(rt);
-}
-
-/* The current runtime with a reference for the caller (NULL before start). */
-static milter_runtime *milter_rt_get(void)
-{
-	pthread_mutex_lock(&milter_rt_lock);
-	milter_runtime *rt = milter_rt_current;
-	if (rt != NULL)
-		atomic_fetch_add(&rt->refs, 1);
-	pthread_mutex_unlock(&milter_rt_lock);
-	return rt;
-}
-
-/* The current resolver when cfg's DNS settings are the same, else a new one. */
-static milter_dns *milter_dns_for(const config *cfg, dkim_error *err)
-{
-	milter_runtime *cur = milter_rt_get();
-	milter_dns *dns = NULL;
-	if (cur != NULL && milter_dns_matches(cur->dns, cfg)) {
-		dns = cur->dns;
-		atomic_fetch_add(&dns->refs, 1);
-	}
-	milter_rt_put(cur);
-	return dns != NULL ? dns : milter_dns_new(cfg, err);
-}
-
-bool milter_set_config(config *cfg, dkim_error *err)
-{
-	dkim_error local;
-	if (err == NULL)
-		err = &local;
-	milter_runtime *rt = calloc(1, sizeof(*rt));
-	if (rt == NULL) {
-		dkim_error_nomem(err);
-		return false;
-	}
-	rt->dns = milter_dns_for(cfg, err);
-	if (rt->dns == NULL) {
-		free(rt);
-		return false;
-	}
-	atomic_init(&rt->refs, 1);
-	rt->cfg = cfg;
-	pthread_mutex_lock(&milter_rt_lock);
-	milter_runtime *old = milter_rt_current;
-	milter_rt_current = rt;
-	pthread_mutex_unlock(&milter_rt_lock);
-	milter_rt_put(old);   /* freed now, or by its last message */
-	return true;
-}
-
-/*
- * The key cache's figures for a scrape (metrics_set_cache_source): those
- * of the current resolver; a resolver replaced by a reload that changed
- * the DNS settings adds its own when its last message ends.
- */
-void milter_cache_stats(uint64_t *hits, uint64_t *misses)
-{
-	milter_runtime *rt = milter_rt_get();
-	if (rt != NULL) {
-		dkim_resolver_stats st;
-		dkim_resolver_stats_get(rt->dns->resolver, &st);
-		*hits = st.cache_hits;
-		*misses = st.cache_misses;
-	}
-	milter_rt_put(rt);
-}
-
-config *milter_config_get(void)
-{
-	milter_runtime *rt = milter_rt_get();
-	config *cfg = rt != NULL ? config_ref(rt->cfg) : NULL;
-	milter_rt_put(rt);
-	return cfg;
-}
-
-void milter_shutdown(void)
-{
-	pthread_mutex_lock(&milter_rt_lock);
-	milter_runtime *old = milter_rt_current;
-	milter_rt_current = NULL;
-	pthread_mutex_unlock(&milter_rt_lock);
-	milter_rt_put(old);
-}
 
 void milter_begin_shutdown(void)
 {
@@ -240,7 +83,7 @@ unsigned milter_messages_in_flight(void)
 /* ---- per connection and per message state ---------------------------------- */
 
 typedef struct {
-	milter_runtime *rt;             /* the rules this message started with */
+	runtime *rt;             /* the rules this message started with */
 	char qid[MILTER_QID_MAX];
 	bool authenticated;
 	bool no_sign_rcpt;              /* a recipient in DontSignMailTo */
@@ -305,7 +148,7 @@ static void milter_msg_free(milter_msg *m)
 	 * or the configuration own: free in that order. */
 	dkim_msg_free(m->dkim);
 	policy_signers_free(&m->signers);
-	milter_rt_put(m->rt);
+	runtime_put(m->rt);
 	free(m);
 	atomic_fetch_sub(&milter_in_flight, 1);
 }
@@ -514,7 +357,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 */
 	unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
 	unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_MAIL;
-	milter_runtime *rt = milter_rt_get();
+	runtime *rt = runtime_get();
 	if (rt != NULL && rt->cfg->peer_list == NULL)
 		want |= SMFIP_NR_CONN;          /* nothing to accept at connect */
 	if (rt != NULL && rt->cfg->dont_sign_mail_to != NULL)
@@ -528,7 +371,7 @@ static sfsistat mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		else
 			log_msg(LOG_WARNING, "cannot ask the MTA for fewer macros; it sends its defaults");
 	}
-	milter_rt_put(rt);
+	runtime_put(rt);
 	*pf0 = f0 & actions;
 	*pf1 = f1 & (skip | want);
 	*pf2 = 0;
@@ -594,9 +437,9 @@ static void milter_conn_set_authserv_id(SMFICTX *ctx, milter_conn *conn,
 static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
 	milter_conn *conn = milter_conn_get(ctx);
-	milter_runtime *rt = milter_rt_get();
+	runtime *rt = runtime_get();
 	if (conn == NULL || rt == NULL) {
-		milter_rt_put(rt);
+		runtime_put(rt);
 		/* Without a reply here, MAIL fails the same way and the end
 		 * of headers gives the temporary failure. */
 		return conn != NULL && conn->nr_conn ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
@@ -606,7 +449,7 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 	policy_client client = milter_client(conn, false);
 	bool peer = policy_client_is_peer(rt->cfg, &client);
 	bool log_why = rt->cfg->log_why;
-	milter_rt_put(rt);
+	runtime_put(rt);
 	if (peer) {
 		log_msg(log_why ? LOG_INFO : LOG_DEBUG, "%s: client in PeerList, not processed",
 		        conn->hostname[0] != '\0' ? conn->hostname : "(unknown)");
@@ -639,7 +482,7 @@ static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (m == NULL)
 		return tempfail;
 	atomic_fetch_add(&milter_in_flight, 1);
-	m->rt = milter_rt_get();
+	m->rt = runtime_get();
 	conn->msg = m;
 	if (m->rt == NULL) {
 		milter_conn_end_message(conn);
@@ -824,7 +667,7 @@ static dkim_status milter_start_dkim(milter_msg *m)
 	if (m->decision.sign)
 		st = milter_add_signers(m);
 	if (st == DKIM_OK && m->decision.verify)
-		st = dkim_msg_verify(m->dkim, milter_lookup, m->rt->dns->resolver, &m->err);
+		st = dkim_msg_verify(m->dkim, milter_lookup, runtime_resolver(m->rt), &m->err);
 	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
 		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
 	if (st == DKIM_OK)
@@ -1057,60 +900,23 @@ static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 
 /* ---- the log line ------------------------------------------------------------- */
 
-/* Appends to a bounded line; truncates, never overruns. */
-static void milter_line_add(char *line, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void milter_line_add(char *line, size_t size, const char *fmt, ...)
-{
-	size_t used = strlen(line);
-	if (used + 1 >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line + used, size - used, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * The one line per message: queue id, action, what was signed or the
- * verification result that decided, and forged fields removed. Successes
- * are logged only with SyslogSuccess (or -v), as in OpenDKIM; with LogWhy,
- * a message verified instead of signed always is, saying why; and so is
- * one that an external host sent as one of our signing domains, as in
- * OpenDKIM, whatever its result.
- */
+/* The one line per message (msglog.h says when and what). */
 static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg *m,
                                config_action action, const dkim_sig_result *r)
 {
-	bool success = action == CONFIG_ACT_ACCEPT &&
-	               (m->decision.sign || (r != NULL && r->result == DKIM_RESULT_PASS));
-	bool why = m->rt->cfg->log_why && m->rt->cfg->sign && !m->decision.sign;
-	if (success && !why && !m->decision.log_external &&
-	    !m->rt->cfg->syslog_success && !log_is_verbose())
-		return;
+	const config *cfg = m->rt->cfg;
+	msglog_facts f = {
+		.qid = milter_qid(ctx, m), .action = action,
+		.decision = &m->decision, .signers = &m->signers, .result = r,
+		.ar_removed = m->nremove, .sig_removed = m->nsig_removed,
+		.client_host = conn->hostname,
+		.log_why = cfg->log_why && cfg->sign,
+		.log_success = cfg->syslog_success || log_is_verbose(),
+	};
 	char line[1024];
-	snprintf(line, sizeof(line), "%s: action=%s", milter_qid(ctx, m), config_action_name(action));
-	for (size_t i = 0; m->decision.sign && i < m->signers.count; i++)
-		milter_line_add(line, sizeof(line), " signed domain=%s selector=%s",
-		                m->signers.v[i].domain, m->signers.v[i].selector);
-	if (m->decision.verify)
-		milter_line_add(line, sizeof(line), " domain=%s selector=%s result=%s",
-		                r != NULL && r->domain != NULL ? r->domain : "-",
-		                r != NULL && r->selector != NULL ? r->selector : "-",
-		                r != NULL ? dkim_result_name(r->result) : "none");
-	if (r != NULL && r->reason != NULL && r->reason[0] != '\0')
-		milter_line_add(line, sizeof(line), " reason=\"%s\"", r->reason);
-	if (why)
-		milter_line_add(line, sizeof(line), " not signed: %s",
-		                policy_why_text(m->decision.why));
-	if (m->nremove > 0)
-		milter_line_add(line, sizeof(line), " removed=%zu forged Authentication-Results", m->nremove);
-	if (m->nsig_removed > 0)
-		milter_line_add(line, sizeof(line), " removed=%zu old DKIM-Signature", m->nsig_removed);
-	if (m->decision.log_external)
-		milter_line_add(line, sizeof(line), " (external host %s sent as a signing domain)",
-		                conn->hostname);
-	log_msg(success && !m->decision.log_external ? LOG_INFO : LOG_NOTICE, "%s", line);
+	int prio = msglog_format(&f, line, sizeof(line));
+	if (prio >= 0)
+		log_msg(prio, "%s", line);
 }
 
 /*

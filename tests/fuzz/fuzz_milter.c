@@ -267,7 +267,7 @@ static void fuzz_use_config(int variant)
 	if (variant == fuzz_cfg_current)
 		return;
 	dkim_error err;
-	if (!milter_set_config(config_ref(fuzz_cfg[variant]), &err))
+	if (!runtime_set_config(config_ref(fuzz_cfg[variant]), &err))
 		abort();
 	fuzz_cfg_current = variant;
 }

@@ -22,6 +22,12 @@ tests_unit_test_policy_SOURCES = tests/unit/test_policy.c \
 	tests/unit/odk_testutil.c tests/unit/odk_testutil.h
 tests_unit_test_policy_LDADD = $(ODKCORE_TEST_LDADD)
 
+# The per-message log line (opendkim/msglog.c), without a milter.
+check_PROGRAMS += tests/unit/test_msglog
+TESTS += tests/unit/test_msglog
+tests_unit_test_msglog_SOURCES = tests/unit/test_msglog.c
+tests_unit_test_msglog_LDADD = $(ODKCORE_TEST_LDADD)
+
 check_PROGRAMS += tests/unit/test_metrics
 TESTS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
