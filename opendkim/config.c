@@ -309,6 +309,10 @@ static bool config_valid_field_name(const char *name)
 
 /* ---- the object ------------------------------------------------------------ */
 
+/* The option table's defaults (numbers, booleans, actions, header lists);
+ * defined after the table. */
+static bool config_row_defaults(config *cfg);
+
 config *config_new_defaults(void)
 {
 	config *cfg = calloc(1, sizeof(*cfg));
@@ -319,32 +323,11 @@ config *config_new_defaults(void)
 	cfg->sign = cfg->verify = true;
 	cfg->header_canon = cfg->body_canon = DKIM_CANON_SIMPLE;
 	cfg->sign_alg = DKIM_ALG_RSA_SHA256;
-	cfg->min_key_bits = 1024;
-	cfg->max_signatures = 3;
-	cfg->clock_drift = 300;
-	cfg->max_headers = 65536;
-	cfg->on_default = CONFIG_ACT_ACCEPT;
-	cfg->on_bad_signature = CONFIG_ACT_ACCEPT;
-	cfg->on_dns_error = CONFIG_ACT_TEMPFAIL;
-	cfg->on_internal_error = CONFIG_ACT_TEMPFAIL;
-	cfg->on_key_not_found = CONFIG_ACT_ACCEPT;
-	cfg->on_no_signature = CONFIG_ACT_ACCEPT;
-	cfg->on_security = CONFIG_ACT_TEMPFAIL;
-	cfg->on_signature_error = CONFIG_ACT_REJECT;
-	cfg->dns_timeout = 5;
-	cfg->query_cache = true;
-	cfg->syslog = true;
-	cfg->background = true;
 	cfg->syslog_facility = LOG_MAIL;
-	cfg->require_safe_keys = true;
 	cfg->internal_hosts = hostlist_default_internal();
 	cfg->syslog_name = strdup("opendkim");
 	if (cfg->internal_hosts == NULL || cfg->syslog_name == NULL ||
-	    !config_names_set(&cfg->sender_headers, config_default_sender, 1) ||
-	    !config_names_set(&cfg->sign_headers, config_default_sign,
-	                      CONFIG_NELEMS(config_default_sign)) ||
-	    !config_names_set(&cfg->omit_headers, config_default_omit,
-	                      CONFIG_NELEMS(config_default_omit))) {
+	    !config_row_defaults(cfg)) {
 		config_unref(cfg);
 		return NULL;
 	}
@@ -456,13 +439,45 @@ typedef config_set_result (*config_setter)(config_ctx *ctx,
                                            const char *value, const char *where,
                                            char *why, size_t why_size);
 
+/*
+ * One row per key: its setter and field, and the data the setter and
+ * config_new_defaults need, so that a new key is one row.
+ */
 typedef struct config_option {
 	const char *name;
 	config_setter set;
-	size_t offset;
+	size_t offset;                  /* of the field in config */
+	size_t size;                    /* of the field (numbers: unsigned,
+	                                 * size_t, an enum or bool) */
+	unsigned long min, max;         /* numbers: the accepted range */
+	bool has_default;               /* def is the field's default */
+	unsigned long def;              /* bool, number or action default */
+	const char *const *names;       /* header-name lists: the default */
+	size_t nnames;
 } config_option;
 
 #define CONFIG_FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
+
+_Static_assert(sizeof(config_action) == sizeof(unsigned),
+               "config_store writes actions as unsigned");
+
+/* Stores v in a row's numeric field, whatever its width (bool, enum,
+ * unsigned or size_t). */
+static void config_store(config *cfg, const config_option *opt, unsigned long v)
+{
+	void *field = (char *)cfg + opt->offset;
+
+	if (opt->size == sizeof(size_t)) {
+		size_t z = (size_t)v;
+		memcpy(field, &z, sizeof(z));
+	} else if (opt->size == sizeof(unsigned)) {
+		unsigned u = (unsigned)v;   /* also config_action, an enum */
+		memcpy(field, &u, sizeof(u));
+	} else if (opt->size == sizeof(bool)) {
+		bool b = v != 0;
+		memcpy(field, &b, sizeof(b));
+	}
+}
 
 /* ---- setters: plain values ------------------------------------------------- */
 
@@ -509,58 +524,23 @@ static config_set_result config_set_action(config_ctx *ctx,
 	return CONFIG_SET_BAD;
 }
 
-/* Numbers with per-option ranges. */
+/* A decimal number within the row's range. */
 static config_set_result config_set_number(config_ctx *ctx,
                                            const config_option *opt,
                                            const char *value,
-                                           unsigned long min,
-                                           unsigned long max, char *why,
+                                           const char *where, char *why,
                                            size_t why_size)
 {
 	unsigned long v;
 
-	if (!config_parse_ulong(value, min, max, &v)) {
+	(void)where;
+	if (!config_parse_ulong(value, opt->min, opt->max, &v)) {
 		snprintf(why, why_size, "expected a number from %lu to %lu",
-		         min, max);
+		         opt->min, opt->max);
 		return CONFIG_SET_BAD;
 	}
-	if (opt->offset == offsetof(config, max_headers))
-		*CONFIG_FIELD(ctx->cfg, opt, size_t) = (size_t)v;
-	else
-		*CONFIG_FIELD(ctx->cfg, opt, unsigned) = (unsigned)v;
+	config_store(ctx->cfg, opt, v);
 	return CONFIG_SET_OK;
-}
-
-static config_set_result config_set_seconds(config_ctx *ctx,
-                                            const config_option *opt,
-                                            const char *value,
-                                            const char *where, char *why,
-                                            size_t why_size)
-{
-	unsigned long min = opt->offset == offsetof(config, dns_timeout);
-	/* A signature may be meant to live for years (x= is advisory to
-	 * verifiers); time-outs and drift stay within a day. */
-	unsigned long max = opt->offset == offsetof(config, signature_ttl)
-	                    ? CONFIG_SIGNATURE_TTL_MAX : 86400;
-
-	(void)where;
-	return config_set_number(ctx, opt, value, min, max, why, why_size);
-}
-
-static config_set_result config_set_count(config_ctx *ctx,
-                                          const config_option *opt,
-                                          const char *value,
-                                          const char *where, char *why,
-                                          size_t why_size)
-{
-	(void)where;
-	if (opt->offset == offsetof(config, max_signatures))
-		return config_set_number(ctx, opt, value, 1, 100, why,
-		                         why_size);
-	if (opt->offset == offsetof(config, max_headers))
-		return config_set_number(ctx, opt, value, 0, 1UL << 30, why,
-		                         why_size);
-	return config_set_number(ctx, opt, value, 0, 16384, why, why_size);
 }
 
 static config_set_result config_set_min_key_bits(config_ctx *ctx,
@@ -569,8 +549,8 @@ static config_set_result config_set_min_key_bits(config_ctx *ctx,
                                                  const char *where, char *why,
                                                  size_t why_size)
 {
-	config_set_result r = config_set_count(ctx, opt, value, where, why,
-	                                       why_size);
+	config_set_result r = config_set_number(ctx, opt, value, where, why,
+	                                        why_size);
 
 	/* RFC 8301 §3.2: verifiers MUST NOT accept RSA keys under 1024 bits */
 	if (r == CONFIG_SET_OK && ctx->cfg->min_key_bits < 1024) {
@@ -974,24 +954,6 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
 	return CONFIG_SET_OK;
 }
 
-/* The built-in list a header-name option starts from. */
-static void config_names_default(const config_option *opt,
-                                 const char *const **names, size_t *n)
-{
-	*names = NULL;
-	*n = 0;
-	if (opt->offset == offsetof(config, sign_headers)) {
-		*names = config_default_sign;
-		*n = CONFIG_NELEMS(config_default_sign);
-	} else if (opt->offset == offsetof(config, omit_headers)) {
-		*names = config_default_omit;
-		*n = CONFIG_NELEMS(config_default_omit);
-	} else if (opt->offset == offsetof(config, sender_headers)) {
-		*names = config_default_sender;
-		*n = 1;
-	}
-}
-
 /*
  * Applies one list element. opendkim.conf(5) OmitHeaders: with "*" in the
  * list, "+name" adds to and "-name" removes from the default list.
@@ -1032,9 +994,9 @@ static config_set_result config_set_names(config_ctx *ctx,
 
 	if (ds == NULL)
 		return reported ? CONFIG_SET_REPORTED : CONFIG_SET_OK;
-	config_names_default(opt, &defaults, &ndefaults);
-	if (!dataset_contains(ds, "*"))
-		ndefaults = 0;
+	/* the row's built-in list, kept with "*" */
+	defaults = opt->names;
+	ndefaults = dataset_contains(ds, "*") ? opt->nnames : 0;
 	if (!config_names_set(list, defaults, ndefaults)) {
 		snprintf(why, why_size, "out of memory");
 		dataset_free(ds);
@@ -1050,73 +1012,130 @@ static config_set_result config_set_names(config_ctx *ctx,
 
 /* ---- the option table ------------------------------------------------------ */
 
-#define CONFIG_OPT(name, set, field) { name, set, offsetof(config, field) }
+/*
+ * CONFIG_OPT(Name, setter, field, extras...): extras are designated
+ * fields of config_option: .min/.max for numbers, CONFIG_DEF(v) for a
+ * default, CONFIG_NAMES(list) for a header-name list's default.
+ */
+#define CONFIG_OPT(key, setter, field, ...)                                  \
+	{ .name = key, .set = setter, .offset = offsetof(config, field),      \
+	  .size = sizeof(((config *)0)->field), __VA_ARGS__ }
+#define CONFIG_DEF(v) .has_default = true, .def = (v)
+#define CONFIG_NAMES(list) .names = list, .nnames = CONFIG_NELEMS(list)
+/* RFC 8301 §3.2 makes 1024 the floor (config_set_min_key_bits). */
+#define CONFIG_KEY_BITS_MAX 16384
 
 static const config_option config_options[] = {
-	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar),
+	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
-	CONFIG_OPT("AuthservIDWithJobID", config_set_bool,
-	           authserv_id_with_jobid),
-	CONFIG_OPT("Background", config_set_bool, background),
+	CONFIG_OPT("AuthservIDWithJobID", config_set_bool, authserv_id_with_jobid,
+	           CONFIG_DEF(false)),
+	CONFIG_OPT("Background", config_set_bool, background,
+	           CONFIG_DEF(true)),
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
-	CONFIG_OPT("ClockDrift", config_set_seconds, clock_drift),
-	CONFIG_OPT("DNSTimeout", config_set_seconds, dns_timeout),
+	CONFIG_OPT("ClockDrift", config_set_number, clock_drift,
+	           .min = 0, .max = 86400, CONFIG_DEF(300)),
+	CONFIG_OPT("DNSTimeout", config_set_number, dns_timeout,
+	           .min = 1, .max = 86400, CONFIG_DEF(5)),
 	CONFIG_OPT("Domain", config_set_dataset, domains),
 	CONFIG_OPT("DontSignMailTo", config_set_dataset, dont_sign_mail_to),
 	CONFIG_OPT("ExemptDomains", config_set_dataset, exempt_domains),
 	CONFIG_OPT("ExternalIgnoreList", config_set_hostlist, external_ignore),
-	CONFIG_OPT("IgnoreMalformedMail", config_set_bool, ignore_malformed),
+	CONFIG_OPT("IgnoreMalformedMail", config_set_bool, ignore_malformed,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("InternalHosts", config_set_hostlist, internal_hosts),
 	CONFIG_OPT("KeyFile", config_set_string, keyfile),
 	CONFIG_OPT("KeyTable", config_set_dataset, keytable),
-	CONFIG_OPT("LogWhy", config_set_bool, log_why),
+	CONFIG_OPT("LogWhy", config_set_bool, log_why,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("MacroList", config_set_dataset, macro_list),
-	CONFIG_OPT("MaximumHeaders", config_set_count, max_headers),
-	CONFIG_OPT("MaximumSignaturesToVerify", config_set_count,
-	           max_signatures),
+	CONFIG_OPT("MaximumHeaders", config_set_number, max_headers,
+	           .min = 0, .max = 1UL << 30, CONFIG_DEF(65536)),
+	CONFIG_OPT("MaximumSignaturesToVerify", config_set_number, max_signatures,
+	           .min = 1, .max = 100, CONFIG_DEF(3)),
 	CONFIG_OPT("MetricsSocket", config_set_metrics_socket, metrics_socket),
-	CONFIG_OPT("MinimumKeyBits", config_set_min_key_bits, min_key_bits),
+	CONFIG_OPT("MinimumKeyBits", config_set_min_key_bits, min_key_bits,
+	           .min = 0, .max = CONFIG_KEY_BITS_MAX, CONFIG_DEF(1024)),
 	CONFIG_OPT("Mode", config_set_mode, sign),
 	CONFIG_OPT("MTA", config_set_dataset, mtas),
-	CONFIG_OPT("MultipleSignatures", config_set_bool, multiple_signatures),
+	CONFIG_OPT("MultipleSignatures", config_set_bool, multiple_signatures,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("Nameservers", config_set_nameservers, nameservers),
-	CONFIG_OPT("OmitHeaders", config_set_names, omit_headers),
-	CONFIG_OPT("On-BadSignature", config_set_action, on_bad_signature),
-	CONFIG_OPT("On-Default", config_set_action, on_default),
-	CONFIG_OPT("On-DNSError", config_set_action, on_dns_error),
-	CONFIG_OPT("On-InternalError", config_set_action, on_internal_error),
-	CONFIG_OPT("On-KeyNotFound", config_set_action, on_key_not_found),
-	CONFIG_OPT("On-NoSignature", config_set_action, on_no_signature),
-	CONFIG_OPT("On-Security", config_set_action, on_security),
-	CONFIG_OPT("On-SignatureError", config_set_action, on_signature_error),
+	CONFIG_OPT("OmitHeaders", config_set_names, omit_headers,
+	           CONFIG_NAMES(config_default_omit)),
+	CONFIG_OPT("On-BadSignature", config_set_action, on_bad_signature,
+	           CONFIG_DEF(CONFIG_ACT_ACCEPT)),
+	CONFIG_OPT("On-Default", config_set_action, on_default,
+	           CONFIG_DEF(CONFIG_ACT_ACCEPT)),
+	CONFIG_OPT("On-DNSError", config_set_action, on_dns_error,
+	           CONFIG_DEF(CONFIG_ACT_TEMPFAIL)),
+	CONFIG_OPT("On-InternalError", config_set_action, on_internal_error,
+	           CONFIG_DEF(CONFIG_ACT_TEMPFAIL)),
+	CONFIG_OPT("On-KeyNotFound", config_set_action, on_key_not_found,
+	           CONFIG_DEF(CONFIG_ACT_ACCEPT)),
+	CONFIG_OPT("On-NoSignature", config_set_action, on_no_signature,
+	           CONFIG_DEF(CONFIG_ACT_ACCEPT)),
+	CONFIG_OPT("On-Security", config_set_action, on_security,
+	           CONFIG_DEF(CONFIG_ACT_TEMPFAIL)),
+	CONFIG_OPT("On-SignatureError", config_set_action, on_signature_error,
+	           CONFIG_DEF(CONFIG_ACT_REJECT)),
 	CONFIG_OPT("OversignHeaders", config_set_names, oversign_headers),
 	CONFIG_OPT("PeerList", config_set_hostlist, peer_list),
 	CONFIG_OPT("PidFile", config_set_string, pidfile),
-	CONFIG_OPT("QueryCache", config_set_bool, query_cache),
-	CONFIG_OPT("RemoveARAll", config_set_bool, remove_ar_all),
+	CONFIG_OPT("QueryCache", config_set_bool, query_cache,
+	           CONFIG_DEF(true)),
+	CONFIG_OPT("RemoveARAll", config_set_bool, remove_ar_all,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("RemoveARFrom", config_set_hostlist, remove_ar_from),
-	CONFIG_OPT("RemoveOldSignatures", config_set_bool,
-	           remove_old_signatures),
-	CONFIG_OPT("RequireSafeKeys", config_set_bool, require_safe_keys),
+	CONFIG_OPT("RemoveOldSignatures", config_set_bool, remove_old_signatures,
+	           CONFIG_DEF(false)),
+	CONFIG_OPT("RequireSafeKeys", config_set_bool, require_safe_keys,
+	           CONFIG_DEF(true)),
 	CONFIG_OPT("Selector", config_set_string, selector),
-	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers),
-	CONFIG_OPT("SignHeaders", config_set_names, sign_headers),
+	CONFIG_OPT("SenderHeaders", config_set_names, sender_headers,
+	           CONFIG_NAMES(config_default_sender)),
+	CONFIG_OPT("SignHeaders", config_set_names, sign_headers,
+	           CONFIG_NAMES(config_default_sign)),
 	CONFIG_OPT("SignatureAlgorithm", config_set_alg, sign_alg),
-	CONFIG_OPT("SignatureTTL", config_set_seconds, signature_ttl),
+	/* A signature may be meant to live for years (x= is advisory to
+	 * verifiers); time-outs and drift stay within a day. */
+	CONFIG_OPT("SignatureTTL", config_set_number, signature_ttl,
+	           .min = 0, .max = CONFIG_SIGNATURE_TTL_MAX),
 	CONFIG_OPT("SigningTable", config_set_dataset, signingtable),
 	CONFIG_OPT("Socket", config_set_socket, socket),
-	CONFIG_OPT("SoftwareHeader", config_set_bool, software_header),
-	CONFIG_OPT("StrictHeaders", config_set_bool, strict_headers),
-	CONFIG_OPT("SubDomains", config_set_bool, subdomains),
-	CONFIG_OPT("Syslog", config_set_bool, syslog),
+	CONFIG_OPT("SoftwareHeader", config_set_bool, software_header,
+	           CONFIG_DEF(false)),
+	CONFIG_OPT("StrictHeaders", config_set_bool, strict_headers,
+	           CONFIG_DEF(false)),
+	CONFIG_OPT("SubDomains", config_set_bool, subdomains,
+	           CONFIG_DEF(false)),
+	CONFIG_OPT("Syslog", config_set_bool, syslog,
+	           CONFIG_DEF(true)),
 	CONFIG_OPT("SyslogFacility", config_set_facility, syslog_facility),
 	CONFIG_OPT("SyslogName", config_set_syslog_name, syslog_name),
-	CONFIG_OPT("SyslogSuccess", config_set_bool, syslog_success),
+	CONFIG_OPT("SyslogSuccess", config_set_bool, syslog_success,
+	           CONFIG_DEF(false)),
 	CONFIG_OPT("UMask", config_set_umask, umask),
 	CONFIG_OPT("UserID", config_set_userid, user),
 };
 
 #define CONFIG_NOPTIONS CONFIG_NELEMS(config_options)
+
+static bool config_row_defaults(config *cfg)
+{
+	for (size_t i = 0; i < CONFIG_NOPTIONS; i++) {
+		const config_option *opt = &config_options[i];
+
+		if (opt->has_default)
+			config_store(cfg, opt, opt->def);
+		if (opt->names != NULL &&
+		    !config_names_set(CONFIG_FIELD(cfg, opt, config_names),
+		                      opt->names, opt->nnames))
+			return false;
+	}
+	return true;
+}
 
 static const config_option *config_find_option(const char *name, size_t *idx)
 {
