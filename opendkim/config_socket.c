@@ -93,17 +93,21 @@ static bool config_socket_host(const char *host, config_socket *out,
 	return true;
 }
 
-/* PORT: decimal digits only, 1..65535. */
+/* PORT: decimal digits only (leading zeros allowed), 1..65535. */
 static bool config_socket_port(const char *text, unsigned *port)
 {
-	char *end;
-	unsigned long v;
+	unsigned long v = 0;
 
-	if (!isdigit((unsigned char)text[0]))
+	if (*text == '\0')
 		return false;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+	for (; *text != '\0'; text++) {
+		if (!isdigit((unsigned char)*text))
+			return false;
+		v = v * 10 + (unsigned long)(*text - '0');
+		if (v > 65535)
+			return false;
+	}
+	if (v == 0)
 		return false;
 	*port = (unsigned)v;
 	return true;
