@@ -4,7 +4,7 @@
 # tests link. Nothing in it talks to libmilter.
 noinst_LIBRARIES += opendkim/libodkcore.a
 opendkim_libodkcore_a_SOURCES = \
-	opendkim/config.c opendkim/config.h \
+	opendkim/config.c opendkim/odkconfig.h \
 	opendkim/config_socket.c opendkim/config_socket.h \
 	opendkim/diag.c opendkim/diag.h \
 	opendkim/dataset.c opendkim/dataset.h \
