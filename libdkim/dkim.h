@@ -360,6 +360,16 @@ typedef struct {
 	bool testing;           /* key has t=y */
 } dkim_sig_result;
 
+/*
+ * After dkim_msg_eoh, verifying: true when the message has DKIM-Signature
+ * fields and every one of them already failed to parse (DKIM_CAUSE_SIG_SYNTAX,
+ * decided before any key lookup). No lookup and no body can change those
+ * results (a decided signature keeps its verdict), so a caller may act
+ * before the body arrives. *top, when not NULL, is then the topmost
+ * signature's result (valid while msg lives), else NULL.
+ */
+bool dkim_msg_eoh_unparsable(const dkim_msg *msg, const dkim_sig_result **top);
+
 /* After dkim_msg_eom: number of DKIM-Signature fields seen, evaluated or not. */
 size_t dkim_msg_result_count(const dkim_msg *msg);
 /* Result i (0 = the topmost signature); NULL when out of range. */

@@ -511,6 +511,7 @@ static dkim_status msg_parse_verif(dkim_msg *msg, msg_verif *v, dkim_error *err)
 		return dkim_error_nomem(err);
 	if (st != DKIM_OK) {
 		msg_decide(v, DKIM_CAUSE_SIG_SYNTAX, "%s", perr.message);
+		msg_expose(v);  /* final now: dkim_msg_eoh_unparsable shows it */
 		return DKIM_OK;
 	}
 	v->parsed = true;
@@ -1147,6 +1148,25 @@ const char *dkim_msg_signature(dkim_msg *msg, int signer, const char *eol)
 		}
 	}
 	return s->value_eol;
+}
+
+bool dkim_msg_eoh_unparsable(const dkim_msg *msg, const dkim_sig_result **top)
+{
+	size_t i;
+
+	if (top != NULL)
+		*top = NULL;
+	if (!msg->verify || msg->state == MSG_HEADERS || msg->nverifs == 0)
+		return false;
+	for (i = 0; i < msg->nverifs; i++) {
+		const msg_verif *v = &msg->verifs[i];
+
+		if (!v->decided || v->res.cause != DKIM_CAUSE_SIG_SYNTAX)
+			return false;
+	}
+	if (top != NULL)
+		*top = &msg->verifs[0].res;
+	return true;
 }
 
 size_t dkim_msg_result_count(const dkim_msg *msg)

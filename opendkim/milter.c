@@ -727,6 +727,31 @@ static sfsistat milter_eoh_too_big(SMFICTX *ctx, milter_conn *conn, bool interna
 	return SMFIS_CONTINUE;
 }
 
+static void milter_log_message(SMFICTX *ctx, const milter_conn *conn, milter_msg *m,
+                               config_action action, const dkim_sig_result *r);
+
+/*
+ * A verdict the end of headers already knows (policy_eoh_action): every
+ * signature fails to parse and On-BadSignature refuses the message. Given
+ * now, as OpenDKIM does, so that the MTA does not send the body; logged
+ * and counted as at the end of a message.
+ */
+static sfsistat milter_eoh_decided(SMFICTX *ctx, milter_conn *conn)
+{
+	milter_msg *m = conn->msg;
+	const dkim_sig_result *top = NULL;
+	config_action action;
+	if (!policy_eoh_action(m->rt->cfg, &m->decision,
+	                       dkim_msg_eoh_unparsable(m->dkim, &top), &action))
+		return SMFIS_CONTINUE;
+	milter_log_message(ctx, conn, m, action, top);
+	metrics_verify_result(DKIM_RESULT_PERMERROR, VERDICT_BAD_SIGNATURE);
+	milter_count(m, action);
+	sfsistat st = milter_act(ctx, action, VERDICT_BAD_SIGNATURE);
+	milter_conn_end_message(conn);
+	return st;
+}
+
 static sfsistat mlfi_eoh(SMFICTX *ctx)
 {
 	milter_conn *conn = milter_conn_get(ctx);
@@ -774,7 +799,7 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (st != DKIM_OK)
 		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
 		                   m->err.message);
-	return SMFIS_CONTINUE;
+	return milter_eoh_decided(ctx, conn);
 }
 
 /* ---- body ----------------------------------------------------------------------- */

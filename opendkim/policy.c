@@ -443,8 +443,25 @@ void policy_decide(const config *cfg, const policy_facts *facts,
 		out->why = POLICY_WHY_RCPT;
 	else
 		out->sign = true;
-	/* OpenDKIM signs or verifies a message, never both */
-	out->verify = !out->sign && cfg->verify;
+	/* OpenDKIM signs or verifies a message, never both; and a message
+	 * that only a DontSignMailTo recipient keeps from being signed is
+	 * left alone (accepted at the end of headers, as OpenDKIM does). */
+	out->verify = !out->sign && out->why != POLICY_WHY_RCPT && cfg->verify;
+}
+
+bool policy_eoh_action(const config *cfg, const policy_decision *d,
+                       bool all_unparsable, config_action *action)
+{
+	config_action a = cfg->on_bad_signature;
+
+	if (!d->verify || !all_unparsable)
+		return false;
+	/* accept needs the end of the message for its Authentication-Results,
+	 * quarantine for the quarantine request (policy.h) */
+	if (a != CONFIG_ACT_REJECT && a != CONFIG_ACT_TEMPFAIL && a != CONFIG_ACT_DISCARD)
+		return false;
+	*action = a;
+	return true;
 }
 
 /*

@@ -174,7 +174,9 @@ typedef struct {
  * Decides, in this one place, from the facts. OpenDKIM's rule: an exempt
  * sender (ExemptDomains) is neither signed nor verified; sign when Mode
  * has s, the client is internal, there are signers and no recipient is in
- * DontSignMailTo; otherwise verify when Mode has v.
+ * DontSignMailTo; otherwise verify when Mode has v. A message that would
+ * be signed but for a DontSignMailTo recipient is not verified either:
+ * OpenDKIM accepts it at the end of headers, before the body is sent.
  */
 void policy_decide(const config *cfg, const policy_facts *facts,
                    policy_decision *out);
@@ -205,6 +207,25 @@ dkim_status policy_evaluate(const config *cfg, const policy_client *client,
                             const policy_header *hdrs, size_t n,
                             bool no_sign_rcpt, policy_evaluation *out,
                             dkim_error *err);
+
+/*
+ * End of headers, once the engine has parsed the signatures: can the
+ * message's fate be given now, so that the MTA need not send the body
+ * (OpenDKIM decides these at the end of headers too)? True, with *action,
+ * for a message being verified whose every signature fails to parse
+ * (all_unparsable: dkim_msg_eoh_unparsable), when On-BadSignature is
+ * reject, tempfail or discard: no key and no body can change a signature
+ * that does not parse, and verdict.c makes it a bad signature. False with
+ * accept: OpenDKIM then accepts at the end of headers with no
+ * Authentication-Results at all; here the message keeps its
+ * "dkim=permerror" result, and header fields can only be added at the end
+ * of the message (milter protocol: SMFIR_INSHEADER is an end-of-message
+ * reply), so it goes on. False with quarantine: that too is an
+ * end-of-message reply. (Under DontSignMailTo, policy_decide leaves
+ * nothing to do, and the milter accepts at the end of headers.)
+ */
+bool policy_eoh_action(const config *cfg, const policy_decision *d,
+                       bool all_unparsable, config_action *action);
 
 /*
  * Should a received Authentication-Results field with this value go

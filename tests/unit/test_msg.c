@@ -362,6 +362,59 @@ Test(msg, milter_style_feed)
 	free(text);
 }
 
+/* Headers only, then the end of headers (the milter's end-of-headers step). */
+static dkim_msg *verify_headers(const char *const *sigs, size_t n, fake_dns *dns)
+{
+	dkim_options o = opts_at(NOW);
+	dkim_error err;
+	dkim_msg *msg = dkim_msg_new(&o, &err);
+
+	cr_assert_not_null(msg);
+	cr_assert_eq(dkim_msg_verify(msg, fake_lookup, dns, &err), DKIM_OK);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(dkim_msg_header(msg, "DKIM-Signature", sigs[i], &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_header(msg, "From", " Alice <alice@example.com>", &err), DKIM_OK);
+	cr_assert_eq(dkim_msg_eoh(msg, &err), DKIM_OK);
+	return msg;
+}
+
+/* What the end of headers knows: signatures that do not parse are final
+ * there, before any lookup, with their reason and the tags that parsed. */
+Test(msg, eoh_unparsable)
+{
+	static const char *const bad[] = {
+		" v=1; a=rsa-sha256; d=example.com; s=sel; garbage; h=from; bh=AAAA; b=AAAA",
+		" v=1 a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA",
+	};
+	static const char *const good = " v=1; a=rsa-sha256; d=example.com; s=rsa; h=from;"
+	                                " bh=AAAA; b=AAAA";
+	const char *const mixed[] = { bad[0], good };
+	fake_dns dns = dns_with_keys();
+	const dkim_sig_result *top;
+	dkim_error err;
+	dkim_msg *msg = verify_headers(bad, 2, &dns);
+
+	cr_assert(dkim_msg_eoh_unparsable(msg, &top));
+	cr_assert_not_null(top);
+	cr_expect_eq(top->result, DKIM_RESULT_PERMERROR);
+	cr_expect_eq(top->cause, DKIM_CAUSE_SIG_SYNTAX);
+	cr_expect(strstr(top->reason, "garbage") != NULL, "%s", top->reason);
+	cr_expect_eq(dns.calls, 0, "no lookup for junk");
+	/* what the end of the message then says: the same */
+	cr_assert_eq(dkim_msg_eom(msg, &err), DKIM_OK);
+	cr_expect_eq(dkim_msg_result(msg, 0)->cause, DKIM_CAUSE_SIG_SYNTAX);
+	cr_expect_eq(dkim_msg_result(msg, 1)->cause, DKIM_CAUSE_SIG_SYNTAX);
+	dkim_msg_free(msg);
+	/* one signature that parses: the body and a key may still decide */
+	msg = verify_headers(mixed, 2, &dns);
+	cr_expect_not(dkim_msg_eoh_unparsable(msg, &top));
+	cr_expect_null(top);
+	dkim_msg_free(msg);
+	msg = verify_headers(NULL, 0, &dns);
+	cr_expect_not(dkim_msg_eoh_unparsable(msg, NULL), "unsigned");
+	dkim_msg_free(msg);
+}
+
 /* ---- oversigning and tampering ----------------------------------------------------------- */
 
 static char *insert_after_headers(const char *signed_text, const char *field)

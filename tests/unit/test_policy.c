@@ -501,12 +501,13 @@ Test(policy, dont_sign_mail_to)
 	cr_assert_not(policy_rcpt_no_sign(cfg, NULL));
 	decide(cfg, (policy_facts){
 	       .internal = true, .have_sender = true, .nsigners = 1, .no_sign_rcpt = true }, &dec);
-	cr_assert(!dec.sign && dec.verify && dec.why == POLICY_WHY_RCPT);
+	/* OpenDKIM accepts it at the end of headers: not verified either */
+	cr_assert(!dec.sign && !dec.verify && dec.why == POLICY_WHY_RCPT);
 	cr_assert_str_eq(policy_why_text(dec.why), "a recipient is in DontSignMailTo");
 	/* a message not signed anyway keeps its reason */
 	decide(cfg, (policy_facts){
 	       .internal = false, .have_sender = true, .nsigners = 1, .no_sign_rcpt = true }, &dec);
-	cr_assert(!dec.sign && dec.why == POLICY_WHY_EXTERNAL);
+	cr_assert(!dec.sign && dec.verify && dec.why == POLICY_WHY_EXTERNAL);
 	config_unref(cfg);
 	snprintf(text, sizeof(text), "DontSignMailTo refile:%s\nMode s\n", re);
 	cfg = load("", "* A\n", text);
@@ -522,6 +523,40 @@ Test(policy, dont_sign_mail_to)
 	cr_assert_not(policy_rcpt_no_sign(cfg, "<bob@example.net>"), "none by default");
 	config_unref(cfg);
 	free(re);
+}
+
+/* The end of headers decides a message whose every signature fails to
+ * parse when On-BadSignature refuses it; accept and quarantine need the
+ * end of the message (Authentication-Results, the quarantine request). */
+Test(policy, eoh_action)
+{
+	static const struct {
+		const char *setting;
+		bool early;
+		config_action action;
+	} cases[] = {
+		{ "", false, CONFIG_ACT_ACCEPT },       /* default: accept */
+		{ "On-BadSignature accept\n", false, CONFIG_ACT_ACCEPT },
+		{ "On-BadSignature quarantine\n", false, CONFIG_ACT_ACCEPT },
+		{ "On-BadSignature reject\n", true, CONFIG_ACT_REJECT },
+		{ "On-BadSignature tempfail\n", true, CONFIG_ACT_TEMPFAIL },
+		{ "On-BadSignature discard\n", true, CONFIG_ACT_DISCARD },
+		{ "On-Default reject\n", true, CONFIG_ACT_REJECT },
+	};
+	policy_decision verify = { .verify = true }, sign = { .sign = true }, none = { 0 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		config *cfg = load("", "* A\n", cases[i].setting);
+		config_action a = CONFIG_ACT_ACCEPT;
+
+		cr_expect_eq(policy_eoh_action(cfg, &verify, true, &a), cases[i].early,
+		             "%s", cases[i].setting);
+		cr_expect_eq(a, cases[i].action, "%s", cases[i].setting);
+		cr_expect_not(policy_eoh_action(cfg, &verify, false, &a), "a signature parses");
+		cr_expect_not(policy_eoh_action(cfg, &sign, true, &a), "signing");
+		cr_expect_not(policy_eoh_action(cfg, &none, true, &a), "left alone");
+		config_unref(cfg);
+	}
 }
 
 Test(policy, dont_sign_mail_to_bad_entries)
