@@ -6,7 +6,9 @@
 # OpenDKIM's, except for the differences listed in `deviation` below with
 # their reasons. Covers the drop-in issue's mail-loss case (an expired
 # signature was rejected here by default), test-mode keys (RFC 6376
-# §3.6.1) and On-Default as a blanket setting.
+# §3.6.1), On-Default as a blanket setting, and the decisions OpenDKIM
+# makes at the end of headers (no body sent): signatures that do not
+# parse under On-BadSignature, DontSignMailTo.
 . "$top_srcdir/tests/milter/lib.sh"
 
 SIGN=$top_srcdir/tests/milter/dkimsign.py
@@ -186,4 +188,89 @@ grep -qx 'testmode accept' "$T/fates-mt-BadSignature" || mt_fail "t=y: On-BadSig
 grep -qx 'badbody reject' "$T/fates-mt-BadSignature" || mt_fail "bad body: On-BadSignature not applied"
 grep -qx 'testmode reject' "$T/fates-mt-NoSignature" || mt_fail "t=y: not treated as unsigned"
 mt_ok "t=y: a failing signature is unsigned mail (On-NoSignature), not On-BadSignature"
+
+# Decided at the end of headers, as OpenDKIM decides them there: the MTA
+# sends neither daemon the body (no 'B' packet) and the fate is the same.
+# A message whose every signature fails tag-list parsing, under
+# On-BadSignature reject, tempfail or discard; and a message an internal
+# client sends to a DontSignMailTo recipient, that would otherwise be
+# signed (Mode sv): accepted, neither signed nor verified.
+# early WHO NAME SOCKET CASE [client options]: "FATE BODY" (BODY: body,
+# or nobody when the reply came at the end of headers).
+early() {
+	_out=$T/early-$1-$2-$4.eml
+	_sock=$3
+	_m=$M-$4.eml
+	shift 4
+	"$MT_CLIENT" -v -t 20 -o "$_out" "$@" "$_sock" "$_m" 2> "$_out.result" ||
+		mt_fail "miltclient $_out"
+	_body=nobody
+	! grep -q "> 'B'" "$_out.result" || _body=body
+	echo "$(mt_fate "$_out.result") $_body"
+}
+rm -f "$M"-*.eml
+sig "v=1; a=rsa-sha256; d=example.com; s=sel; garbage; h=from; bh=AAAA; b=AAAA" taglist
+{ echo "DKIM-Signature: v=1 a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA"
+	cat "$M-taglist.eml"; } > "$M-taglist2.eml"
+sg sel "$M-taglist.eml" > "$M-taglistgood.eml"
+for action in reject tempfail discard accept; do
+	for who in od mt; do
+		c=$(conf $who "early-$action" "" "On-BadSignature	$action")
+		if [ $who = od ]; then mt_od_start "$c"; s=$OD_SOCKET; else mt_start "$c"; s=$MT_SOCKET; fi
+		for case in taglist taglist2 taglistgood; do
+			echo "$case $(early $who "$action" "$s" "$case" -a 203.0.113.9)"
+		done > "$T/early-$who-$action"
+		if [ $who = od ]; then mt_od_stop; else mt_stop; fi
+	done
+	if [ $action = accept ]; then
+		# OpenDKIM accepts at the end of headers with no result at all;
+		# here the message goes on to the end for its Authentication-Results
+		# (only added there: milter protocol), body and all.
+		grep -qx 'taglist accept nobody' "$T/early-od-accept" || mt_fail "OpenDKIM: $(cat "$T/early-od-accept")"
+		grep -qx 'taglist accept body' "$T/early-mt-accept" || mt_fail "accept: $(cat "$T/early-mt-accept")"
+		mt_grep "$T/early-mt-accept-taglist.eml" '^	dkim=permerror reason="tag-list' "accept: the result"
+		echo "known difference: On-BadSignature accept: tag-list: OpenDKIM accepts at end of headers with no result; here at the end, with dkim=permerror"
+		continue
+	fi
+	grep -v '^taglistgood ' "$T/early-od-$action" > "$T/early-od-$action.cmp"
+	grep -v '^taglistgood ' "$T/early-mt-$action" > "$T/early-mt-$action.cmp"
+	cmp -s "$T/early-od-$action.cmp" "$T/early-mt-$action.cmp" ||
+		{ paste "$T/early-od-$action" "$T/early-mt-$action" >&2; mt_fail "On-BadSignature $action: not as OpenDKIM"; }
+	grep -qx "taglist $action nobody" "$T/early-mt-$action" || mt_fail "$action: $(cat "$T/early-mt-$action")"
+	grep -qx "taglist2 $action nobody" "$T/early-mt-$action" || mt_fail "$action: two bad signatures"
+	# A valid signature above one that does not parse: OpenDKIM decides
+	# on the bad one at the end of headers; here the body is needed, and
+	# the valid signature accepts (verdict.h: any pass accepts; RFC 6376
+	# §6.1: a signature that fails is ignored, the others still count).
+	grep -qx "taglistgood $action nobody" "$T/early-od-$action" || mt_fail "OpenDKIM taglistgood: $(cat "$T/early-od-$action")"
+	grep -qx "taglistgood accept body" "$T/early-mt-$action" || mt_fail "$action: a valid signature refused"
+	echo "known difference: On-BadSignature $action: a valid signature above one that does not parse: OpenDKIM $action at end of headers, here accepted (it passes)"
+done
+mt_ok "tag-list syntax errors: On-BadSignature reject/tempfail/discard at the end of headers, no body, as OpenDKIM"
+
+# DontSignMailTo, side by side: an internal client's message that would be
+# signed, to a listed recipient among others.
+mt_message "$M-dst.eml"
+echo bob@example.net > "$T/dontsign"
+for who in od mt; do
+	c=$T/$who-dst.conf
+	{
+		printf 'Socket\tinet:%s@127.0.0.1\n' "$(mt_free_port)"
+		printf 'Mode\tsv\nAuthservID\tmx.example.net\nAlwaysAddARHeader\tyes\nSyslog\tno\n'
+		printf 'Nameservers\t127.0.0.1@%s\nInternalHosts\t127.0.0.1\n' "$DNS_PORT"
+		printf 'Domain\texample.com\nSelector\tsel\nKeyFile\t%s\n' "$T/keys/sel.private"
+		printf 'RequireSafeKeys\tno\nDontSignMailTo\t%s\n' "$T/dontsign"
+	} > "$c"
+	if [ $who = od ]; then mt_od_start "$c"; s=$OD_SOCKET; else mt_start "$c"; s=$MT_SOCKET; fi
+	echo "listed $(early $who dst "$s" dst -a 127.0.0.1 -r carol@example.org -r bob@example.net)" > "$T/dst-$who"
+	mv "$T/early-$who-dst-dst.eml" "$T/dst-$who-listed.eml"
+	echo "unlisted $(early $who dst "$s" dst -a 127.0.0.1 -r carol@example.org)" >> "$T/dst-$who"
+	mv "$T/early-$who-dst-dst.eml" "$T/dst-$who-unlisted.eml"
+	if [ $who = od ]; then mt_od_stop; else mt_stop; fi
+	mt_nogrep "$T/dst-$who-listed.eml" '^(DKIM-Signature|Authentication-Results):' "$who: DontSignMailTo: signed or verified"
+	mt_grep "$T/dst-$who-unlisted.eml" '^DKIM-Signature:' "$who: unlisted recipient: not signed"
+done
+cmp -s "$T/dst-od" "$T/dst-mt" || { paste "$T/dst-od" "$T/dst-mt" >&2; mt_fail "DontSignMailTo: not as OpenDKIM"; }
+grep -qx 'listed accept nobody' "$T/dst-mt" || mt_fail "DontSignMailTo: $(cat "$T/dst-mt")"
+mt_ok "DontSignMailTo: accepted at the end of headers, not signed nor verified, no body, as OpenDKIM"
 exit 0
