@@ -1194,6 +1194,14 @@ static void config_remember(config_ctx *ctx, size_t idx, const char *value,
 		         line);
 		return;
 	}
+	/* Every key holds one value; a second line replaces the first, as in
+	 * OpenDKIM (the last one is used), which is easy to miss in a long
+	 * file (two MacroList lines are not one list). The command line's
+	 * overrides (line 0) replace on purpose. */
+	if (line != 0 && ctx->values[idx] != NULL && ctx->lines[idx] != 0)
+		diag_add(ctx->diag, DIAG_WARNING, "%s:%u: %s given again: this "
+		         "value replaces the one at %s", file, line,
+		         config_options[idx].name, ctx->wheres[idx]);
 	free(ctx->values[idx]);
 	free(ctx->wheres[idx]);
 	ctx->values[idx] = v;

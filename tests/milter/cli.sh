@@ -44,6 +44,15 @@ mt_grep "$T/n-bad.out" "^$T/bad.conf:7: .*SendReports.*not supported" "unsupport
 mt_grep "$T/n-bad.out" "^$T/bad.conf:8: .*explode" "bad action with file:line"
 mt_ok "-n: every problem as FILE:LINE, non-zero exit"
 
+# A key given twice: the last value is used (as OpenDKIM does), with a
+# warning naming the key and both lines; the configuration is still good.
+{ mt_config; printf 'MacroList\tdaemon_name|submission\nMacroList\t{auth_type}\n'; } > "$T/twice.conf"
+"$MT_DAEMON" -n -x "$T/twice.conf" > "$T/n-twice.out" 2>&1 || { cat "$T/n-twice.out"; mt_fail "-n: a repeated key is an error"; }
+n=$(wc -l < "$T/twice.conf")
+mt_grep "$T/n-twice.out" "^$T/twice.conf:$n: .*MacroList given again: this value replaces the one at $T/twice.conf:$((n - 1))" "repeated key warning"
+mt_nogrep "$T/n-good.out" "given again" "a warning without a repeated key"
+mt_ok "-n: a key given twice is a warning naming FILE:LINE and the key; the last value wins"
+
 # --- host-list entries OpenDKIM 2.11 never matches (checked against Debian's
 # opendkim: 127.0.0.1/8, 10.1.0.1/24 and 10.2.0.0/255.255.255.0 in
 # InternalHosts sign nothing there): host bits never match here either,

@@ -320,11 +320,25 @@ Test(config, on_default_is_a_blanket_setting)
 	config_unref(cfg);
 }
 
+/* A key given twice: the last value is used, as in OpenDKIM (Debian's
+ * opendkim -n refuses "Mode s" then "Mode q", accepts the reverse), with
+ * a warning naming both lines; the command line replaces quietly. */
 Test(config, last_value_wins)
 {
 	config *cfg = parse("Mode s\nMode v\n", 0);
 
 	cr_assert(!cfg->sign && cfg->verify);
+	cr_assert_eq(d.warnings, 1);
+	cr_assert(has("t.conf:2: Mode given again: this value replaces the one at t.conf:1"));
+	config_unref(cfg);
+	diag_list_free(&d);
+	memset(&d, 0, sizeof(d));
+	cfg = parse("MacroList daemon_name|smtpd\nmode sv\nMACROLIST {auth_type}\n", 0);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->nmacros, 1);
+	cr_assert_str_eq(cfg->macros[0].name, "{auth_type}");
+	cr_assert_eq(d.warnings, 1);
+	cr_assert(has("t.conf:3: MacroList given again: this value replaces the one at t.conf:1"));
 	config_unref(cfg);
 }
 
