@@ -14,7 +14,8 @@
  *   -f FROM   envelope sender (default sender@example.com)
  *   -r RCPT   envelope recipient (repeatable; default rcpt@example.net)
  *   -A USER   authenticated client: {auth_type}=PLAIN, {auth_authen}=USER
- *   -j NAME   the MTA's name, macro j (default mx.example.net)
+ *   -j NAME   the MTA's name, macro j (default mx.example.net; "" sends
+ *             no j at all)
  *   -D NAME   the receiving daemon's name, macro {daemon_name} (default smtpd)
  *   -i QID    queue id, macro i (default 4ABC123DEF; repeated messages
  *             get a numeric suffix)
@@ -172,7 +173,7 @@ static mproto_reply mc_connect_stage(mproto_conn *s, const mc_options *o)
 	char name[300];
 	snprintf(name, sizeof(name), "[%s]", o->client_addr);
 	const char *host = o->client_name != NULL ? o->client_name : name;
-	const char *macros[] = { "j", o->j, "{daemon_name}", o->daemon, "v", "Postfix 3.7",
+	const char *macros[] = { "j", o->j[0] != '\0' ? o->j : NULL, "{daemon_name}", o->daemon, "v", "Postfix 3.7",
 	                         "{client_addr}", o->client_addr, "{client_name}", host,
 	                         "{client_port}", "40000", "_", host };
 	mproto_reply r;

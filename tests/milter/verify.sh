@@ -208,4 +208,16 @@ mt_nogrep "$T/v-pad2.eml" 'forged2' "forged A-R past MaximumHeaders kept"
 mt_grep "$MT_LOG" 'PADQID: action=accept result=permerror reason="header block over MaximumHeaders"' "log line"
 mt_ok "40 KB z= passes; over MaximumHeaders: 451, or with On-Security accept a permerror result (never silence)"
 mt_stop
+
+# No AuthservID: the MTA's j macro; without one, this host's name (OpenDKIM
+# writes "unknown-host": a documented difference, opendkim.conf(5)).
+grep -v '^AuthservID' "$T/base.conf" > "$T/noid.conf"
+mt_message "$T/j.eml"
+mt_start "$T/noid.conf"
+mt_send "$T/v-j.eml" "$T/j.eml" $EXT -j mta.example.org
+mt_grep "$T/v-j.eml" '^Authentication-Results: mta\.example\.org;' "authserv-id from j"
+mt_send "$T/v-noj.eml" "$T/j.eml" $EXT -j ''
+mt_grep "$T/v-noj.eml" "^Authentication-Results: $(hostname | sed 's/\./\\./g');" "authserv-id without j: the host name"
+mt_stop
+mt_ok "no AuthservID: j, else this host's name"
 exit 0
