@@ -433,7 +433,11 @@ void dkim_bodycanon_final(dkim_bodycanon *bc, dkim_canon_sink sink, void *ctx)
 	 * Mail::DKIM 1.20230212 (Debian's libmail-dkim-perl) strips the blanks
 	 * as here; dkimpy 1.1 reduces the run to one SP before adding the CRLF
 	 * ("spaces " CRLF); OpenDKIM 2.11 differs from both (the drop-in
-	 * issue); rspamd was not checked. Stripping is also the plain reading
+	 * issue); rspamd 3.4 (Debian's, signing through dkim_signing with
+	 * rspamc --mime) reduces the run to one SP and adds no CRLF at all
+	 * ("spaces "; "tab\t " gives "tab "): a third reading, shared with
+	 * nobody (not in relaxed_tail.sh: a fresh rspamd takes ~40 s to
+	 * start). Stripping is also the plain reading
 	 * of §3.4.4, whose steps remove trailing WSP of every line before the
 	 * CRLF of an unterminated body is added.
 	 */
