@@ -61,6 +61,23 @@ static dkim_status fuzz_feed(dkim_msg *msg, const char *m, size_t len, size_t ch
 	return st == DKIM_OK ? dkim_msg_eom(msg, &err) : st;
 }
 
+/* What the end of headers promised (dkim_msg_eoh_unparsable) is what the
+ * end says: every signature a permerror that does not parse. */
+static void fuzz_check_unparsable(const dkim_msg *msg)
+{
+	const dkim_sig_result *top;
+	size_t i;
+
+	if (!dkim_msg_eoh_unparsable(msg, &top))
+		return;
+	if (top != dkim_msg_result(msg, 0))
+		__builtin_trap();
+	for (i = 0; i < dkim_msg_result_count(msg); i++)
+		if (dkim_msg_result(msg, i)->result != DKIM_RESULT_PERMERROR ||
+		    dkim_msg_result(msg, i)->cause != DKIM_CAUSE_SIG_SYNTAX)
+			__builtin_trap();
+}
+
 /* Verifies m; returns the result of the top signature (or -1) and its reason. */
 static int fuzz_verify(const char *m, size_t len, size_t chunk, char *reason, size_t rsize)
 {
@@ -86,6 +103,7 @@ static int fuzz_verify(const char *m, size_t len, size_t chunk, char *reason, si
 		}
 		if (fuzz_calls > 1)
 			__builtin_trap();
+		fuzz_check_unparsable(msg);
 	}
 	dkim_msg_free(msg);
 	return top;
