@@ -11,6 +11,8 @@
  *                                           (policy_find_signers) and the
  *                                           decision (policy_decide)
  *             policy_sign_headers()      -> the h= list for each signer
+ *             policy_eoh_action()        -> a verdict before the body
+ *                                           (signatures that do not parse)
  *
  * Errors: functions that can fail return a dkim_status with a message in a
  * dkim_error (e.g. a KeyTable key whose "%" path cannot be read).
