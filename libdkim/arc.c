@@ -897,6 +897,47 @@ static dkim_status arc_seal_as(dkim_arc *arc, const dkim_msg *msg, unsigned inst
 	return st;
 }
 
+/* The AAR from the caller's own Authentication-Results value (§5.1:
+ * the ADMD's authentication assessment at this hop). */
+static dkim_status arc_given_aar(dkim_arc *arc, const dkim_msg *msg, unsigned inst,
+                                 dkim_buf *out)
+{
+	char *value = arc->sp.results(arc->sp.results_arg, msg);
+	const char *v = value;
+	dkim_status st;
+
+	if (value == NULL)
+		return DKIM_ERR_NOMEM;
+	while (dkim_is_wsp((unsigned char)*v) || *v == '\r' || *v == '\n')
+		v++;
+	st = dkim_buf_printf(out, "i=%u; %s", inst, v);
+	free(value);
+	return st;
+}
+
+/*
+ * §5.1.1 cv=: this validation's result, or the one the caller reports
+ * from an earlier pass. A chain with sets is never sealed cv=none
+ * (§4.1.3: none is only for the first set), so a caller's "none" for a
+ * message that has sets falls back to this validation.
+ */
+static dkim_arc_result arc_seal_cv(const dkim_arc *arc)
+{
+	unsigned i;
+	int k;
+
+	if (!arc->sp.cv_given || (arc->n > 0 && arc->sp.cv == DKIM_ARC_NONE))
+		return arc->result;
+	if (arc->n == 0)
+		return DKIM_ARC_NONE;
+	/* a seal that is not cv=fail covers every earlier set: all present */
+	for (i = 1; i <= arc->n; i++)
+		for (k = 0; k < ARC_KINDS; k++)
+			if (arc->field[i][k] < 0)
+				return DKIM_ARC_FAIL;
+	return arc->sp.cv;
+}
+
 static dkim_status arc_add_set(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 {
 	unsigned inst;
@@ -914,7 +955,8 @@ static dkim_status arc_add_set(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 		return DKIM_OK;
 	inst = arc->n + 1;
 	dkim_buf_init(&aar);
-	st = arc_make_aar(arc, msg, inst, &aar);
+	st = arc->sp.results != NULL ? arc_given_aar(arc, msg, inst, &aar)
+	                             : arc_make_aar(arc, msg, inst, &aar);
 	if (st == DKIM_OK && (arc->out[ARC_AAR] = strndup(aar.data, aar.len)) == NULL)
 		st = DKIM_ERR_NOMEM;
 	dkim_buf_free(&aar);
@@ -922,7 +964,7 @@ static dkim_status arc_add_set(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 		return dkim_fail(err, st, "cannot make the ARC-Authentication-Results");
 	st = arc_seal_ams(arc, msg, inst, err);
 	if (st == DKIM_OK)
-		st = arc_seal_as(arc, msg, inst, arc->result, err);
+		st = arc_seal_as(arc, msg, inst, arc_seal_cv(arc), err);
 	return st;
 }
 

@@ -420,6 +420,21 @@ typedef struct {
 	const char *domain, *selector, *authserv_id;
 	const char *const *headers;
 	size_t nheaders;
+	/*
+	 * Optional (NULL: the message's Authentication-Results fields as
+	 * above). Called at dkim_msg_eom once the DKIM results and the ARC
+	 * validation are known, so a caller can seal the Authentication-
+	 * Results it is about to add: returns a malloc'd A-R value
+	 * ("authserv-id; method=result ...", folding allowed), the AAR is
+	 * "i=N; " and that value; NULL when memory runs out.
+	 */
+	char *(*results)(void *arg, const dkim_msg *msg);
+	void *results_arg;
+	/* cv= to write instead of this validation's result, when the caller
+	 * validated the chain at an earlier pass (its own Authentication-
+	 * Results say arc=...); a chain with sets never gets cv=none. */
+	bool cv_given;
+	dkim_arc_result cv;
 } dkim_arc_seal_params;
 
 dkim_status dkim_msg_arc_seal(dkim_msg *msg, const dkim_arc_seal_params *params,

@@ -1055,10 +1055,11 @@ dkim_status dkim_msg_eom(dkim_msg *msg, dkim_error *err)
 			if (!msg->verifs[i].decided)
 				st = msg_verify_one(msg, &msg->verifs[i], err);
 	}
-	if (st == DKIM_OK && msg->arc != NULL)
-		st = dkim_arc_eom(msg->arc, msg, err);
 	for (i = 0; i < msg->nverifs; i++)
 		msg_expose(&msg->verifs[i]);
+	/* after the DKIM results are out: a sealer's AAR may state them */
+	if (st == DKIM_OK && msg->arc != NULL)
+		st = dkim_arc_eom(msg->arc, msg, err);
 	return st;
 }
 

@@ -239,9 +239,42 @@ static void authres_put_id(FILE *f, const char *authserv_id, const char *job_id)
 		fprintf(f, "%s;", authserv_id);
 }
 
+/* An IPv4 or IPv6 address as inet_ntop writes it (digits, hex, '.', ':'). */
+static bool authres_valid_ip(const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+	if (len == 0 || len > 45)   /* INET6_ADDRSTRLEN - 1 */
+		return false;
+	return strspn(s, "0123456789abcdefABCDEF.:") == len;
+}
+
+/*
+ * RFC 8617 §10.1 (the RFC 8601 registry's "arc" method): arc=RESULT
+ * smtp.remote-ip=IP header.oldest-pass=N. An IPv6 address has ':', not a
+ * token character (RFC 2045 §5.1): written as a quoted-string.
+ */
+static void authres_put_arc(FILE *f, const authres_arc *arc)
+{
+	fprintf(f, "arc=%s", dkim_arc_result_name(arc->result));
+	if (authres_valid_ip(arc->remote_ip))
+		fprintf(f, strchr(arc->remote_ip, ':') != NULL ? " smtp.remote-ip=\"%s\""
+		                                               : " smtp.remote-ip=%s",
+		        arc->remote_ip);
+	if (arc->result == DKIM_ARC_PASS && arc->oldest_pass > 0 &&
+	    arc->oldest_pass <= DKIM_ARC_MAX_INSTANCE)
+		fprintf(f, " header.oldest-pass=%u", arc->oldest_pass);
+}
+
 char *authres_format_job(const char *authserv_id, const char *job_id,
                          const dkim_sig_result *const *results, size_t n,
                          const char *eol)
+{
+	return authres_format_arc(authserv_id, job_id, results, n, NULL, eol);
+}
+
+char *authres_format_arc(const char *authserv_id, const char *job_id,
+                         const dkim_sig_result *const *results, size_t n,
+                         const authres_arc *arc, const char *eol)
 {
 	if (!authres_valid_id(authserv_id))
 		return NULL;
@@ -259,8 +292,12 @@ char *authres_format_job(const char *authserv_id, const char *job_id,
 		authres_put_result(f, results, n, i);
 		written++;
 	}
-	if (written == 0)
+	if (written == 0 && (arc == NULL || !arc->no_dkim))
 		fprintf(f, "%sdkim=none", eol);
+	if (arc != NULL) {
+		fprintf(f, "%s%s", written > 0 || !arc->no_dkim ? ";" : "", eol);
+		authres_put_arc(f, arc);
+	}
 	if (ferror(f)) {
 		fclose(f);
 		free(text);

@@ -50,6 +50,26 @@ char *authres_format_job(const char *authserv_id, const char *job_id,
                          const dkim_sig_result *const *results, size_t n,
                          const char *eol);
 
+/* The ARC chain's result for authres_format_arc (RFC 8617 §10.1). */
+typedef struct {
+	dkim_arc_result result;
+	unsigned oldest_pass;           /* 0: not written (only on pass) */
+	const char *remote_ip;          /* the SMTP client, NULL: unknown;
+	                                 * written only when it looks like an
+	                                 * address */
+	bool no_dkim;                   /* leave out "dkim=none" when there are
+	                                 * no results (a message we did not
+	                                 * verify but whose chain we checked) */
+} authres_arc;
+
+/*
+ * authres_format_job with an "arc=" result after the dkim= ones (arc may
+ * be NULL: none written).
+ */
+char *authres_format_arc(const char *authserv_id, const char *job_id,
+                         const dkim_sig_result *const *results, size_t n,
+                         const authres_arc *arc, const char *eol);
+
 /* Longest job id written (the MTA's queue id: Postfix's long ones are 20). */
 #define AUTHRES_JOB_ID_MAX 64
 

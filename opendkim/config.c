@@ -365,6 +365,8 @@ static void config_free(config *cfg)
 	dataset_free(cfg->dont_sign_mail_to);
 	config_names_free(&cfg->sign_headers);
 	config_names_free(&cfg->oversign_headers);
+	config_names_free(&cfg->arc_sign_headers);
+	free(cfg->arc_seal_key);
 	config_names_free(&cfg->omit_headers);
 	free(cfg->authserv_id);
 	hostlist_free(cfg->remove_ar_from);
@@ -583,6 +585,43 @@ static config_set_result config_set_mode(config_ctx *ctx,
 			ctx->cfg->verify = true;
 	}
 	return CONFIG_SET_OK;
+}
+
+/* ARCMode: v (report the chain in Authentication-Results), s (seal). */
+static config_set_result config_set_arc_mode(config_ctx *ctx,
+                                             const config_option *opt,
+                                             const char *value, const char *where,
+                                             char *why, size_t why_size)
+{
+	(void)opt;
+	(void)where;
+	if (*value == '\0' || strspn(value, "svSV") != strlen(value)) {
+		snprintf(why, why_size, "expected s, v or sv");
+		return CONFIG_SET_BAD;
+	}
+	ctx->cfg->arc_seal = strpbrk(value, "sS") != NULL;
+	ctx->cfg->arc_verify = strpbrk(value, "vV") != NULL;
+	return CONFIG_SET_OK;
+}
+
+/* ARCSealMail: relayed, signed or all. */
+static config_set_result config_set_arc_mail(config_ctx *ctx,
+                                             const config_option *opt,
+                                             const char *value, const char *where,
+                                             char *why, size_t why_size)
+{
+	static const char *const names[] = { "relayed", "signed", "all" };
+
+	(void)opt;
+	(void)where;
+	for (size_t i = 0; i < CONFIG_NELEMS(names); i++) {
+		if (strcasecmp(value, names[i]) == 0) {
+			ctx->cfg->arc_seal_mail = (config_arc_mail)i;
+			return CONFIG_SET_OK;
+		}
+	}
+	snprintf(why, why_size, "expected relayed, signed or all");
+	return CONFIG_SET_BAD;
 }
 
 static config_set_result config_set_socket(config_ctx *ctx,
@@ -1026,6 +1065,12 @@ static config_set_result config_set_names(config_ctx *ctx,
 #define CONFIG_KEY_BITS_MAX 16384
 
 static const config_option config_options[] = {
+	CONFIG_OPT("ARCMode", config_set_arc_mode, arc_seal),
+	CONFIG_OPT("ARCSealKey", config_set_string, arc_seal_key),
+	CONFIG_OPT("ARCSealMail", config_set_arc_mail, arc_seal_mail,
+	           CONFIG_DEF(CONFIG_ARC_RELAYED)),
+	CONFIG_OPT("ARCSignHeaders", config_set_names, arc_sign_headers,
+	           CONFIG_NAMES(config_default_sign)),
 	CONFIG_OPT("AlwaysAddARHeader", config_set_bool, always_add_ar,
 	           CONFIG_DEF(false)),
 	CONFIG_OPT("AuthservID", config_set_authserv, authserv_id),
@@ -1723,6 +1768,52 @@ static void config_finish_keys(config_ctx *ctx)
 }
 
 /*
+ * ARC (opendkim.conf(5)): ARCSignHeaders defaults to SignHeaders and never
+ * lists ARC fields or Authentication-Results (RFC 8617 §4.1.2: the AMS
+ * does not sign them); sealing needs ARCSealKey naming a KeyTable entry
+ * with a fixed domain and a key loaded at start.
+ */
+static void config_finish_arc(config_ctx *ctx)
+{
+	config *cfg = ctx->cfg;
+	size_t k = config_index("ARCSealKey"), h = config_index("ARCSignHeaders");
+	static const char *const refused[] = {
+		"ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
+		"Authentication-Results"
+	};
+
+	if (ctx->values[h] == NULL &&
+	    !config_names_set(&cfg->arc_sign_headers,
+	                      (const char *const *)cfg->sign_headers.names,
+	                      cfg->sign_headers.count))
+		diag_add(ctx->diag, DIAG_ERROR, "out of memory");
+	for (size_t i = 0; i < CONFIG_NELEMS(refused); i++)
+		if (ctx->values[h] != NULL && config_names_has(&cfg->arc_sign_headers, refused[i]))
+			diag_add(ctx->diag, DIAG_ERROR, "%s: ARCSignHeaders must not "
+			         "list %s (RFC 8617 §4.1.2)", ctx->wheres[h], refused[i]);
+	if (!cfg->arc_seal || (ctx->flags & CONFIG_PARSE_ONLY))
+		return;
+	if (cfg->arc_seal_key == NULL) {
+		diag_add(ctx->diag, DIAG_ERROR, "%s: ARCMode s needs ARCSealKey",
+		         ctx->wheres[config_index("ARCMode")]);
+		return;
+	}
+	cfg->arc_key = cfg->keytable != NULL && cfg->keys != NULL
+	               ? keystore_find(cfg->keys, cfg->arc_seal_key) : NULL;
+	if (cfg->arc_key == NULL)
+		diag_add(ctx->diag, DIAG_ERROR, "%s: ARCSealKey %s is not a KeyTable "
+		         "entry", ctx->wheres[k], cfg->arc_seal_key);
+	else if (cfg->arc_key->key == NULL || strcmp(cfg->arc_key->domain, "%") == 0)
+		diag_add(ctx->diag, DIAG_ERROR, "%s: ARCSealKey %s: the KeyTable entry "
+		         "needs a fixed domain and key file (no %%)", ctx->wheres[k],
+		         cfg->arc_seal_key);
+	else if (keystore_key_alg(cfg->arc_key->key) == DKIM_ALG_ED25519_SHA256)
+		diag_add(ctx->diag, DIAG_WARNING, "%s: ARCSealKey %s is an Ed25519 key: "
+		         "RFC 8617 §4.1.3 names rsa-sha256 only, and some verifiers "
+		         "(dkimpy) refuse other seals", ctx->wheres[k], cfg->arc_seal_key);
+}
+
+/*
  * On-Default: OpenDKIM's opendkim.conf(5) "is processed before the other
  * On- values so it can be used as a blanket setting followed by specific
  * overrides": every On-* key not set takes its value, wherever in the
@@ -1765,6 +1856,7 @@ static void config_finish(config_ctx *ctx)
 	config_finish_user(ctx);
 	if (!(ctx->flags & CONFIG_PARSE_ONLY))
 		config_finish_keys(ctx);
+	config_finish_arc(ctx);
 }
 
 /* ---- entry points ---------------------------------------------------------- */

@@ -4,6 +4,7 @@ opendkim_opendkim_SOURCES = \
 	opendkim/main.c \
 	opendkim/milter.c opendkim/milter.h \
 	opendkim/runtime.c opendkim/runtime.h \
+	opendkim/arcseal.c opendkim/arcseal.h \
 	opendkim/verdict.c opendkim/verdict.h \
 	opendkim/metrics_http.c opendkim/metrics_http.h \
 	opendkim/log.c opendkim/log.h

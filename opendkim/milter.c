@@ -44,6 +44,7 @@
 
 #include <openssl/crypto.h>
 
+#include "arcseal.h"
 #include "authres.h"
 #include "dkim_resolver.h"
 #include "log.h"
@@ -100,6 +101,7 @@ typedef struct {
 	policy_decision decision;
 	policy_signers signers;
 	dkim_msg *dkim;
+	arcseal arc;                    /* the ARC work (arcseal.h) */
 	bool failed;                    /* an engine error: On-InternalError */
 	bool malformed;                 /* verify: policy_message_malformed */
 	bool oversized;                 /* verify: over MaximumHeaders, and
@@ -668,6 +670,9 @@ static dkim_status milter_start_dkim(milter_msg *m)
 		st = milter_add_signers(m);
 	if (st == DKIM_OK && m->decision.verify)
 		st = dkim_msg_verify(m->dkim, milter_lookup, runtime_resolver(m->rt), &m->err);
+	if (st == DKIM_OK)
+		st = arcseal_start(&m->arc, m->rt->cfg, m->dkim, m->hdrs, m->nhdrs,
+		                   milter_lookup, runtime_resolver(m->rt), &m->err);
 	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
 		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
 	if (st == DKIM_OK)
@@ -786,7 +791,9 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (m->decision.verify &&
 	    policy_message_malformed(m->rt->cfg, m->hdrs, m->nhdrs, ev.have_sender))
 		return milter_eoh_malformed(ctx, conn);
-	if (!m->decision.sign && !m->decision.verify && m->nremove == 0) {
+	arcseal_plan(m->rt->cfg, &m->decision, ev.internal, m->hdrs, m->nhdrs,
+	             conn->authserv_id, client.addr, &m->arc);
+	if (!m->decision.sign && !m->decision.verify && !m->arc.seal && m->nremove == 0) {
 		milter_log_skip(ctx, conn, m);
 		milter_count(m, CONFIG_ACT_ACCEPT);
 		milter_conn_end_message(conn);
@@ -909,14 +916,18 @@ static bool milter_add_ar(SMFICTX *ctx, milter_conn *conn)
 	const dkim_sig_result **list = milter_results(m->dkim, &n);
 	if (list == NULL)
 		return false;
-	if (n == 0 && !m->rt->cfg->always_add_ar) {
+	authres_arc arc;
+	const authres_arc *arc_r = m->arc.report ? arcseal_ar(&m->arc, m->dkim, &arc) : NULL;
+	/* no signature and no ARC chain: nothing to say, unless asked */
+	if (n == 0 && !m->rt->cfg->always_add_ar &&
+	    (arc_r == NULL || arc_r->result == DKIM_ARC_NONE)) {
 		free(list);
 		return true;
 	}
 	/* AuthservIDWithJobID: the MTA's queue id, when it gave a usable one
 	 * (authres_format_job leaves out anything but token characters). */
 	const char *job = m->rt->cfg->authserv_id_with_jobid && m->qid[0] != '\0' ? m->qid : NULL;
-	char *value = authres_format_job(conn->authserv_id, job, list, n, "\n\t");
+	char *value = authres_format_arc(conn->authserv_id, job, list, n, arc_r, "\n\t");
 	free(list);
 	bool ok = value != NULL && milter_insert(ctx, conn, MILTER_AR_NAME, value);
 	free(value);
@@ -985,6 +996,12 @@ static sfsistat milter_eom_act(SMFICTX *ctx, milter_conn *conn)
 		                   "cannot remove forged Authentication-Results");
 	if (m->decision.verify && !milter_add_ar(ctx, conn))
 		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add Authentication-Results");
+	bool sealed = false;
+	if (!arcseal_insert(&m->arc, m->dkim, ctx, conn->leadspc, &sealed))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL, "cannot add the ARC set");
+	if (sealed)
+		log_msg(LOG_INFO, "%s: ARC set added (d=%s, s=%s)", milter_qid(ctx, m),
+		        m->rt->cfg->arc_key->domain, m->rt->cfg->arc_key->selector);
 	size_t decisive = 0;
 	verdict_cause cause = VERDICT_PASS;
 	if (m->decision.verify)

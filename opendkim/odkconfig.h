@@ -64,6 +64,15 @@ const char *config_action_name(config_action act);
 /* Parses accept/reject/tempfail/discard/quarantine or a/r/t/d/q (any case). */
 bool config_action_parse(const char *text, config_action *act);
 
+/* ARCSealMail: which mail gets an ARC set (opendkim.conf(5)). */
+typedef enum {
+	CONFIG_ARC_RELAYED = 0, /* from a client allowed to sign (InternalHosts,
+	                         * authenticated, MTA, MacroList), signed by us
+	                         * or not: what a mailing list sends on */
+	CONFIG_ARC_SIGNED,      /* only mail we also DKIM-sign */
+	CONFIG_ARC_ALL          /* every message processed: a forwarder */
+} config_arc_mail;
+
 /* A list of header field names, each as given (compare ignoring case). */
 typedef struct {
 	char **names;
@@ -207,6 +216,18 @@ typedef struct config {
 	bool log_why;                   /* LogWhy (no) */
 
 	bool require_safe_keys;         /* RequireSafeKeys (yes) */
+
+	/* ARC (RFC 8617): arcseal.c does the work */
+	bool arc_verify;                /* ARCMode has v: arc= in our
+	                                 * Authentication-Results */
+	bool arc_seal;                  /* ARCMode has s: add an ARC set */
+	char *arc_seal_key;             /* ARCSealKey: the KeyTable entry
+	                                 * giving d=, s= and the key */
+	config_arc_mail arc_seal_mail;  /* ARCSealMail (relayed) */
+	config_names arc_sign_headers;  /* ARCSignHeaders (default: the
+	                                 * SignHeaders list) */
+	const keystore_entry *arc_key;      /* ARCSealKey's entry in keys,
+	                                 * found at load */
 
 	/* The configuration files read, main file first (Include order). */
 	char **sources;

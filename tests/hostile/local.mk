@@ -13,7 +13,7 @@ EXTRA_DIST += $(HOSTILE_TESTS) tests/hostile/lib.sh tests/hostile/mclient.py \
 # besides libodkcore.a must be listed here (as in opendkim/local.mk).
 check_PROGRAMS += tests/hostile/milter_replay
 tests_hostile_milter_replay_SOURCES = tests/hostile/replay.c tests/fuzz/fuzz_milter.c \
-	opendkim/authres.c opendkim/verdict.c opendkim/log.c opendkim/runtime.c
+	opendkim/authres.c opendkim/verdict.c opendkim/log.c opendkim/runtime.c opendkim/arcseal.c
 tests_hostile_milter_replay_LDADD = opendkim/libodkcore.a $(DKIM_LIBS) $(MILTER_LIBS)
 TESTS += tests/hostile/fuzz_replay.sh
 EXTRA_DIST += tests/hostile/fuzz_replay.sh tests/fuzz/fuzz_milter.c tests/fuzz/corpus/milter

@@ -30,7 +30,7 @@ milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh tests/milte
 	tests/milter/arremove.sh tests/milter/reload.sh tests/milter/cli.sh \
 	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh tests/milter/postfix-macros.sh \
 	tests/milter/metrics.sh \
-	tests/milter/notify.sh tests/milter/promconf.sh tests/milter/arc-cli.sh \
+	tests/milter/notify.sh tests/milter/promconf.sh tests/milter/arc-cli.sh tests/milter/arc-seal.sh \
 	tests/milter/dsn-sqlite.sh tests/milter/dsn-pgsql.sh tests/milter/dsn-mysql.sh \
 	tests/milter/ldap.sh
 TESTS += $(milter_black_box_tests)

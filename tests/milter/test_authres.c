@@ -297,3 +297,49 @@ Test(authres_ours, with_job_id)
 	cr_assert_not(authres_is_ours("mx.example/net; dkim=pass", "mx.example.net"));
 	cr_assert_not(authres_is_ours("mx.example.net../Q; dkim=pass", "mx.example.net"));
 }
+
+/* RFC 8617 §10.1: arc=RESULT smtp.remote-ip= header.oldest-pass=. */
+Test(authres_arc, pass_with_details)
+{
+	dkim_sig_result r = pass_result("RNAhx6cVabcdefgh");
+	const dkim_sig_result *list[] = { &r };
+	authres_arc arc = { .result = DKIM_ARC_PASS, .oldest_pass = 2,
+	                    .remote_ip = "192.0.2.7" };
+	char *s = authres_format_arc("mx", NULL, list, 1, &arc, "\n\t");
+	cr_assert_str_eq(s, "mx;\n\tdkim=pass (2048-bit key) header.d=example.com "
+	                 "header.i=@example.com header.a=rsa-sha256 header.s=sel "
+	                 "header.b=RNAhx6cV;\n\tarc=pass smtp.remote-ip=192.0.2.7 "
+	                 "header.oldest-pass=2");
+	free(s);
+}
+
+/* oldest-pass only on pass; IPv6 quoted (':' is no token character);
+ * no client address: no smtp.remote-ip. */
+Test(authres_arc, fail_none_and_ipv6)
+{
+	authres_arc arc = { .result = DKIM_ARC_FAIL, .oldest_pass = 2,
+	                    .remote_ip = "2001:db8::1" };
+	char *s = authres_format_arc("mx", NULL, NULL, 0, &arc, "\n\t");
+	cr_assert_str_eq(s, "mx;\n\tdkim=none;\n\tarc=fail smtp.remote-ip=\"2001:db8::1\"");
+	free(s);
+	authres_arc none = { .result = DKIM_ARC_NONE, .no_dkim = true };
+	s = authres_format_arc("mx", NULL, NULL, 0, &none, "\n\t");
+	cr_assert_str_eq(s, "mx;\n\tarc=none");
+	free(s);
+}
+
+/* Anything that is not an address is left out, whatever its source. */
+Test(authres_arc, hostile_remote_ip_left_out)
+{
+	static const char *const bad[] = {
+		"", "192.0.2.1; dkim=pass", "1.2.3.4\r\n\tX: y", "a\"b", "(c)",
+		"1234567890123456789012345678901234567890123456",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		authres_arc arc = { .result = DKIM_ARC_NONE, .remote_ip = bad[i],
+		                    .no_dkim = true };
+		char *s = authres_format_arc("mx", NULL, NULL, 0, &arc, "\n\t");
+		cr_assert_str_eq(s, "mx;\n\tarc=none", "ip '%s'", bad[i]);
+		free(s);
+	}
+}
