@@ -1131,6 +1131,57 @@ Test(config, sample_configuration_loads)
 	config_unref(cfg);
 }
 
+/* conf/arc-mailing-list.conf: the ARC example loads cleanly and seals
+ * what the list relays with its KeyTable entry. */
+Test(config, arc_mailing_list_sample_loads)
+{
+	const char *files[] = { "arc-mailing-list.conf", "arc-KeyTable",
+	                        "arc-SigningTable" };
+	char cmd[1024], conf[512];
+	config *cfg;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/keys/lists.example.org", odk_tmpdir());
+	cr_assert_eq(system(cmd), 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "sed -e 's|/etc/opendkim/|%s/|g' "
+		         "-e 's|^UserID.*|UserID root|' %s/conf/%s > %s/%s",
+		         odk_tmpdir(), ODK_TOP_SRCDIR, files[i], odk_tmpdir(), files[i]);
+		cr_assert_eq(system(cmd), 0);
+	}
+	free(odk_write_key("keys/lists.example.org/arc.private", "RSA", 0600));
+	snprintf(conf, sizeof(conf), "%s/arc-mailing-list.conf", odk_tmpdir());
+	cfg = config_load(conf, NULL, &d);
+	dump();
+	cr_assert_not_null(cfg);
+	cr_assert_eq(d.count, 0, "the sample must load without warnings");
+	cr_assert(cfg->arc_seal && cfg->arc_verify);
+	cr_assert_eq(cfg->arc_seal_mail, CONFIG_ARC_RELAYED);
+	cr_assert_not_null(cfg->arc_key);
+	cr_assert_str_eq(cfg->arc_key->domain, "lists.example.org");
+	cr_assert(config_names_has(&cfg->arc_sign_headers, "List-Id"));
+	config_unref(cfg);
+}
+
+/* ARC keys: defaults and the errors -n reports with FILE:LINE. */
+Test(config, arc_keys)
+{
+	config *cfg = parse("Mode v\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert(!cfg->arc_seal && !cfg->arc_verify);
+	cr_assert(config_names_has(&cfg->arc_sign_headers, "Subject"));
+	config_unref(cfg);
+	diag_list_free(&d);
+	cr_assert_null(parse("ARCMode q\n", 0));
+	cr_assert(has("t.conf:1: bad value 'q' for ARCMode: expected s, v or sv"));
+	diag_list_free(&d);
+	cr_assert_null(parse("ARCSealMail often\n", 0));
+	cr_assert(has("t.conf:1: bad value 'often' for ARCSealMail"));
+	diag_list_free(&d);
+	cr_assert_null(parse("ARCSignHeaders From,Authentication-Results\n", 0));
+	cr_assert(has("t.conf:1: ARCSignHeaders must not list Authentication-Results"));
+}
+
 Test(config, signature_ttl_bounds)
 {
 	config *cfg = parse("SignatureTTL 315360000\n", 0);
