@@ -28,7 +28,7 @@ tests_milter_miltclient_LDADD = $(MPROTO_LIBS)
 # Black-box tests of the daemon.
 milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh tests/milter/actions.sh \
 	tests/milter/arremove.sh tests/milter/reload.sh tests/milter/cli.sh \
-	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh tests/milter/postfix-macros.sh \
+	tests/milter/miltertest.sh tests/milter/postfix-e2e.sh tests/milter/postfix-macros.sh tests/milter/postfix-arc.sh \
 	tests/milter/metrics.sh \
 	tests/milter/notify.sh tests/milter/promconf.sh tests/milter/arc-cli.sh tests/milter/arc-seal.sh \
 	tests/milter/dsn-sqlite.sh tests/milter/dsn-pgsql.sh tests/milter/dsn-mysql.sh \
