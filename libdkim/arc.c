@@ -30,6 +30,16 @@
 
 #define ARC_N (DKIM_ARC_MAX_INSTANCE + 1)
 
+/*
+ * The older AMSes only give the oldest-pass (§5.2 step 5), a detail of a
+ * chain that passes or fails without them; each one whose body hash no
+ * other signature shares hashes the whole body once more, and distinct l=
+ * values make up to 49 of them. At most this many new body-hash contexts
+ * are made for them; the search stops at the first AMS past the budget, as
+ * at one that does not parse.
+ */
+#define ARC_OLDER_BODYHASHES 4
+
 enum arc_kind { ARC_AAR = 0, ARC_AMS = 1, ARC_AS = 2, ARC_KINDS = 3 };
 
 static const char *const arc_names[ARC_KINDS] = {
@@ -44,6 +54,9 @@ typedef struct {
 	unsigned char *b;
 	size_t b_len;
 	int cv;                     /* DKIM_ARC_NONE / _PASS / _FAIL */
+	bool has_t, has_x;
+	uint64_t t, x;              /* t=, x= (not in RFC 8617 §4.1.3; dkimpy
+	                             * checks them, see arc_time_valid) */
 } arc_seal;
 
 struct dkim_arc {
@@ -278,6 +291,44 @@ static int arc_cv_value(const dkim_tag *t)
 }
 
 /* Returns a reason, or NULL when the seal parsed. */
+/* An optional decimal tag (RFC 6376 §3.5 t=/x=: at most 12 digits). */
+static bool arc_decimal(const dkim_tag *t, bool *has, uint64_t *out)
+{
+	size_t i;
+
+	*has = false;
+	*out = 0;
+	if (t == NULL)
+		return true;
+	if (t->value_len == 0 || t->value_len > 12)
+		return false;
+	for (i = 0; i < t->value_len; i++) {
+		if (t->value[i] < '0' || t->value[i] > '9')
+			return false;
+		*out = *out * 10 + (uint64_t)(t->value[i] - '0');
+	}
+	*has = true;
+	return true;
+}
+
+/*
+ * t= and x= of an AMS or AS. RFC 8617 gives the AMS DKIM's tags (§4.1.2)
+ * and the AS a t= (§4.1.3), without saying how a validator uses them;
+ * dkimpy refuses both a t= in the future and an x= in the past (with 10
+ * hours of slack). We do the same, with the ClockDrift our DKIM
+ * verification uses, so that one setting governs both: an expired or
+ * future-dated AMS does not validate, and such a seal fails the chain.
+ */
+static bool arc_time_valid(const dkim_msg *msg, bool has_t, uint64_t t,
+                           bool has_x, uint64_t x)
+{
+	uint64_t now = dkim_msg_now(msg), drift = dkim_msg_options(msg)->clock_drift;
+
+	if (has_x && x + drift < now)
+		return false;
+	return !has_t || t <= now + drift;
+}
+
 static const char *arc_parse_seal(arc_seal *as, const char *value, size_t len)
 {
 	dkim_tag tags[DKIM_MAX_TAGS];
@@ -303,6 +354,9 @@ static const char *arc_parse_seal(arc_seal *as, const char *value, size_t len)
 	    !arc_copy_name(as->selector, sizeof(as->selector),
 	                   dkim_taglist_find(tags, ntags, "s")))
 		return "ARC-Seal d= or s= missing or bad";
+	if (!arc_decimal(dkim_taglist_find(tags, ntags, "t"), &as->has_t, &as->t) ||
+	    !arc_decimal(dkim_taglist_find(tags, ntags, "x"), &as->has_x, &as->x))
+		return "ARC-Seal t= or x= is not a number";
 	b = dkim_taglist_find(tags, ntags, "b");
 	if (b == NULL || dkim_base64_decode(b->value, b->value_len, &as->b, &as->b_len,
 	                                    NULL) != DKIM_OK || as->b_len == 0)
@@ -372,7 +426,8 @@ static bool arc_parse_seals(dkim_arc *arc, const dkim_msg *msg)
  */
 static dkim_status arc_parse_signatures(dkim_arc *arc, dkim_msg *msg, dkim_error *err)
 {
-	unsigned i;
+	dkim_bodyhash_set *set = dkim_msg_bodyhashes(msg);
+	unsigned i, budget = ARC_OLDER_BODYHASHES;
 
 	for (i = arc->n; i >= 1; i--) {
 		size_t len;
@@ -386,8 +441,11 @@ static dkim_status arc_parse_signatures(dkim_arc *arc, dkim_msg *msg, dkim_error
 				           "unusable", i);
 			return DKIM_OK;
 		}
-		arc->ams_bh[i] = dkim_bodyhash_add(dkim_msg_bodyhashes(msg), s->hash,
-		                                   s->body_canon, s->length);
+		if (i < arc->n &&
+		    dkim_bodyhash_find(set, s->hash, s->body_canon, s->length) < 0 &&
+		    budget-- == 0)
+			return DKIM_OK;   /* ARC_OLDER_BODYHASHES: the search ends */
+		arc->ams_bh[i] = dkim_bodyhash_add(set, s->hash, s->body_canon, s->length);
 		if (arc->ams_bh[i] < 0)
 			return dkim_fail(err, DKIM_ERR_NOMEM, "out of memory");
 		arc->ams_query[i] = arc_add_query(arc, s->domain, s->selector);
@@ -459,7 +517,8 @@ static bool arc_ams_valid(dkim_arc *arc, const dkim_msg *msg, unsigned i,
 	char *stripped;
 
 	*st = DKIM_OK;
-	if (key == NULL || arc->ams_bh[i] < 0)
+	if (key == NULL || arc->ams_bh[i] < 0 ||
+	    !arc_time_valid(msg, s->has_timestamp, s->timestamp, s->has_expire, s->expire))
 		return false;
 	bh = dkim_bodyhash_digest(dkim_msg_bodyhashes(msg), arc->ams_bh[i], &blen);
 	if (bh == NULL || blen != s->bh_len || memcmp(bh, s->bh, blen) != 0)
@@ -523,7 +582,7 @@ static bool arc_seal_valid(dkim_arc *arc, const dkim_msg *msg, EVP_MD_CTX *ctx,
 	      arc_hash_field(mine, msg, arc->field[i][ARC_AMS], false, tmp) &&
 	      arc_hash_field(mine, msg, arc->field[i][ARC_AS], true, tmp) &&
 	      EVP_DigestFinal_ex(mine, digest, &dlen) == 1;
-	if (*ok && key != NULL)
+	if (*ok && key != NULL && arc_time_valid(msg, as->has_t, as->t, as->has_x, as->x))
 		valid = dkim_key_verify_digest(key, DKIM_HASH_SHA256, digest, dlen, as->b,
 		                               as->b_len, NULL) == DKIM_OK;
 	EVP_MD_CTX_free(mine);

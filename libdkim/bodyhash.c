@@ -107,8 +107,8 @@ void dkim_bodyhash_set_free(dkim_bodyhash_set *set)
 	free(set);
 }
 
-static int dkim_bodyhash_find(const dkim_bodyhash_set *set, dkim_hash hash,
-                              dkim_canon canon, uint64_t limit)
+int dkim_bodyhash_find(const dkim_bodyhash_set *set, dkim_hash hash,
+                       dkim_canon canon, uint64_t limit)
 {
 	size_t i;
 

@@ -147,6 +147,9 @@ void dkim_bodyhash_set_free(dkim_bodyhash_set *set);
  */
 int dkim_bodyhash_add(dkim_bodyhash_set *set, dkim_hash hash, dkim_canon canon,
                       uint64_t limit);
+/* The index of the context for (hash, canon, limit), -1 when there is none. */
+int dkim_bodyhash_find(const dkim_bodyhash_set *set, dkim_hash hash,
+                       dkim_canon canon, uint64_t limit);
 dkim_status dkim_bodyhash_update(dkim_bodyhash_set *set, const void *data,
                                  size_t len, dkim_error *err);
 dkim_status dkim_bodyhash_final(dkim_bodyhash_set *set, dkim_error *err);
