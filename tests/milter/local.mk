@@ -44,3 +44,6 @@ EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimver
 
 # The fuzz target for Authentication-Results, with seeds.
 EXTRA_DIST += tests/fuzz/fuzz_authres.c tests/fuzz/corpus/authres
+
+# The fuzz target for arcseal.c's readers of message fields, with seeds.
+EXTRA_DIST += tests/fuzz/fuzz_arcseal.c tests/fuzz/corpus/arcseal
