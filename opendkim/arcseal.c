@@ -292,19 +292,31 @@ dkim_status arcseal_start(arcseal *a, const config *cfg, dkim_msg *dkim,
 
 /* ---- the end of the message ------------------------------------------------------- */
 
-/* One field, CRLF folds made LF (the MTA writes its own line ends). */
+/*
+ * One field, CRLF folds made LF (the MTA writes its own line ends). A line
+ * break not followed by white space would end the field and start another
+ * (the AAR may copy an earlier Authentication-Results value): it gets a
+ * tab, so the break stays a fold (RFC 5322 §2.2.3).
+ */
 static bool arcseal_insert_one(SMFICTX *ctx, const char *name, const char *value,
                                bool leadspc)
 {
 	size_t len = strlen(value), j = 0;
-	char *v = malloc(len + 2);
+	char *v = malloc(2 * len + 2);
 	if (v == NULL)
 		return false;
 	if (leadspc)
 		v[j++] = ' ';
-	for (size_t i = 0; i < len; i++)
-		if (value[i] != '\r')
-			v[j++] = value[i];
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '\r')
+			continue;
+		v[j++] = value[i];
+		size_t k = i + 1;
+		while (value[k] == '\r')
+			k++;
+		if (value[i] == '\n' && value[k] != ' ' && value[k] != '\t')
+			v[j++] = '\t';
+	}
 	v[j] = '\0';
 	bool ok = smfi_insheader(ctx, 0, (char *)name, v) == MI_SUCCESS;
 	free(v);
