@@ -41,6 +41,8 @@ static dataset *dataset_new(dataset_kind kind, const char *spec,
 
 	if (ds == NULL)
 		return NULL;
+	atomic_init(&ds->refs, 1);
+	atomic_init(&ds->stale, false);
 	ds->kind = kind;
 	ds->spec = strdup(spec);
 	ds->file = strdup(file);
@@ -66,7 +68,7 @@ void dataset_free(dataset *ds)
 {
 	size_t i;
 
-	if (ds == NULL)
+	if (ds == NULL || atomic_fetch_sub(&ds->refs, 1) != 1)
 		return;
 	for (i = 0; i < ds->count; i++)
 		dataset_entry_free(&ds->entries[i]);
@@ -75,6 +77,24 @@ void dataset_free(dataset *ds)
 	free(ds->spec);
 	free(ds->file);
 	free(ds);
+}
+
+dataset *dataset_ref(dataset *ds)
+{
+	if (ds != NULL)
+		atomic_fetch_add(&ds->refs, 1);
+	return ds;
+}
+
+void dataset_set_stale(dataset *ds, bool stale)
+{
+	if (ds != NULL)
+		atomic_store(&ds->stale, stale);
+}
+
+bool dataset_is_stale(const dataset *ds)
+{
+	return ds != NULL && atomic_load(&((dataset *)ds)->stale);
 }
 
 /* Splits value at whitespace into e->fields. */
@@ -455,6 +475,20 @@ bool dataset_finish(dataset *ds, diag_list *diag)
 static bool dataset_has_prefix(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool dataset_spec_is_database(const char *spec)
+{
+	return dataset_has_prefix(spec, "dsn:") ||
+	       dataset_has_prefix(spec, "ldap:") ||
+	       dataset_has_prefix(spec, "ldaps:") ||
+	       dataset_has_prefix(spec, "ldapi:");
+}
+
+bool dataset_soft_start(const char *spec)
+{
+	return !dataset_has_prefix(spec, "dsn:") &&
+	       dataset_spec_is_database(spec) && dataset_ldap_soft_start();
 }
 
 /* Back ends OpenDKIM may have been built with and we do not implement. */

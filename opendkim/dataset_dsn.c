@@ -574,6 +574,8 @@ dataset *dataset_open_dsn(const char *spec, const char *where,
 		free(name);
 		return NULL;
 	}
+	/* Noted before the read: one that fails is tried again every ttl. */
+	dataset_refresh_note(dsn.ttl);
 	rows.ds = dataset_new_exact(dsn.redacted);
 	rows.diag = diag;
 	rows.name = dsn.redacted;
@@ -583,8 +585,6 @@ dataset *dataset_open_dsn(const char *spec, const char *where,
 			         dsn.redacted);
 		dataset_free(rows.ds);
 		rows.ds = NULL;
-	} else {
-		dataset_refresh_note(dsn.ttl);
 	}
 	free(rows.buf);
 	dataset_dsn_free(&dsn);

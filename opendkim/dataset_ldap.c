@@ -67,17 +67,17 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
 /* ---- the configuration's keys ---------------------------------------------- */
 
 enum { DSL_KEY_USER, DSL_KEY_PASSWORD, DSL_KEY_TIMEOUT, DSL_KEY_TLS,
-       DSL_KEY_MECH, DSL_NKEYS };
+       DSL_KEY_MECH, DSL_KEY_SOFTSTART, DSL_NKEYS };
 
 static const char *const dsl_keys[DSL_NKEYS] = {
 	"LDAPBindUser", "LDAPBindPassword", "LDAPTimeout", "LDAPUseTLS",
-	"LDAPAuthMechanism"
+	"LDAPAuthMechanism", "LDAPSoftStart"
 };
 
 /* Accepted, with nothing to do here (see dataset_ldap.h). */
 static const char *const dsl_inert_keys[] = {
 	"LDAPKeepaliveIdle", "LDAPKeepaliveInterval", "LDAPKeepaliveProbes",
-	"LDAPSoftStart", "LDAPDisableCache", "LDAPAuthName", "LDAPAuthRealm",
+	"LDAPDisableCache", "LDAPAuthName", "LDAPAuthRealm",
 	"LDAPAuthUser"
 };
 
@@ -140,6 +140,20 @@ void dataset_ldap_configure(const char *buf, size_t len)
 	}
 }
 
+static bool dsl_setting_on(int key)
+{
+	const char *v = dsl_settings[key];
+
+	return v != NULL && (strcasecmp(v, "yes") == 0 ||
+	                     strcasecmp(v, "true") == 0 ||
+	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
+}
+
+bool dataset_ldap_soft_start(void)
+{
+	return dsl_setting_on(DSL_KEY_SOFTSTART);
+}
+
 #ifdef DKIMD_HAVE_LDAP
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
@@ -168,15 +182,6 @@ static unsigned dsl_timeout(void)
 	long v = t ? strtol(t, NULL, 10) : 0;
 
 	return v > 0 && v <= 3600 ? (unsigned)v : 5;
-}
-
-static bool dsl_setting_on(int key)
-{
-	const char *v = dsl_settings[key];
-
-	return v != NULL && (strcasecmp(v, "yes") == 0 ||
-	                     strcasecmp(v, "true") == 0 ||
-	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
 }
 
 /* "scheme://hostport" of the URL, for ldap_initialize. */
@@ -357,12 +362,13 @@ dataset *dataset_open_ldap(const char *spec, const char *where,
 		ldap_free_urldesc(u);
 		return NULL;
 	}
+	/* Noted before the read: a data set that cannot be read now (at
+	 * LDAPSoftStart, or in an outage) is tried again every ttl. */
+	dataset_refresh_note(dsl_ttl(u));
 	ok = dsl_fetch(spec, u, rows, why, sizeof(why));
 	if (!ok && diag->errors == errors)
 		diag_add(diag, DIAG_ERROR, "%s: data set '%s': %s",
 		         where ? where : spec, spec, why[0] ? why : "out of memory");
-	if (ok)
-		dataset_refresh_note(dsl_ttl(u));
 	ldap_free_urldesc(u);
 	return dataset_rows_end(rows, ok);
 }

@@ -48,6 +48,10 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
  */
 void dataset_ldap_configure(const char *buf, size_t len);
 
+/* LDAPSoftStart is on: a directory that cannot be read at start is not
+ * an error; its data sets start empty and stale (config.c). */
+bool dataset_ldap_soft_start(void);
+
 /* True for the LDAP* keys dataset_ldap_configure takes. */
 bool dataset_ldap_is_option(const char *key);
 

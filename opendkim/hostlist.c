@@ -51,6 +51,8 @@ typedef struct {
 struct hostlist {
 	hostlist_entry *entries;
 	size_t count;
+	atomic_uint refs;       /* hostlist_ref / hostlist_free */
+	atomic_bool stale;      /* from a database whose last read failed */
 };
 
 /*
@@ -335,6 +337,8 @@ static hostlist *hostlist_alloc(size_t n)
 
 	if (hl == NULL)
 		return NULL;
+	atomic_init(&hl->refs, 1);
+	atomic_init(&hl->stale, false);
 	hl->entries = calloc(n ? n : 1, sizeof(*hl->entries));
 	if (hl->entries == NULL) {
 		free(hl);
@@ -347,12 +351,30 @@ void hostlist_free(hostlist *hl)
 {
 	size_t i;
 
-	if (hl == NULL)
+	if (hl == NULL || atomic_fetch_sub(&hl->refs, 1) != 1)
 		return;
 	for (i = 0; i < hl->count; i++)
 		free(hl->entries[i].name);
 	free(hl->entries);
 	free(hl);
+}
+
+hostlist *hostlist_ref(hostlist *hl)
+{
+	if (hl != NULL)
+		atomic_fetch_add(&hl->refs, 1);
+	return hl;
+}
+
+void hostlist_set_stale(hostlist *hl, bool stale)
+{
+	if (hl != NULL)
+		atomic_store(&hl->stale, stale);
+}
+
+bool hostlist_is_stale(const hostlist *hl)
+{
+	return hl != NULL && atomic_load(&((hostlist *)hl)->stale);
 }
 
 size_t hostlist_count(const hostlist *hl)

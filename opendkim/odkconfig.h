@@ -208,8 +208,12 @@ typedef struct config {
 
 	bool require_safe_keys;         /* RequireSafeKeys (yes) */
 
-	/* The configuration files read, main file first (Include order). */
+	/* The configuration files read, main file first (Include order),
+	 * and their text as read: a refresh (config_refresh) parses this
+	 * text again rather than the files, which only SIGHUP reads. */
 	char **sources;
+	char **source_texts;            /* parallel to sources, NUL-ended */
+	size_t *source_lens;
 	size_t nsources;
 } config;
 
@@ -254,6 +258,22 @@ config *config_load(const char *path, const config_overrides *ov,
  */
 config *config_reload(const char *path, const config_overrides *ov,
                       const config *previous, diag_list *diag);
+
+/*
+ * The periodic refresh of the data sets kept in a database (every
+ * dataset_refresh_seconds()): running's configuration text, as read at
+ * its last load, is parsed again and only the "dsn:"/"ldap:" data sets
+ * are read again; file data sets, host lists from files and keys whose
+ * files did not change are shared with running, and no configuration
+ * file is read, so an edited opendkim.conf waits for SIGHUP.
+ * A database data set that cannot be read keeps running's copy, marked
+ * stale (dataset_is_stale); that is not an error: diag gets one
+ * DIAG_OUTAGE message (FILE:LINE, data set, reason) when the set becomes
+ * stale and one DIAG_NOTICE when it is read again, nothing in between.
+ * Other errors (a malformed key in a row) make it NULL, as config_reload.
+ */
+config *config_refresh(const config *running, const config_overrides *ov,
+                       diag_list *diag);
 
 /*
  * Parses a configuration from memory; name is used in messages. With
