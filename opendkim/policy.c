@@ -505,6 +505,22 @@ static dkim_status policy_evaluate_signers(const config *cfg, bool internal,
 	    !dkim_domain_valid(sender->domain, strlen(sender->domain), DKIM_DOMAIN_TEXT))
 		return DKIM_OK;
 	st = policy_find_signers(cfg, sender, out, err);
+	if (st == DKIM_OK && !internal && out->count > 0 &&
+	    hostlist_is_stale(cfg->internal_hosts)) {
+		/* A client of ours added to InternalHosts during an outage
+		 * would pass unsigned: the same internal error as a stale
+		 * SigningTable miss. */
+		st = DKIM_ERR_IO;
+		if (err != NULL) {
+			err->status = st;
+			snprintf(err->message, sizeof(err->message),
+			         "InternalHosts could not be read again and does "
+			         "not list the client; its sender domain is signed "
+			         "here");
+		}
+		policy_signers_free(out);
+		return st;
+	}
 	if (st == DKIM_OK)
 		return DKIM_OK;
 	policy_signers_free(out);

@@ -78,6 +78,12 @@ dsn_outage() {
 		{ cat "$T/o2.eml.result" >&2; mt_fail "a domain missing from a stale SigningTable is not tempfail"; }
 	mt_nogrep "$T/o2.eml" '^DKIM-Signature:' "signed from a stale table"
 	mt_grep "$MT_LOG" "SigningTable '.*' could not be read again and has no entry for 'example.com'.*action=tempfail" "the tempfail is logged with its cause"
+	mt_send "$T/o3.eml" "$T/m-example.org.eml" -a 198.51.100.7
+	[ "$(mt_fate "$T/o3.eml.result")" = tempfail ] ||
+		mt_fail "a client missing from a stale InternalHosts, sending as a signed domain, is not tempfail"
+	mt_message "$T/m-foreign.eml" foreign.example
+	mt_send "$T/o4.eml" "$T/m-foreign.eml" -a 198.51.100.7
+	[ "$(mt_fate "$T/o4.eml.result")" = accept ] || mt_fail "mail from outside for a domain not signed here is not verified as usual"
 	sleep 2
 	_n=$(grep -c 'using the copy read before' "$MT_LOG")
 	[ "$_n" -eq 3 ] || mt_fail "the outage is said $_n times, not once per data set (3)"

@@ -1184,3 +1184,41 @@ Test(config, metrics_socket)
 	cr_assert_null(parse("MetricsSocket inet:99999\n", 0));
 	cr_assert(has("t.conf:1: bad value 'inet:99999' for MetricsSocket"));
 }
+
+/*
+ * The ttl refresh (config_refresh) parses the text read at the last load:
+ * edits to opendkim.conf and its Include files wait for a reload; file
+ * data sets and host lists are shared with the running configuration.
+ */
+Test(config, refresh_reads_no_configuration_file)
+{
+	char *inc = odk_write("rinc.conf", "SubDomains yes\n", 0644);
+	char *peers = odk_write("peers", "192.0.2.1\n", 0644);
+	char *exempt = odk_write("exempt", "example.org\n", 0644);
+	char text[512], *path;
+	config *cfg, *again;
+
+	snprintf(text, sizeof(text), "Mode s\nInclude %s\nPeerList %s\n"
+	         "ExemptDomains %s\n", inc, peers, exempt);
+	path = odk_write("r.conf", text, 0644);
+	cfg = config_load(path, NULL, &d);
+	cr_assert_not_null(cfg);
+	free(odk_write("r.conf", "Mode v\n", 0644));
+	free(odk_write("rinc.conf", "SubDomains no\n", 0644));
+	again = config_refresh(cfg, NULL, &d);
+	cr_assert_not_null(again);
+	cr_assert(again->sign && !again->verify && again->subdomains);
+	cr_assert_eq(again->peer_list, cfg->peer_list);
+	cr_assert_eq(again->exempt_domains, cfg->exempt_domains);
+	cr_assert_eq(again->nsources, 2);
+	config_unref(cfg);
+	/* shared, not freed with the first configuration */
+	cr_assert(dataset_contains(again->exempt_domains, "example.org"));
+	cr_assert(!dataset_is_stale(again->exempt_domains));
+	config_unref(again);
+	cr_assert_null(config_refresh(NULL, NULL, &d));
+	free(inc);
+	free(peers);
+	free(exempt);
+	free(path);
+}
