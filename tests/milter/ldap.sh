@@ -7,6 +7,7 @@
 # reports a bad password as FILE:LINE without it; an outage keeps the
 # entries read before; recovery without a restart.
 . "$top_srcdir/tests/milter/lib.sh"
+. "$top_srcdir/tests/milter/db-servers.sh"
 
 SLAPD=${SLAPD:-/usr/sbin/slapd}
 [ -x "$SLAPD" ] || { echo "SKIP: $SLAPD missing (slapd)"; exit 77; }
@@ -20,9 +21,8 @@ LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
 SLAPD_PID=""
 ldap_cleanup() {
 	[ -z "$SLAPD_PID" ] || { kill "$SLAPD_PID" 2> /dev/null; wait "$SLAPD_PID" 2> /dev/null; }
-	mt_cleanup
 }
-trap ldap_cleanup EXIT
+db_trap ldap_cleanup
 MT_EXTRA_LOGS="slapd:$LT/slapd.log"
 
 cat > "$LT/slapd.conf" <<EOF
@@ -41,14 +41,7 @@ EOF
 db_start() {
 	"$SLAPD" -f "$LT/slapd.conf" -h "$LDAP_URI/" -d 0 >> "$LT/slapd.log" 2>&1 &
 	SLAPD_PID=$!
-	_i=0
-	until ldapsearch -x -H "$LDAP_URI" -b dc=test -s base > /dev/null 2>&1 ||
-		ldapsearch -x -H "$LDAP_URI" -b "" -s base > /dev/null 2>&1; do
-		kill -0 "$SLAPD_PID" 2> /dev/null || mt_fail "slapd exited at start"
-		[ $_i -lt 200 ] || mt_fail "slapd did not start"
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	db_wait "$SLAPD_PID" slapd ldapsearch -x -H "$LDAP_URI" -b "" -s base
 }
 db_stop() {
 	kill "$SLAPD_PID" && wait "$SLAPD_PID"
