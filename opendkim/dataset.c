@@ -102,7 +102,19 @@ static bool dataset_split_fields(dataset_entry *e, const char *file,
                                  unsigned line, diag_list *diag)
 {
 	const char *p = e->value;
+	size_t n = 0;
 
+	/* Sized to the line's fields: a table of 100 000 rows must not
+	 * cost DATASET_MAX_FIELDS pointers a row. */
+	for (const char *q = p; *q != '\0'; q++)
+		if (!dataset_is_space((unsigned char)*q) &&
+		    (q == p || dataset_is_space((unsigned char)q[-1])))
+			n++;
+	if (n > DATASET_MAX_FIELDS) {
+		diag_add(diag, DIAG_ERROR, "%s:%u: more than %d values", file,
+		         line, DATASET_MAX_FIELDS);
+		return false;
+	}
 	while (*p != '\0') {
 		const char *start;
 
@@ -119,7 +131,7 @@ static bool dataset_split_fields(dataset_entry *e, const char *file,
 			return false;
 		}
 		if (e->fields == NULL)
-			e->fields = calloc(DATASET_MAX_FIELDS, sizeof(char *));
+			e->fields = calloc(n, sizeof(char *));
 		if (e->fields == NULL ||
 		    (e->fields[e->nfields] = strndup(start,
 		                                     (size_t)(p - start))) == NULL) {
@@ -143,10 +155,15 @@ static bool dataset_append(dataset *ds, const char *key, size_t keylen,
 {
 	dataset_entry *e, *entries;
 
-	entries = realloc(ds->entries, (ds->count + 1) * sizeof(*entries));
-	if (entries == NULL)
-		goto nomem;
-	ds->entries = entries;
+	if (ds->count == ds->cap) {
+		size_t cap = ds->cap ? ds->cap * 2 : 16;
+
+		entries = realloc(ds->entries, cap * sizeof(*entries));
+		if (entries == NULL)
+			goto nomem;
+		ds->entries = entries;
+		ds->cap = cap;
+	}
 	e = &ds->entries[ds->count];
 	memset(e, 0, sizeof(*e));
 	ds->count++;

@@ -66,6 +66,7 @@ typedef struct dataset {
 	char *file;             /* file name, or the spec for csl */
 	dataset_entry *entries; /* in file order */
 	size_t count;
+	size_t cap;             /* private: entries allocated */
 	dataset_entry **sorted; /* private: exact keys sorted (ignoring case,
 	                         * then file order) for binary search */
 	atomic_uint refs;       /* private: dataset_ref / dataset_free */
