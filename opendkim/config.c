@@ -19,6 +19,7 @@
  */
 #include "odkconfig.h"
 #include "dataset_ldap.h"
+#include "dataset_backend.h"
 #include "dkim_resolver.h"
 
 #include <ctype.h>
@@ -1151,6 +1152,9 @@ static const config_option config_options[] = {
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
 	CONFIG_OPT("ClockDrift", config_set_number, clock_drift,
 	           .min = 0, .max = 86400, CONFIG_DEF(300)),
+	/* ours: read by dataset_ldap_configure before data sets open */
+	CONFIG_OPT("DataSetTTL", config_set_number, dataset_ttl,
+	           .min = 1, .max = 86400, CONFIG_DEF(DATASET_DSN_TTL)),
 	CONFIG_OPT("DNSTimeout", config_set_number, dns_timeout,
 	           .min = 1, .max = 86400, CONFIG_DEF(5)),
 	CONFIG_OPT("Domain", config_set_dataset, domains),

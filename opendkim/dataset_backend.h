@@ -59,6 +59,7 @@ typedef struct {
 	size_t ndatacols;
 	char *filter;           /* NULL when none */
 	unsigned ttl;
+	bool ttl_set;           /* ttl= given (else DataSetTTL applies) */
 	unsigned timeout;
 	char *redacted;         /* the name with the password as "***" */
 } dataset_dsn;

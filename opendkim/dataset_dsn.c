@@ -8,6 +8,7 @@
  * as "WHERE: data set 'REDACTED': REASON" by dataset_open_dsn.
  */
 #include "dataset_backend.h"
+#include "dataset_ldap.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -134,6 +135,8 @@ static bool dsn_param(dataset_dsn *dsn, const char *key, const char *v,
 			        "seconds", key);
 			return false;
 		}
+		if (out == &dsn->ttl)
+			dsn->ttl_set = true;
 		return true;
 	}
 	/* OpenDKIM ignores keys it does not use; so do we. */
@@ -575,7 +578,7 @@ dataset *dataset_open_dsn(const char *spec, const char *where,
 		return NULL;
 	}
 	/* Noted before the read: one that fails is tried again every ttl. */
-	dataset_refresh_note(dsn.ttl);
+	dataset_refresh_note(dsn.ttl_set ? dsn.ttl : dataset_default_ttl());
 	rows.ds = dataset_new_exact(dsn.redacted);
 	rows.diag = diag;
 	rows.name = dsn.redacted;

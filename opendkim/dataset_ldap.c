@@ -67,11 +67,12 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
 /* ---- the configuration's keys ---------------------------------------------- */
 
 enum { DSL_KEY_USER, DSL_KEY_PASSWORD, DSL_KEY_TIMEOUT, DSL_KEY_TLS,
-       DSL_KEY_MECH, DSL_KEY_SOFTSTART, DSL_NKEYS };
+       DSL_KEY_MECH, DSL_KEY_SOFTSTART, DSL_KEY_TTL, DSL_NKEYS };
 
 static const char *const dsl_keys[DSL_NKEYS] = {
 	"LDAPBindUser", "LDAPBindPassword", "LDAPTimeout", "LDAPUseTLS",
-	"LDAPAuthMechanism", "LDAPSoftStart"
+	"LDAPAuthMechanism", "LDAPSoftStart",
+	"DataSetTTL"    /* ours; config.c checks its value */
 };
 
 /* Accepted, with nothing to do here (see dataset_ldap.h). */
@@ -147,6 +148,14 @@ static bool dsl_setting_on(int key)
 	return v != NULL && (strcasecmp(v, "yes") == 0 ||
 	                     strcasecmp(v, "true") == 0 ||
 	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
+}
+
+unsigned dataset_default_ttl(void)
+{
+	const char *t = dsl_settings[DSL_KEY_TTL];
+	long v = t ? strtol(t, NULL, 10) : 0;
+
+	return v > 0 && v <= 86400 ? (unsigned)v : DATASET_DSN_TTL;
 }
 
 bool dataset_ldap_soft_start(void)
@@ -308,7 +317,7 @@ static unsigned dsl_ttl(LDAPURLDesc *u)
 				return (unsigned)v;
 		}
 	}
-	return DATASET_DSN_TTL;
+	return dataset_default_ttl();
 }
 
 static bool dsl_fetch(const char *spec, LDAPURLDesc *u, dataset_rows *rows,

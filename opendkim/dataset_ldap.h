@@ -52,6 +52,11 @@ void dataset_ldap_configure(const char *buf, size_t len);
  * an error; its data sets start empty and stale (config.c). */
 bool dataset_ldap_soft_start(void);
 
+/* DataSetTTL (this program's key) of the configuration last given to
+ * dataset_ldap_configure: the ttl of dsn:/ldap: data sets that name none;
+ * DATASET_DSN_TTL when unset. */
+unsigned dataset_default_ttl(void);
+
 /* True for the LDAP* keys dataset_ldap_configure takes. */
 bool dataset_ldap_is_option(const char *key);
 

@@ -137,6 +137,9 @@ typedef struct config {
 	                                 * list, a superset of RFC 6376
 	                                 * §5.4.1's) */
 	config_names oversign_headers;  /* OversignHeaders (default empty) */
+	unsigned dataset_ttl;           /* DataSetTTL (ours, 60): seconds
+	                                 * between reads of a dsn:/ldap: data
+	                                 * set without ttl=/x-ttl= */
 	unsigned signature_ttl;         /* SignatureTTL seconds: x= = t + this
 	                                 * (0, the default: no x=) */
 	bool remove_old_signatures;     /* RemoveOldSignatures (no): delete

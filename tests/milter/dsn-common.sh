@@ -26,13 +26,15 @@ dsn_schema() {
 		"INSERT INTO dkim_internal VALUES ('192.0.2.0/24')"
 }
 
-# The configuration: every table from the database, read again each second.
+# The configuration: every table from the database, read again each second
+# (DataSetTTL for those naming no ttl=).
 dsn_config() {
 	mt_config | grep -v -e '^Domain' -e '^Selector' -e '^KeyFile'
 	cat <<EOF
-KeyTable	$DSN/table=dkim_keys?keycol=id?datacol=domain_name,selector,private_key?ttl=1?timeout=2
-SigningTable	$DSN/table=dkim_signing?keycol=author?datacol=dkim_id?ttl=1?timeout=2
-InternalHosts	$DSN/table=dkim_internal?keycol=host?datacol=host?ttl=1?timeout=2
+DataSetTTL	1
+KeyTable	$DSN/table=dkim_keys?keycol=id?datacol=domain_name,selector,private_key?timeout=2
+SigningTable	$DSN/table=dkim_signing?keycol=author?datacol=dkim_id?timeout=2
+InternalHosts	$DSN/table=dkim_internal?keycol=host?datacol=host?timeout=2
 EOF
 }
 

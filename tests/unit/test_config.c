@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "odkconfig.h"
+#include "dataset_ldap.h"
 #include "odk_testutil.h"
 
 static diag_list d;
@@ -1221,4 +1222,21 @@ Test(config, refresh_reads_no_configuration_file)
 	free(peers);
 	free(exempt);
 	free(path);
+}
+
+/* DataSetTTL (ours): the ttl of dsn:/ldap: data sets naming none. */
+Test(config, dataset_ttl)
+{
+	config *cfg = parse("DataSetTTL 30\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->dataset_ttl, 30);
+	cr_assert_eq(dataset_default_ttl(), 30);
+	config_unref(cfg);
+	cfg = parse("Mode s\n", 0);
+	cr_assert_eq(cfg->dataset_ttl, 60);
+	cr_assert_eq(dataset_default_ttl(), 60);
+	config_unref(cfg);
+	cr_assert_null(parse("DataSetTTL 0\n", 0));
+	cr_assert_null(parse("DataSetTTL 86401\n", 0));
 }
