@@ -18,10 +18,11 @@
  * (dataset_ldap_configure): LDAPBindUser and LDAPBindPassword (simple
  * bind; anonymous without them), LDAPTimeout (seconds for connecting and
  * for the search, default 5), LDAPUseTLS (StartTLS on ldap:),
- * LDAPAuthMechanism (only "simple" or empty). The keepalive keys and
- * LDAPSoftStart/LDAPDisableCache are accepted and have nothing to do: no
- * connection outlives a read, and a failed read at start is an error. The
- * password never appears in messages.
+ * LDAPAuthMechanism (only "simple" or empty), LDAPKeepaliveIdle/
+ * Interval/Probes (TCP keepalive while reading), LDAPSoftStart (a
+ * directory that cannot be read at start gives an empty, stale data set:
+ * config.c). LDAPDisableCache and the SASL names do nothing and are
+ * warned about by config.c. The password never appears in messages.
  *
  * Errors: a load error "WHERE: data set 'URL': REASON".
  */

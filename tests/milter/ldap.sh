@@ -93,6 +93,7 @@ ldap_config() {
 	printf 'SigningTable\t%s/ou=signing,dc=test?description?one?(associatedDomain=$d)?x-ttl=1\n' "$LDAP_URI"
 	printf 'InternalHosts\t%s/ou=hosts,dc=test?cn?one?(cn=$d)?x-ttl=1\n' "$LDAP_URI"
 	printf 'LDAPBindUser\tcn=admin,dc=test\nLDAPBindPassword\t%s\nLDAPTimeout\t2\n' "$1"
+	printf 'LDAPKeepaliveIdle\t30\nLDAPKeepaliveInterval\t5\nLDAPKeepaliveProbes\t3\n'
 }
 ldap_config secret-pw-42 > "$T/ldap.conf"
 ldap_config wrongpass > "$T/bad.conf"
@@ -103,6 +104,16 @@ mt_nogrep "$T/n.out" 'LDAP' "LDAP keys are not reported as unsupported"
 mt_grep "$T/n-bad.out" "^$T/bad.conf:[0-9]+: data set 'ldap://.*cannot bind as cn=admin,dc=test: Invalid credentials" "-n: FILE:LINE, the data set, the reason"
 mt_nogrep "$T/n-bad.out" 'wrongpass' "-n shows no password"
 mt_ok "-n reads the directory; a bad password is FILE:LINE without the password"
+
+# Keys that do nothing here are said by -n; a bad keepalive value is an error.
+{ cat "$T/ldap.conf"; printf 'LDAPAuthRealm\tEXAMPLE\nLDAPDisableCache\tyes\n'; } > "$T/inert.conf"
+"$MT_DAEMON" -n -x "$T/inert.conf" > "$T/n-inert.out" 2>&1 || { cat "$T/n-inert.out" >&2; mt_fail "-n with inert LDAP keys"; }
+mt_grep "$T/n-inert.out" "inert.conf:[0-9]+: OpenDKIM option 'LDAPAuthRealm' is not supported and is ignored" "-n warns about LDAPAuthRealm"
+mt_grep "$T/n-inert.out" "OpenDKIM option 'LDAPDisableCache' is not supported" "-n warns about LDAPDisableCache yes"
+sed 's/^LDAPKeepaliveIdle.*/LDAPKeepaliveIdle\tsoon/' "$T/ldap.conf" > "$T/ka.conf"
+"$MT_DAEMON" -n -x "$T/ka.conf" > "$T/n-ka.out" 2>&1 && mt_fail "-n accepted LDAPKeepaliveIdle soon"
+mt_grep "$T/n-ka.out" "LDAPKeepaliveIdle: 'soon' is not 1 to 86400" "bad keepalive value named"
+mt_ok "keepalive keys applied; keys that do nothing are warned about at -n"
 
 # ldap_signed OUT DOMAIN [options]: true when signed (and dkimpy verifies).
 ldap_signed() {
