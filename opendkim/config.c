@@ -438,6 +438,7 @@ typedef struct {
 	unsigned next_seq;
 	const keystore *previous_keys;  /* a reload: the running keys */
 	const config *refresh_from;     /* config_refresh: the running one */
+	bool changed;                   /* a refresh read other rows */
 } config_ctx;
 
 typedef config_set_result (*config_setter)(config_ctx *ctx,
@@ -1003,7 +1004,14 @@ static config_set_result config_set_dataset(config_ctx *ctx,
 
 		ds = db ? config_reread(ctx, value, where,
 		                        dataset_is_stale(running)) : NULL;
-		if (ds == NULL) {
+		if (ds != NULL && running != NULL && !dataset_is_stale(running) &&
+		    ds->count == running->count &&
+		    ds->digest == running->digest) {
+			dataset_free(ds);       /* the same rows: keep the copy */
+			ds = dataset_ref(running);
+		} else if (ds != NULL) {
+			ctx->changed = true;
+		} else {
 			ds = dataset_ref(running);
 			if (db)
 				dataset_set_stale(ds, true);
@@ -1025,6 +1033,7 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
 {
 	hostlist **field = CONFIG_FIELD(ctx->cfg, opt, hostlist *);
 	bool reported = false, stale;
+	unsigned long long digest;
 	dataset *ds = NULL;
 	hostlist *hl = NULL;
 
@@ -1037,6 +1046,15 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
 		if (dataset_spec_is_database(value))
 			ds = config_reread(ctx, value, where,
 			                   hostlist_is_stale(running));
+		if (ds != NULL && !hostlist_is_stale(running) &&
+		    ds->digest == hostlist_digest(running)) {
+			dataset_free(ds);       /* the same rows: keep the list */
+			hostlist_free(*field);
+			*field = hostlist_ref(running);
+			return CONFIG_SET_OK;
+		}
+		if (ds != NULL)
+			ctx->changed = true;
 		if (ds == NULL) {
 			if (dataset_spec_is_database(value))
 				hostlist_set_stale(running, true);
@@ -1050,9 +1068,11 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
 	if (reported)
 		return CONFIG_SET_REPORTED;
 	stale = dataset_is_stale(ds);
+	digest = ds != NULL ? ds->digest : 0;
 	if (ds != NULL && (hl = hostlist_take_dataset(ds, ctx->diag)) == NULL)
 		return CONFIG_SET_REPORTED;
 	hostlist_set_stale(hl, stale);
+	hostlist_set_digest(hl, digest);
 	hostlist_free(*field);
 	*field = hl;
 	return CONFIG_SET_OK;
@@ -1973,7 +1993,7 @@ static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
 static config *config_parse(const char *name, const char *buf, size_t len,
                            const config_overrides *ov, unsigned flags,
                            const config *previous, const config *refresh_from,
-                           diag_list *diag)
+                           bool *unchanged, diag_list *diag)
 {
 	config_ctx ctx;
 	size_t errors = diag->errors;
@@ -1994,6 +2014,14 @@ static config *config_parse(const char *name, const char *buf, size_t len,
 	if (ov != NULL)
 		config_apply_overrides(&ctx, ov);
 	config_apply(&ctx);
+	if (refresh_from != NULL && !ctx.changed && diag->errors == errors) {
+		/* every database gave the rows running has: nothing to do
+		 * (no keys to parse again, no configuration to swap) */
+		*unchanged = true;
+		config_ctx_free(&ctx);
+		config_unref(cfg);
+		return NULL;
+	}
 	config_finish(&ctx);
 	config_ctx_free(&ctx);
 	if (diag->errors != errors) {
@@ -2007,7 +2035,7 @@ config *config_parse_buffer(const char *name, const char *buf, size_t len,
                             const config_overrides *ov, unsigned flags,
                             diag_list *diag)
 {
-	return config_parse(name, buf, len, ov, flags, NULL, NULL, diag);
+	return config_parse(name, buf, len, ov, flags, NULL, NULL, NULL, diag);
 }
 
 config *config_reload(const char *path, const config_overrides *ov,
@@ -2026,21 +2054,22 @@ config *config_reload(const char *path, const config_overrides *ov,
 		         path, why);
 		return NULL;
 	}
-	cfg = config_parse(path, data, len, ov, 0, previous, NULL, diag);
+	cfg = config_parse(path, data, len, ov, 0, previous, NULL, NULL, diag);
 	free(data);
 	return cfg;
 }
 
 config *config_refresh(const config *running, const config_overrides *ov,
-                       diag_list *diag)
+                       bool *unchanged, diag_list *diag)
 {
+	*unchanged = false;
 	if (running == NULL || running->nsources == 0) {
 		diag_add(diag, DIAG_ERROR, "no configuration to refresh");
 		return NULL;
 	}
 	return config_parse(running->sources[0], running->source_texts[0],
 	                    running->source_lens[0], ov, 0, running, running,
-	                    diag);
+	                    unchanged, diag);
 }
 
 config *config_load(const char *path, const config_overrides *ov,

@@ -466,11 +466,25 @@ dataset *dataset_new_exact(const char *name)
 	return dataset_new(DATASET_FILE, name, name);
 }
 
+/* FNV-1a, 64 bits, over len bytes then a separator. */
+static unsigned long long dataset_fnv(unsigned long long h, const char *p,
+                                      size_t len, unsigned char sep)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return (h ^ sep) * 1099511628211ull;
+}
+
 bool dataset_add_row(dataset *ds, const char *key, size_t keylen,
                      const char *value, size_t valuelen, unsigned row,
                      diag_list *diag)
 {
 	size_t i, fields = 0;
+
+	if (ds->count == 0)
+		ds->digest = 14695981039346656037ull;
+	ds->digest = dataset_fnv(dataset_fnv(ds->digest, key, keylen, 0),
+	                         value, valuelen, '\n');
 
 	/* A value of many words (an inline PEM key with its spaces) is one
 	 * field rather than an error: only the KeyTable reads it, whole. */

@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 
@@ -72,6 +73,9 @@ typedef struct dataset {
 	atomic_uint refs;       /* private: dataset_ref / dataset_free */
 	atomic_bool stale;      /* a database data set whose last read failed:
 	                         * these entries are the last good copy */
+	unsigned long long digest; /* rows from a database: FNV-1a of every
+	                         * key and value in order (a refresh that
+	                         * reads the same rows changes nothing) */
 } dataset;
 
 /*

@@ -53,6 +53,7 @@ struct hostlist {
 	size_t count;
 	atomic_uint refs;       /* hostlist_ref / hostlist_free */
 	atomic_bool stale;      /* from a database whose last read failed */
+	unsigned long long digest;  /* its data set's (dataset.h) */
 };
 
 /*
@@ -370,6 +371,17 @@ void hostlist_set_stale(hostlist *hl, bool stale)
 {
 	if (hl != NULL)
 		atomic_store(&hl->stale, stale);
+}
+
+void hostlist_set_digest(hostlist *hl, unsigned long long digest)
+{
+	if (hl != NULL)
+		hl->digest = digest;
+}
+
+unsigned long long hostlist_digest(const hostlist *hl)
+{
+	return hl != NULL ? hl->digest : 0;
 }
 
 bool hostlist_is_stale(const hostlist *hl)

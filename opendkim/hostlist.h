@@ -91,6 +91,9 @@ hostlist *hostlist_ref(hostlist *hl);
 /* From a database whose last read failed (see dataset_set_stale). */
 void hostlist_set_stale(hostlist *hl, bool stale);
 bool hostlist_is_stale(const hostlist *hl);
+/* The digest of the data set it was built from (a refresh compares it). */
+void hostlist_set_digest(hostlist *hl, unsigned long long digest);
+unsigned long long hostlist_digest(const hostlist *hl);
 
 /* Number of entries (for tests and -n output). */
 size_t hostlist_count(const hostlist *hl);

@@ -594,10 +594,11 @@ static void main_refresh(void)
 {
 	diag_list d = {0};
 	config *old = runtime_config_get();
-	config *cfg = config_refresh(old, &main_opts.ov, &d);
+	bool unchanged;
+	config *cfg = config_refresh(old, &main_opts.ov, &unchanged, &d);
 	config_unref(old);
 	dkim_error err = { 0 };
-	bool ok = cfg != NULL && runtime_set_config(cfg, &err);
+	bool ok = unchanged || (cfg != NULL && runtime_set_config(cfg, &err));
 	for (size_t i = 0; i < d.count; i++)
 		if (d.msgs[i].severity == DIAG_OUTAGE || d.msgs[i].severity == DIAG_NOTICE)
 			log_msg(d.msgs[i].severity == DIAG_OUTAGE ? LOG_ERR : LOG_NOTICE,

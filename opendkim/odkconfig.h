@@ -274,9 +274,12 @@ config *config_reload(const char *path, const config_overrides *ov,
  * DIAG_OUTAGE message (FILE:LINE, data set, reason) when the set becomes
  * stale and one DIAG_NOTICE when it is read again, nothing in between.
  * Other errors (a malformed key in a row) make it NULL, as config_reload.
+ * When every database gave the rows running has (or could not be read),
+ * it is NULL with *unchanged set and nothing else is done: the cost of an
+ * idle refresh is the queries, not parsing the KeyTable's keys again.
  */
 config *config_refresh(const config *running, const config_overrides *ov,
-                       diag_list *diag);
+                       bool *unchanged, diag_list *diag);
 
 /*
  * Parses a configuration from memory; name is used in messages. With
