@@ -10,6 +10,7 @@
 #                               "dkim"; defines db_start, db_stop, db_sql,
 #                               PG_PORT and DSN / DSN_BAD (dsn:pgsql://...)
 #     db_trap CLEANUP           trap: CLEANUP, then mt_cleanup
+#     db_signed, db_wait_signed  did the milter sign (below)
 
 db_trap() {
 	trap "$1; mt_cleanup" EXIT
@@ -72,4 +73,29 @@ pg_setup() {
 		mt_fail "CREATE DATABASE"
 	DSN="dsn:pgsql://dkim:secret-pw-42@$PG_PORT+127.0.0.1/dkim"
 	DSN_BAD="dsn:pgsql://dkim:wrongpass@$PG_PORT+127.0.0.1/dkim"
+}
+
+# db_signed OUT FROM-DOMAIN [miltclient options]: sends a message, true
+# when it came back signed (and then dkimpy verifies it).
+db_signed() {
+	_o=$1
+	_d=$2
+	shift 2
+	mt_message "$T/m-$_d.eml" "$_d"
+	mt_send "$_o" "$T/m-$_d.eml" "$@"
+	grep -q '^DKIM-Signature:' "$_o" || return 1
+	mt_verify "$_o"
+}
+
+# db_wait_signed FROM-DOMAIN yes|no: polls (up to 15 s) until messages from
+# the domain are (yes) or are not (no) signed.
+db_wait_signed() {
+	_i=0
+	while :; do
+		_i=$((_i + 1))
+		if db_signed "$T/w-$1-$_i.eml" "$1" -a 192.0.2.9; then _s=yes; else _s=no; fi
+		[ "$_s" = "$2" ] && return 0
+		[ $_i -lt 60 ] || mt_fail "$1: still signed=$_s after 15 s, want $2"
+		sleep 0.25
+	done
 }

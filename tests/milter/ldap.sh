@@ -115,43 +115,22 @@ sed 's/^LDAPKeepaliveIdle.*/LDAPKeepaliveIdle\tsoon/' "$T/ldap.conf" > "$T/ka.co
 mt_grep "$T/n-ka.out" "LDAPKeepaliveIdle: 'soon' is not 1 to 86400" "bad keepalive value named"
 mt_ok "keepalive keys applied; keys that do nothing are warned about at -n"
 
-# ldap_signed OUT DOMAIN [options]: true when signed (and dkimpy verifies).
-ldap_signed() {
-	_o=$1
-	_d=$2
-	shift 2
-	mt_message "$T/m-$_d.eml" "$_d"
-	mt_send "$_o" "$T/m-$_d.eml" "$@"
-	grep -q '^DKIM-Signature:' "$_o" || return 1
-	mt_verify "$_o"
-}
-ldap_wait_signed() {
-	_i=0
-	while :; do
-		_i=$((_i + 1))
-		if ldap_signed "$T/w-$1-$_i.eml" "$1" -a 192.0.2.9; then _s=yes; else _s=no; fi
-		[ "$_s" = "$2" ] && return 0
-		[ $_i -lt 60 ] || mt_fail "$1: still signed=$_s after 15 s, want $2"
-		sleep 0.25
-	done
-}
-
 mt_start "$T/ldap.conf"
-ldap_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed"
-ldap_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts entries signed"
-ldap_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it has an entry"
+db_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed"
+db_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts entries signed"
+db_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it has an entry"
 mt_ok "KeyTable, SigningTable and InternalHosts from slapd: signed, dkimpy verifies"
 
 ldap_signing example.org k2 > "$LT/org.ldif"
 ldap_add "$LT/org.ldif"
-ldap_wait_signed example.org yes
+db_wait_signed example.org yes
 ldap_delete cn=example.com,ou=signing,dc=test
-ldap_wait_signed example.com no
+db_wait_signed example.com no
 mt_ok "an entry added is signed for, one deleted is not, within the ttl"
 
 db_stop
 sleep 2.5
-ldap_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while slapd is down"
+db_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while slapd is down"
 _t0=$(date +%s%N)
 mt_send "$T/o3.eml" "$T/m-example.com.eml" -a 192.0.2.5
 _ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
@@ -163,7 +142,7 @@ _n=$(grep -c 'using the copy read before' "$MT_LOG")
 db_start
 ldap_signing example.com k1 > "$LT/com.ldif"
 ldap_add "$LT/com.ldif"
-ldap_wait_signed example.com yes
+db_wait_signed example.com yes
 mt_grep "$MT_LOG" 'outage is over' "recovery said"
 mt_nogrep "$MT_LOG" 'secret-pw-42' "the password is not logged"
 mt_ok "slapd down: entries read before keep signing, others tempfail, said once; recovers"
@@ -182,6 +161,6 @@ mt_message "$T/m-soft.eml" example.org
 mt_send "$T/soft1.eml" "$T/m-soft.eml" -a 192.0.2.5
 [ "$(mt_fate "$T/soft1.eml.result")" = tempfail ] || mt_fail "soft start: a message before the first read is not tempfail"
 db_start
-ldap_wait_signed example.org yes
+db_wait_signed example.org yes
 mt_stop
 mt_ok "LDAPSoftStart: starts with the directory down, tempfail until it is read, then signs"
