@@ -6,8 +6,10 @@
 --   KeyTable      dsn:pgsql://dkim:PASSWORD@5432+db.example/dkim/table=dkim_keys?keycol=id?datacol=domain_name,selector,private_key
 --   SigningTable  dsn:pgsql://dkim:PASSWORD@5432+db.example/dkim/table=dkim_signing?keycol=author?datacol=dkim_id
 --   InternalHosts dsn:pgsql://dkim:PASSWORD@5432+db.example/dkim/table=dkim_internal?keycol=host?datacol=host
--- The milter reads each table whole, every ttl seconds (?ttl=N, default
--- 60): it only needs SELECT on them.
+-- The milter reads each table whole, every ttl seconds (?ttl=N, or
+-- DataSetTTL, default 60): it only needs SELECT on them, and never queries
+-- per message. While the server is down the tables read last keep signing
+-- the domains they list; others are tempfail (opendkim.conf(5), Outages).
 
 CREATE TABLE dkim_keys (
 	id          VARCHAR(64) PRIMARY KEY,  -- the KeyTable key name

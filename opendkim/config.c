@@ -19,6 +19,7 @@
  */
 #include "odkconfig.h"
 #include "dataset_ldap.h"
+#include "dataset_backend.h"
 #include "dkim_resolver.h"
 
 #include <ctype.h>
@@ -375,9 +376,13 @@ static void config_free(config *cfg)
 	free(cfg->syslog_name);
 	free(cfg->user);
 	free(cfg->group);
-	for (i = 0; i < cfg->nsources; i++)
+	for (i = 0; i < cfg->nsources; i++) {
 		free(cfg->sources[i]);
+		free(cfg->source_texts[i]);
+	}
 	free(cfg->sources);
+	free(cfg->source_texts);
+	free(cfg->source_lens);
 	free(cfg);
 }
 
@@ -434,6 +439,8 @@ typedef struct {
 	unsigned *seq;          /* order in which the values were read */
 	unsigned next_seq;
 	const keystore *previous_keys;  /* a reload: the running keys */
+	const config *refresh_from;     /* config_refresh: the running one */
+	bool changed;                   /* a refresh read other rows */
 } config_ctx;
 
 typedef config_set_result (*config_setter)(config_ctx *ctx,
@@ -930,6 +937,28 @@ static bool config_spec_reads_file(const char *spec)
 }
 
 /*
+ * LDAPSoftStart: the directory of an "ldap:" data set could not be read
+ * at start. Its errors (in d) become DIAG_OUTAGE messages and the data set
+ * starts empty and stale: lookups it cannot answer are internal errors
+ * until a refresh reads it.
+ */
+static dataset *config_soft_start(config_ctx *ctx, const char *where,
+                                  const diag_list *d)
+{
+	dataset *ds;
+
+	for (size_t i = 0; i < d->count; i++)
+		diag_add(ctx->diag, d->msgs[i].severity == DIAG_ERROR
+		                    ? DIAG_OUTAGE : d->msgs[i].severity,
+		         "%s%s", d->msgs[i].text, d->msgs[i].severity == DIAG_ERROR
+		         ? " (LDAPSoftStart: starting without its entries until "
+		           "it can be read)" : "");
+	ds = dataset_parse_buffer(where, DATASET_FILE, "", 0, ctx->diag);
+	dataset_set_stale(ds, true);
+	return ds;
+}
+
+/*
  * Opens a data set for an option. NULL either after reporting errors
  * (*reported set) or, with CONFIG_PARSE_ONLY, when it would read a file.
  */
@@ -949,8 +978,49 @@ static dataset *config_open_dataset(config_ctx *ctx, const char *value,
 	}
 	if ((ctx->flags & CONFIG_PARSE_ONLY) && config_spec_reads_file(value))
 		return NULL;
+	if (dataset_spec_is_database(value) && dataset_soft_start(value)) {
+		diag_list d = { 0 };
+
+		if ((ds = dataset_open(value, where, &d)) == NULL)
+			ds = config_soft_start(ctx, where, &d);
+		else
+			for (size_t i = 0; i < d.count; i++)
+				diag_add(ctx->diag, d.msgs[i].severity, "%s",
+				         d.msgs[i].text);
+		diag_list_free(&d);
+		*reported = ds == NULL;
+		return ds;
+	}
 	ds = dataset_open(value, where, ctx->diag);
 	*reported = ds == NULL && ctx->diag->errors != errors;
+	return ds;
+}
+
+/*
+ * A refresh reads a database data set again. NULL when it cannot be read
+ * (the caller keeps the running copy, stale); that is said once per
+ * outage: when the running copy was not stale yet. Its recovery is said
+ * once too. Warnings about rows were said by the load that read them
+ * first, so they are not repeated every ttl.
+ */
+static dataset *config_reread(config_ctx *ctx, const char *value,
+                              const char *where, bool was_stale)
+{
+	diag_list d = { 0 };
+	dataset *ds = dataset_open(value, where, &d);
+
+	if (ds == NULL && !was_stale)
+		for (size_t i = 0; i < d.count; i++)
+			if (d.msgs[i].severity == DIAG_ERROR)
+				diag_add(ctx->diag, DIAG_OUTAGE, "%s: using the "
+				         "copy read before; lookups it has no "
+				         "answer for are internal errors until "
+				         "it can be read (said once per outage)",
+				         d.msgs[i].text);
+	if (ds != NULL && was_stale)
+		diag_add(ctx->diag, DIAG_NOTICE, "%s: data set read again: "
+		         "the outage is over", where);
+	diag_list_free(&d);
 	return ds;
 }
 
@@ -961,16 +1031,39 @@ static config_set_result config_set_dataset(config_ctx *ctx,
                                             size_t why_size)
 {
 	dataset **field = CONFIG_FIELD(ctx->cfg, opt, dataset *);
-	bool reported;
-	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+	bool reported = false;
+	dataset *ds;
 
 	(void)why;
 	(void)why_size;
+	if (ctx->refresh_from != NULL) {
+		dataset *running = *CONFIG_FIELD(ctx->refresh_from, opt,
+		                                 dataset *);
+		bool db = dataset_spec_is_database(value);
+
+		ds = db ? config_reread(ctx, value, where,
+		                        dataset_is_stale(running)) : NULL;
+		if (ds != NULL && running != NULL && !dataset_is_stale(running) &&
+		    ds->count == running->count &&
+		    ds->digest == running->digest) {
+			dataset_free(ds);       /* the same rows: keep the copy */
+			ds = dataset_ref(running);
+		} else if (ds != NULL) {
+			ctx->changed = true;
+		} else {
+			ds = dataset_ref(running);
+			if (db)
+				dataset_set_stale(ds, true);
+		}
+	} else {
+		ds = config_open_dataset(ctx, value, where, &reported);
+	}
 	dataset_free(*field);
 	*field = ds;
 	return reported ? CONFIG_SET_REPORTED : CONFIG_SET_OK;
 }
 
+/* config_set_dataset for a host list; a refresh as there. */
 static config_set_result config_set_hostlist(config_ctx *ctx,
                                              const config_option *opt,
                                              const char *value,
@@ -978,16 +1071,47 @@ static config_set_result config_set_hostlist(config_ctx *ctx,
                                              size_t why_size)
 {
 	hostlist **field = CONFIG_FIELD(ctx->cfg, opt, hostlist *);
-	bool reported;
-	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+	bool reported = false, stale;
+	unsigned long long digest;
+	dataset *ds = NULL;
 	hostlist *hl = NULL;
 
 	(void)why;
 	(void)why_size;
+	if (ctx->refresh_from != NULL) {
+		hostlist *running = *CONFIG_FIELD(ctx->refresh_from, opt,
+		                                  hostlist *);
+
+		if (dataset_spec_is_database(value))
+			ds = config_reread(ctx, value, where,
+			                   hostlist_is_stale(running));
+		if (ds != NULL && !hostlist_is_stale(running) &&
+		    ds->digest == hostlist_digest(running)) {
+			dataset_free(ds);       /* the same rows: keep the list */
+			hostlist_free(*field);
+			*field = hostlist_ref(running);
+			return CONFIG_SET_OK;
+		}
+		if (ds != NULL)
+			ctx->changed = true;
+		if (ds == NULL) {
+			if (dataset_spec_is_database(value))
+				hostlist_set_stale(running, true);
+			hostlist_free(*field);
+			*field = hostlist_ref(running);
+			return CONFIG_SET_OK;
+		}
+	} else {
+		ds = config_open_dataset(ctx, value, where, &reported);
+	}
 	if (reported)
 		return CONFIG_SET_REPORTED;
+	stale = dataset_is_stale(ds);
+	digest = ds != NULL ? ds->digest : 0;
 	if (ds != NULL && (hl = hostlist_take_dataset(ds, ctx->diag)) == NULL)
 		return CONFIG_SET_REPORTED;
+	hostlist_set_stale(hl, stale);
+	hostlist_set_digest(hl, digest);
 	hostlist_free(*field);
 	*field = hl;
 	return CONFIG_SET_OK;
@@ -1029,8 +1153,20 @@ static config_set_result config_set_names(config_ctx *ctx,
 	const char *const *defaults;
 	size_t ndefaults, i;
 	bool reported;
-	dataset *ds = config_open_dataset(ctx, value, where, &reported);
+	dataset *ds;
 
+	if (ctx->refresh_from != NULL) {
+		/* a refresh reads no file: the running list */
+		const config_names *running = CONFIG_FIELD(ctx->refresh_from,
+		                                           opt, config_names);
+
+		if (config_names_set(list, (const char *const *)running->names,
+		                     running->count))
+			return CONFIG_SET_OK;
+		snprintf(why, why_size, "out of memory");
+		return CONFIG_SET_BAD;
+	}
+	ds = config_open_dataset(ctx, value, where, &reported);
 	if (ds == NULL)
 		return reported ? CONFIG_SET_REPORTED : CONFIG_SET_OK;
 	/* the row's built-in list, kept with "*" */
@@ -1081,6 +1217,9 @@ static const config_option config_options[] = {
 	CONFIG_OPT("Canonicalization", config_set_canon, header_canon),
 	CONFIG_OPT("ClockDrift", config_set_number, clock_drift,
 	           .min = 0, .max = 86400, CONFIG_DEF(300)),
+	/* ours: read by dataset_ldap_configure before data sets open */
+	CONFIG_OPT("DataSetTTL", config_set_number, dataset_ttl,
+	           .min = 1, .max = 86400, CONFIG_DEF(DATASET_DSN_TTL)),
 	CONFIG_OPT("DNSTimeout", config_set_number, dns_timeout,
 	           .min = 1, .max = 86400, CONFIG_DEF(5)),
 	CONFIG_OPT("Domain", config_set_dataset, domains),
@@ -1211,19 +1350,71 @@ static bool config_is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* Adds a file name to cfg->sources; returns the stored copy. */
-static const char *config_add_source(config_ctx *ctx, const char *name)
+/* A copy of len bytes of text, NUL-ended. */
+static char *config_memdup(const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy != NULL) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+	}
+	return copy;
+}
+
+/*
+ * Adds a file name and its text to cfg->sources; returns the stored copy
+ * of the name.
+ */
+static const char *config_add_source(config_ctx *ctx, const char *name,
+                                     const char *text, size_t len)
 {
 	config *cfg = ctx->cfg;
-	char **sources = realloc(cfg->sources,
-	                         (cfg->nsources + 1) * sizeof(char *));
+	size_t n = cfg->nsources + 1;
+	char **sources = realloc(cfg->sources, n * sizeof(char *));
+	char **texts;
+	size_t *lens;
 
 	if (sources == NULL)
 		return NULL;
 	cfg->sources = sources;
-	if ((sources[cfg->nsources] = strdup(name)) == NULL)
+	if ((texts = realloc(cfg->source_texts, n * sizeof(char *))) == NULL)
 		return NULL;
+	cfg->source_texts = texts;
+	if ((lens = realloc(cfg->source_lens, n * sizeof(size_t))) == NULL)
+		return NULL;
+	cfg->source_lens = lens;
+	sources[cfg->nsources] = strdup(name);
+	texts[cfg->nsources] = config_memdup(text, len);
+	lens[cfg->nsources] = len;
+	if (sources[cfg->nsources] == NULL || texts[cfg->nsources] == NULL) {
+		free(sources[cfg->nsources]);
+		free(texts[cfg->nsources]);
+		return NULL;
+	}
 	return sources[cfg->nsources++];
+}
+
+/*
+ * The text of an Include file: from the file, or at a refresh as it was
+ * read at the last load (a copy). NULL with the reason in *why.
+ */
+static char *config_include_text(config_ctx *ctx, const char *path,
+                                 size_t *len, const char **why)
+{
+	const config *from = ctx->refresh_from;
+
+	if (from == NULL)
+		return dataset_read_file(path, len, why);
+	for (size_t i = 1; i < from->nsources; i++) {
+		if (strcmp(from->sources[i], path) != 0)
+			continue;
+		*len = from->source_lens[i];
+		*why = "out of memory";
+		return config_memdup(from->source_texts[i], *len);
+	}
+	*why = "not read at the last load (SIGHUP reads it)";
+	return NULL;
 }
 
 /* Remembers the last value of option idx and where it came from. */
@@ -1274,13 +1465,13 @@ static void config_include(config_ctx *ctx, const char *path,
 		         CONFIG_MAX_INCLUDE);
 		return;
 	}
-	data = dataset_read_file(path, &len, &why);
+	data = config_include_text(ctx, path, &len, &why);
 	if (data == NULL) {
 		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: Include %s: %s", file,
 		         line, path, why);
 		return;
 	}
-	stored = config_add_source(ctx, path);
+	stored = config_add_source(ctx, path, data, len);
 	if (stored == NULL)
 		diag_add(ctx->diag, DIAG_ERROR, "%s:%u: out of memory", file,
 		         line);
@@ -1901,7 +2092,8 @@ static bool config_ctx_init(config_ctx *ctx, diag_list *diag, unsigned flags)
 
 static config *config_parse(const char *name, const char *buf, size_t len,
                            const config_overrides *ov, unsigned flags,
-                           const config *previous, diag_list *diag)
+                           const config *previous, const config *refresh_from,
+                           bool *unchanged, diag_list *diag)
 {
 	config_ctx ctx;
 	size_t errors = diag->errors;
@@ -1912,8 +2104,9 @@ static config *config_parse(const char *name, const char *buf, size_t len,
 		return NULL;
 	dataset_ldap_configure(buf, len);
 	ctx.previous_keys = previous != NULL ? previous->keys : NULL;
+	ctx.refresh_from = refresh_from;
 	cfg = ctx.cfg;
-	file = config_add_source(&ctx, name);
+	file = config_add_source(&ctx, name, buf, len);
 	if (file == NULL || (cfg->path = strdup(name)) == NULL)
 		diag_add(diag, DIAG_ERROR, "%s: out of memory", name);
 	else
@@ -1921,6 +2114,14 @@ static config *config_parse(const char *name, const char *buf, size_t len,
 	if (ov != NULL)
 		config_apply_overrides(&ctx, ov);
 	config_apply(&ctx);
+	if (refresh_from != NULL && !ctx.changed && diag->errors == errors) {
+		/* every database gave the rows running has: nothing to do
+		 * (no keys to parse again, no configuration to swap) */
+		*unchanged = true;
+		config_ctx_free(&ctx);
+		config_unref(cfg);
+		return NULL;
+	}
 	config_finish(&ctx);
 	config_ctx_free(&ctx);
 	if (diag->errors != errors) {
@@ -1934,7 +2135,7 @@ config *config_parse_buffer(const char *name, const char *buf, size_t len,
                             const config_overrides *ov, unsigned flags,
                             diag_list *diag)
 {
-	return config_parse(name, buf, len, ov, flags, NULL, diag);
+	return config_parse(name, buf, len, ov, flags, NULL, NULL, NULL, diag);
 }
 
 config *config_reload(const char *path, const config_overrides *ov,
@@ -1953,9 +2154,22 @@ config *config_reload(const char *path, const config_overrides *ov,
 		         path, why);
 		return NULL;
 	}
-	cfg = config_parse(path, data, len, ov, 0, previous, diag);
+	cfg = config_parse(path, data, len, ov, 0, previous, NULL, NULL, diag);
 	free(data);
 	return cfg;
+}
+
+config *config_refresh(const config *running, const config_overrides *ov,
+                       bool *unchanged, diag_list *diag)
+{
+	*unchanged = false;
+	if (running == NULL || running->nsources == 0) {
+		diag_add(diag, DIAG_ERROR, "no configuration to refresh");
+		return NULL;
+	}
+	return config_parse(running->sources[0], running->source_texts[0],
+	                    running->source_lens[0], ov, 0, running, running,
+	                    unchanged, diag);
 }
 
 config *config_load(const char *path, const config_overrides *ov,

@@ -41,6 +41,8 @@ static dataset *dataset_new(dataset_kind kind, const char *spec,
 
 	if (ds == NULL)
 		return NULL;
+	atomic_init(&ds->refs, 1);
+	atomic_init(&ds->stale, false);
 	ds->kind = kind;
 	ds->spec = strdup(spec);
 	ds->file = strdup(file);
@@ -66,7 +68,7 @@ void dataset_free(dataset *ds)
 {
 	size_t i;
 
-	if (ds == NULL)
+	if (ds == NULL || atomic_fetch_sub(&ds->refs, 1) != 1)
 		return;
 	for (i = 0; i < ds->count; i++)
 		dataset_entry_free(&ds->entries[i]);
@@ -77,12 +79,42 @@ void dataset_free(dataset *ds)
 	free(ds);
 }
 
+dataset *dataset_ref(dataset *ds)
+{
+	if (ds != NULL)
+		atomic_fetch_add(&ds->refs, 1);
+	return ds;
+}
+
+void dataset_set_stale(dataset *ds, bool stale)
+{
+	if (ds != NULL)
+		atomic_store(&ds->stale, stale);
+}
+
+bool dataset_is_stale(const dataset *ds)
+{
+	return ds != NULL && atomic_load(&((dataset *)ds)->stale);
+}
+
 /* Splits value at whitespace into e->fields. */
 static bool dataset_split_fields(dataset_entry *e, const char *file,
                                  unsigned line, diag_list *diag)
 {
 	const char *p = e->value;
+	size_t n = 0;
 
+	/* Sized to the line's fields: a table of 100 000 rows must not
+	 * cost DATASET_MAX_FIELDS pointers a row. */
+	for (const char *q = p; *q != '\0'; q++)
+		if (!dataset_is_space((unsigned char)*q) &&
+		    (q == p || dataset_is_space((unsigned char)q[-1])))
+			n++;
+	if (n > DATASET_MAX_FIELDS) {
+		diag_add(diag, DIAG_ERROR, "%s:%u: more than %d values", file,
+		         line, DATASET_MAX_FIELDS);
+		return false;
+	}
 	while (*p != '\0') {
 		const char *start;
 
@@ -99,7 +131,7 @@ static bool dataset_split_fields(dataset_entry *e, const char *file,
 			return false;
 		}
 		if (e->fields == NULL)
-			e->fields = calloc(DATASET_MAX_FIELDS, sizeof(char *));
+			e->fields = calloc(n, sizeof(char *));
 		if (e->fields == NULL ||
 		    (e->fields[e->nfields] = strndup(start,
 		                                     (size_t)(p - start))) == NULL) {
@@ -123,10 +155,15 @@ static bool dataset_append(dataset *ds, const char *key, size_t keylen,
 {
 	dataset_entry *e, *entries;
 
-	entries = realloc(ds->entries, (ds->count + 1) * sizeof(*entries));
-	if (entries == NULL)
-		goto nomem;
-	ds->entries = entries;
+	if (ds->count == ds->cap) {
+		size_t cap = ds->cap ? ds->cap * 2 : 16;
+
+		entries = realloc(ds->entries, cap * sizeof(*entries));
+		if (entries == NULL)
+			goto nomem;
+		ds->entries = entries;
+		ds->cap = cap;
+	}
 	e = &ds->entries[ds->count];
 	memset(e, 0, sizeof(*e));
 	ds->count++;
@@ -429,11 +466,25 @@ dataset *dataset_new_exact(const char *name)
 	return dataset_new(DATASET_FILE, name, name);
 }
 
+/* FNV-1a, 64 bits, over len bytes then a separator. */
+static unsigned long long dataset_fnv(unsigned long long h, const char *p,
+                                      size_t len, unsigned char sep)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return (h ^ sep) * 1099511628211ull;
+}
+
 bool dataset_add_row(dataset *ds, const char *key, size_t keylen,
                      const char *value, size_t valuelen, unsigned row,
                      diag_list *diag)
 {
 	size_t i, fields = 0;
+
+	if (ds->count == 0)
+		ds->digest = 14695981039346656037ull;
+	ds->digest = dataset_fnv(dataset_fnv(ds->digest, key, keylen, 0),
+	                         value, valuelen, '\n');
 
 	/* A value of many words (an inline PEM key with its spaces) is one
 	 * field rather than an error: only the KeyTable reads it, whole. */
@@ -455,6 +506,20 @@ bool dataset_finish(dataset *ds, diag_list *diag)
 static bool dataset_has_prefix(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool dataset_spec_is_database(const char *spec)
+{
+	return dataset_has_prefix(spec, "dsn:") ||
+	       dataset_has_prefix(spec, "ldap:") ||
+	       dataset_has_prefix(spec, "ldaps:") ||
+	       dataset_has_prefix(spec, "ldapi:");
+}
+
+bool dataset_soft_start(const char *spec)
+{
+	return !dataset_has_prefix(spec, "dsn:") &&
+	       dataset_spec_is_database(spec) && dataset_ldap_soft_start();
 }
 
 /* Back ends OpenDKIM may have been built with and we do not implement. */

@@ -33,8 +33,10 @@
 #ifndef ODK_DATASET_H
 #define ODK_DATASET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 
@@ -65,8 +67,15 @@ typedef struct dataset {
 	char *file;             /* file name, or the spec for csl */
 	dataset_entry *entries; /* in file order */
 	size_t count;
+	size_t cap;             /* private: entries allocated */
 	dataset_entry **sorted; /* private: exact keys sorted (ignoring case,
 	                         * then file order) for binary search */
+	atomic_uint refs;       /* private: dataset_ref / dataset_free */
+	atomic_bool stale;      /* a database data set whose last read failed:
+	                         * these entries are the last good copy */
+	unsigned long long digest; /* rows from a database: FNV-1a of every
+	                         * key and value in order (a refresh that
+	                         * reads the same rows changes nothing) */
 } dataset;
 
 /*
@@ -95,7 +104,29 @@ char *dataset_read_file(const char *path, size_t *len, const char **why);
 /* Parses the inline list form (text after "csl:"). */
 dataset *dataset_parse_csl(const char *list, diag_list *diag);
 
+/* Drops a reference; the last one frees the set. */
 void dataset_free(dataset *ds);
+
+/* Another reference to ds (which a configuration refresh shares). */
+dataset *dataset_ref(dataset *ds);
+
+/*
+ * True for the names of data sets kept in a database ("dsn:", "ldap:",
+ * "ldaps:", "ldapi:"): the ones the daemon reads again every ttl.
+ */
+bool dataset_spec_is_database(const char *spec);
+
+/*
+ * Stale: the database could not be read when it should have been, so the
+ * entries are the last good copy. A key found is still an answer; a key
+ * NOT found is no answer (it may have been added since), which callers
+ * treat as an internal error (opendkim.conf(5), "Outages").
+ */
+void dataset_set_stale(dataset *ds, bool stale);
+/* A database data set that may start stale when it cannot be read at
+ * start: "ldap:" ones with LDAPSoftStart (dsn: ones never may). */
+bool dataset_soft_start(const char *spec);
+bool dataset_is_stale(const dataset *ds);
 
 /*
  * Matches of key in file order. Start with *pos = 0; each call returns the

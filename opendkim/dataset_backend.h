@@ -59,6 +59,7 @@ typedef struct {
 	size_t ndatacols;
 	char *filter;           /* NULL when none */
 	unsigned ttl;
+	bool ttl_set;           /* ttl= given (else DataSetTTL applies) */
 	unsigned timeout;
 	char *redacted;         /* the name with the password as "***" */
 } dataset_dsn;
@@ -91,15 +92,21 @@ bool dataset_rows_add(dataset_rows *rows, const char *key, size_t keylen,
                       size_t nvals);
 
 /*
- * Backends: run dataset_dsn_query on the database named by dsn, and add
- * each row. False with a reason in why (no password in it).
+ * A database client library: the three steps every read takes (connect,
+ * run the query adding each row, close); dataset_dsn.c does the rest.
+ * Errors: NULL / false with a reason in why (never the password).
  */
-bool dataset_pgsql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size);
-bool dataset_mysql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size);
-bool dataset_sqlite_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                          char *why, size_t why_size);
+typedef struct {
+	void *(*connect)(const dataset_dsn *dsn, char *why, size_t why_size);
+	bool (*query)(void *db, const char *sql, dataset_rows *rows,
+	              char *why, size_t why_size);
+	void (*close)(void *db);
+} dataset_backend;
+
+/* Each backend file's table; NULL when this build has not its library. */
+const dataset_backend *dataset_pgsql_backend(void);
+const dataset_backend *dataset_mysql_backend(void);
+const dataset_backend *dataset_sqlite_backend(void);
 
 /* Which backends this build has ("pgsql mysql sqlite3", or ""). */
 const char *dataset_dsn_backends(void);

@@ -8,6 +8,7 @@
  * as "WHERE: data set 'REDACTED': REASON" by dataset_open_dsn.
  */
 #include "dataset_backend.h"
+#include "dataset_ldap.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -134,6 +135,8 @@ static bool dsn_param(dataset_dsn *dsn, const char *key, const char *v,
 			        "seconds", key);
 			return false;
 		}
+		if (out == &dsn->ttl)
+			dsn->ttl_set = true;
 		return true;
 	}
 	/* OpenDKIM ignores keys it does not use; so do we. */
@@ -512,33 +515,63 @@ void dataset_refresh_note(unsigned ttl)
 		;
 }
 
+/* The backends: dsn: name, table, what configure looks for. */
+static const struct {
+	const char *name;
+	const dataset_backend *(*get)(void);
+	const char *what;
+} dsn_backends[] = {
+	{ "pgsql", dataset_pgsql_backend, "PostgreSQL support (configure found no libpq)" },
+	{ "mysql", dataset_mysql_backend, "MySQL/MariaDB support (configure found no libmariadb)" },
+	{ "sqlite3", dataset_sqlite_backend, "SQLite support (configure found no libsqlite3)" },
+};
+#define DSN_NBACKENDS (sizeof(dsn_backends) / sizeof(*dsn_backends))
+
 const char *dataset_dsn_backends(void)
 {
 	static char names[32];
-	char why[8];
+	size_t i, len = 0;
 
 	if (names[0] != '\0')
 		return names;
-	/* A backend left out answers NULL rows with "not built". */
-	snprintf(names, sizeof(names), "%s%s%s",
-	         dataset_pgsql_fetch(NULL, NULL, why, sizeof(why)) ? "pgsql " : "",
-	         dataset_mysql_fetch(NULL, NULL, why, sizeof(why)) ? "mysql " : "",
-	         dataset_sqlite_fetch(NULL, NULL, why, sizeof(why)) ? "sqlite3 " : "");
-	if (names[0] != '\0')
-		names[strlen(names) - 1] = '\0';
-	else
+	for (i = 0; i < DSN_NBACKENDS; i++)
+		if (dsn_backends[i].get() != NULL)
+			len += (size_t)snprintf(names + len, sizeof(names) - len,
+			                        "%s%s", len ? " " : "",
+			                        dsn_backends[i].name);
+	if (len == 0)
 		snprintf(names, sizeof(names), "none");
 	return names;
 }
 
+/* One read: connect, query (each row into rows), close. */
 static bool dsn_fetch(const dataset_dsn *dsn, dataset_rows *rows, char *why,
                       size_t why_size)
 {
-	if (strcmp(dsn->backend, "pgsql") == 0)
-		return dataset_pgsql_fetch(dsn, rows, why, why_size);
-	if (strcmp(dsn->backend, "mysql") == 0)
-		return dataset_mysql_fetch(dsn, rows, why, why_size);
-	return dataset_sqlite_fetch(dsn, rows, why, why_size);
+	const dataset_backend *b = NULL;
+	char *query;
+	void *db;
+	bool ok = false;
+	size_t i;
+
+	for (i = 0; i < DSN_NBACKENDS; i++)
+		if (strcmp(dsn->backend, dsn_backends[i].name) == 0)
+			break;
+	if (i == DSN_NBACKENDS || (b = dsn_backends[i].get()) == NULL) {
+		dsn_why(why, why_size, "this build has no %s",
+		        i < DSN_NBACKENDS ? dsn_backends[i].what : "such backend");
+		return false;
+	}
+	if ((query = dataset_dsn_query(dsn)) == NULL) {
+		dsn_why(why, why_size, "out of memory");
+		return false;
+	}
+	if ((db = b->connect(dsn, why, why_size)) != NULL) {
+		ok = b->query(db, query, rows, why, why_size);
+		b->close(db);
+	}
+	free(query);
+	return ok;
 }
 
 /* Reads the table into rows->ds; false after adding an error. */
@@ -574,6 +607,8 @@ dataset *dataset_open_dsn(const char *spec, const char *where,
 		free(name);
 		return NULL;
 	}
+	/* Noted before the read: one that fails is tried again every ttl. */
+	dataset_refresh_note(dsn.ttl_set ? dsn.ttl : dataset_default_ttl());
 	rows.ds = dataset_new_exact(dsn.redacted);
 	rows.diag = diag;
 	rows.name = dsn.redacted;
@@ -583,8 +618,6 @@ dataset *dataset_open_dsn(const char *spec, const char *where,
 			         dsn.redacted);
 		dataset_free(rows.ds);
 		rows.ds = NULL;
-	} else {
-		dataset_refresh_note(dsn.ttl);
 	}
 	free(rows.buf);
 	dataset_dsn_free(&dsn);

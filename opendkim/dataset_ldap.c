@@ -67,18 +67,14 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
 /* ---- the configuration's keys ---------------------------------------------- */
 
 enum { DSL_KEY_USER, DSL_KEY_PASSWORD, DSL_KEY_TIMEOUT, DSL_KEY_TLS,
-       DSL_KEY_MECH, DSL_NKEYS };
+       DSL_KEY_MECH, DSL_KEY_SOFTSTART, DSL_KEY_KA_IDLE, DSL_KEY_KA_INTERVAL,
+       DSL_KEY_KA_PROBES, DSL_KEY_TTL, DSL_NKEYS };
 
 static const char *const dsl_keys[DSL_NKEYS] = {
 	"LDAPBindUser", "LDAPBindPassword", "LDAPTimeout", "LDAPUseTLS",
-	"LDAPAuthMechanism"
-};
-
-/* Accepted, with nothing to do here (see dataset_ldap.h). */
-static const char *const dsl_inert_keys[] = {
-	"LDAPKeepaliveIdle", "LDAPKeepaliveInterval", "LDAPKeepaliveProbes",
-	"LDAPSoftStart", "LDAPDisableCache", "LDAPAuthName", "LDAPAuthRealm",
-	"LDAPAuthUser"
+	"LDAPAuthMechanism", "LDAPSoftStart", "LDAPKeepaliveIdle",
+	"LDAPKeepaliveInterval", "LDAPKeepaliveProbes",
+	"DataSetTTL"    /* ours; config.c checks its value */
 };
 
 static char *dsl_settings[DSL_NKEYS];
@@ -87,11 +83,10 @@ bool dataset_ldap_is_option(const char *key)
 {
 	size_t i;
 
+	/* The others (LDAPDisableCache, the SASL names) do nothing here:
+	 * config.c warns about them as about every unsupported key. */
 	for (i = 0; i < DSL_NKEYS; i++)
 		if (strcasecmp(key, dsl_keys[i]) == 0)
-			return true;
-	for (i = 0; i < sizeof(dsl_inert_keys) / sizeof(*dsl_inert_keys); i++)
-		if (strcasecmp(key, dsl_inert_keys[i]) == 0)
 			return true;
 	return false;
 }
@@ -140,6 +135,28 @@ void dataset_ldap_configure(const char *buf, size_t len)
 	}
 }
 
+static bool dsl_setting_on(int key)
+{
+	const char *v = dsl_settings[key];
+
+	return v != NULL && (strcasecmp(v, "yes") == 0 ||
+	                     strcasecmp(v, "true") == 0 ||
+	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
+}
+
+unsigned dataset_default_ttl(void)
+{
+	const char *t = dsl_settings[DSL_KEY_TTL];
+	long v = t ? strtol(t, NULL, 10) : 0;
+
+	return v > 0 && v <= 86400 ? (unsigned)v : DATASET_DSN_TTL;
+}
+
+bool dataset_ldap_soft_start(void)
+{
+	return dsl_setting_on(DSL_KEY_SOFTSTART);
+}
+
 #ifdef DKIMD_HAVE_LDAP
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
@@ -170,13 +187,42 @@ static unsigned dsl_timeout(void)
 	return v > 0 && v <= 3600 ? (unsigned)v : 5;
 }
 
-static bool dsl_setting_on(int key)
+/*
+ * LDAPKeepaliveIdle, LDAPKeepaliveInterval, LDAPKeepaliveProbes: TCP
+ * keepalive on the connection (seconds idle before the first probe,
+ * seconds between probes, probes before the connection is dropped), so a
+ * read of a large directory through a firewall that forgets idle
+ * connections fails within LDAPTimeout rather than hanging.
+ */
+static bool dsl_keepalive(LDAP *ld, char *why, size_t size)
 {
-	const char *v = dsl_settings[key];
+	static const struct { int key, opt; } ka[] = {
+		{ DSL_KEY_KA_IDLE, LDAP_OPT_X_KEEPALIVE_IDLE },
+		{ DSL_KEY_KA_INTERVAL, LDAP_OPT_X_KEEPALIVE_INTERVAL },
+		{ DSL_KEY_KA_PROBES, LDAP_OPT_X_KEEPALIVE_PROBES },
+	};
 
-	return v != NULL && (strcasecmp(v, "yes") == 0 ||
-	                     strcasecmp(v, "true") == 0 ||
-	                     strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0);
+	for (size_t i = 0; i < sizeof(ka) / sizeof(*ka); i++) {
+		const char *v = dsl_settings[ka[i].key];
+		char *end;
+		long n;
+
+		if (v == NULL)
+			continue;
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 1 || n > 86400) {
+			snprintf(why, size, "%s: '%.40s' is not 1 to 86400",
+			         dsl_keys[ka[i].key], v);
+			return false;
+		}
+		int val = (int)n;
+		if (ldap_set_option(ld, ka[i].opt, &val) != LDAP_OPT_SUCCESS) {
+			snprintf(why, size, "%s: refused by libldap",
+			         dsl_keys[ka[i].key]);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* "scheme://hostport" of the URL, for ldap_initialize. */
@@ -212,6 +258,8 @@ static bool dsl_connect(LDAP **ld, const char *uri, char *why, size_t size)
 	ldap_set_option(*ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(*ld, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(*ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (!dsl_keepalive(*ld, why, size))
+		return false;
 	if (dsl_setting_on(DSL_KEY_TLS) && strncasecmp(uri, "ldap:", 5) == 0 &&
 	    (rc = ldap_start_tls_s(*ld, NULL, NULL)) != LDAP_SUCCESS) {
 		snprintf(why, size, "StartTLS: %s", ldap_err2string(rc));
@@ -303,7 +351,7 @@ static unsigned dsl_ttl(LDAPURLDesc *u)
 				return (unsigned)v;
 		}
 	}
-	return DATASET_DSN_TTL;
+	return dataset_default_ttl();
 }
 
 static bool dsl_fetch(const char *spec, LDAPURLDesc *u, dataset_rows *rows,
@@ -357,12 +405,13 @@ dataset *dataset_open_ldap(const char *spec, const char *where,
 		ldap_free_urldesc(u);
 		return NULL;
 	}
+	/* Noted before the read: a data set that cannot be read now (at
+	 * LDAPSoftStart, or in an outage) is tried again every ttl. */
+	dataset_refresh_note(dsl_ttl(u));
 	ok = dsl_fetch(spec, u, rows, why, sizeof(why));
 	if (!ok && diag->errors == errors)
 		diag_add(diag, DIAG_ERROR, "%s: data set '%s': %s",
 		         where ? where : spec, spec, why[0] ? why : "out of memory");
-	if (ok)
-		dataset_refresh_note(dsl_ttl(u));
 	ldap_free_urldesc(u);
 	return dataset_rows_end(rows, ok);
 }

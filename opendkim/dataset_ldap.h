@@ -18,10 +18,11 @@
  * (dataset_ldap_configure): LDAPBindUser and LDAPBindPassword (simple
  * bind; anonymous without them), LDAPTimeout (seconds for connecting and
  * for the search, default 5), LDAPUseTLS (StartTLS on ldap:),
- * LDAPAuthMechanism (only "simple" or empty). The keepalive keys and
- * LDAPSoftStart/LDAPDisableCache are accepted and have nothing to do: no
- * connection outlives a read, and a failed read at start is an error. The
- * password never appears in messages.
+ * LDAPAuthMechanism (only "simple" or empty), LDAPKeepaliveIdle/
+ * Interval/Probes (TCP keepalive while reading), LDAPSoftStart (a
+ * directory that cannot be read at start gives an empty, stale data set:
+ * config.c). LDAPDisableCache and the SASL names do nothing and are
+ * warned about by config.c. The password never appears in messages.
  *
  * Errors: a load error "WHERE: data set 'URL': REASON".
  */
@@ -47,6 +48,15 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
  * are opened; the settings stay until the next call.
  */
 void dataset_ldap_configure(const char *buf, size_t len);
+
+/* LDAPSoftStart is on: a directory that cannot be read at start is not
+ * an error; its data sets start empty and stale (config.c). */
+bool dataset_ldap_soft_start(void);
+
+/* DataSetTTL (this program's key) of the configuration last given to
+ * dataset_ldap_configure: the ttl of dsn:/ldap: data sets that name none;
+ * DATASET_DSN_TTL when unset. */
+unsigned dataset_default_ttl(void);
 
 /* True for the LDAP* keys dataset_ldap_configure takes. */
 bool dataset_ldap_is_option(const char *key);

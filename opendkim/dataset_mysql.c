@@ -2,11 +2,11 @@
  * dataset_mysql.c - reads a "dsn:mysql://" data set from MySQL or MariaDB
  * through libmariadb (Debian libmariadb-dev), which speaks to both.
  *
- * Interface: dataset_mysql_fetch in dataset_backend.h. One connection per
+ * Interface: dataset_mysql_backend in dataset_backend.h. One connection per
  * read (every ttl seconds, not per message); connect, read and write
  * timeouts are the DSN's timeout. HOST "localhost" or empty uses the
  * client library's default socket; a PORT+ or another host, TCP. Built
- * when configure defines DKIMD_HAVE_MYSQL; otherwise the fetch says so.
+ * when configure defines DKIMD_HAVE_MYSQL; otherwise the backend is NULL.
  * Errors: false with the client library's message (no password in it).
  */
 #include "dataset_backend.h"
@@ -61,45 +61,46 @@ static bool mysql_rows(MYSQL_RES *res, dataset_rows *rows)
 	return true;
 }
 
-bool dataset_mysql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size)
+static void *mysql_connect_any(const dataset_dsn *dsn, char *why,
+                               size_t size)
 {
-	MYSQL *db;
-	MYSQL_RES *res;
-	char *query;
-	bool ok = false;
+	return mysql_open(dsn, why, size);
+}
 
-	if (dsn == NULL)
-		return true;    /* built in */
-	if ((query = dataset_dsn_query(dsn)) == NULL) {
-		snprintf(why, why_size, "out of memory");
+static bool mysql_query_rows(void *db, const char *sql, dataset_rows *rows,
+                             char *why, size_t size)
+{
+	MYSQL_RES *res;
+	bool ok;
+
+	if (mysql_query(db, sql) != 0 || (res = mysql_store_result(db)) == NULL) {
+		snprintf(why, size, "query failed: %s", mysql_error(db));
 		return false;
 	}
-	if ((db = mysql_open(dsn, why, why_size)) != NULL) {
-		if (mysql_query(db, query) != 0 ||
-		    (res = mysql_store_result(db)) == NULL) {
-			snprintf(why, why_size, "query failed: %s",
-			         mysql_error(db));
-		} else {
-			ok = mysql_rows(res, rows);
-			mysql_free_result(res);
-		}
-		mysql_close(db);
-	}
-	free(query);
+	ok = mysql_rows(res, rows);
+	mysql_free_result(res);
 	return ok;
+}
+
+static void mysql_close_any(void *db)
+{
+	mysql_close(db);
+}
+
+const dataset_backend *dataset_mysql_backend(void)
+{
+	static const dataset_backend b = {
+		mysql_connect_any, mysql_query_rows, mysql_close_any
+	};
+
+	return &b;
 }
 
 #else
 
-bool dataset_mysql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size)
+const dataset_backend *dataset_mysql_backend(void)
 {
-	(void)dsn;
-	(void)rows;
-	snprintf(why, why_size, "this build has no MySQL/MariaDB support "
-	         "(configure found no libmariadb)");
-	return false;
+	return NULL;
 }
 
 #endif

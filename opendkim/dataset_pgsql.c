@@ -2,12 +2,12 @@
  * dataset_pgsql.c - reads a "dsn:pgsql://" data set from PostgreSQL
  * through libpq (Debian libpq-dev).
  *
- * Interface: dataset_pgsql_fetch in dataset_backend.h. One connection per
+ * Interface: dataset_pgsql_backend in dataset_backend.h. One connection per
  * read (the daemon reads a table every ttl seconds, not per message):
  * connect_timeout and statement_timeout bound it by the DSN's timeout.
  * Parameters go to PQconnectdbParams as separate values, so a password or
  * a database name needs no quoting. Built when configure defines
- * DKIMD_HAVE_PGSQL; otherwise the fetch says so.
+ * DKIMD_HAVE_PGSQL; otherwise the backend is NULL.
  * Errors: false with libpq's message (which never holds the password).
  */
 #include "dataset_backend.h"
@@ -88,44 +88,45 @@ static bool pgsql_rows(PGresult *res, dataset_rows *rows)
 	return true;
 }
 
-bool dataset_pgsql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size)
+static void *pgsql_connect_any(const dataset_dsn *dsn, char *why,
+                               size_t size)
 {
-	PGconn *db;
-	PGresult *res;
-	char *query;
+	return pgsql_connect(dsn, why, size);
+}
+
+static bool pgsql_query(void *db, const char *sql, dataset_rows *rows,
+                        char *why, size_t size)
+{
+	PGresult *res = PQexec(db, sql);
 	bool ok = false;
 
-	if (dsn == NULL)
-		return true;    /* built in */
-	if ((query = dataset_dsn_query(dsn)) == NULL) {
-		snprintf(why, why_size, "out of memory");
-		return false;
-	}
-	if ((db = pgsql_connect(dsn, why, why_size)) != NULL) {
-		res = PQexec(db, query);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			pgsql_why(why, why_size, "query failed",
-			          PQerrorMessage(db));
-		else
-			ok = pgsql_rows(res, rows);
-		PQclear(res);
-		PQfinish(db);
-	}
-	free(query);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pgsql_why(why, size, "query failed", PQerrorMessage(db));
+	else
+		ok = pgsql_rows(res, rows);
+	PQclear(res);
 	return ok;
+}
+
+static void pgsql_close(void *db)
+{
+	PQfinish(db);
+}
+
+const dataset_backend *dataset_pgsql_backend(void)
+{
+	static const dataset_backend b = {
+		pgsql_connect_any, pgsql_query, pgsql_close
+	};
+
+	return &b;
 }
 
 #else
 
-bool dataset_pgsql_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                         char *why, size_t why_size)
+const dataset_backend *dataset_pgsql_backend(void)
 {
-	(void)dsn;
-	(void)rows;
-	snprintf(why, why_size, "this build has no PostgreSQL support "
-	         "(configure found no libpq)");
-	return false;
+	return NULL;
 }
 
 #endif

@@ -2,10 +2,10 @@
  * dataset_sqlite.c - reads a "dsn:sqlite3://" data set from an SQLite
  * database file through libsqlite3 (Debian libsqlite3-dev).
  *
- * Interface: dataset_sqlite_fetch in dataset_backend.h. The file is
+ * Interface: dataset_sqlite_backend in dataset_backend.h. The file is
  * opened read-only (never created); a writer holding the lock is waited
  * for up to the DSN's timeout. Built when configure defines
- * DKIMD_HAVE_SQLITE; otherwise the fetch says so.
+ * DKIMD_HAVE_SQLITE; otherwise the backend is NULL.
  * Errors: false with SQLite's message.
  */
 #include "dataset_backend.h"
@@ -55,48 +55,54 @@ static bool sqlite_rows(sqlite3 *db, sqlite3_stmt *st, dataset_rows *rows,
 	return true;
 }
 
-bool dataset_sqlite_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                          char *why, size_t why_size)
+static void *sqlite_connect(const dataset_dsn *dsn, char *why, size_t size)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *query;
-	bool ok = false;
 
-	if (dsn == NULL)
-		return true;    /* built in */
-	if ((query = dataset_dsn_query(dsn)) == NULL) {
-		snprintf(why, why_size, "out of memory");
-		return false;
-	}
 	if (sqlite3_open_v2(dsn->database, &db, SQLITE_OPEN_READONLY, NULL)
 	    != SQLITE_OK) {
-		snprintf(why, why_size, "cannot open %s: %s", dsn->database,
+		snprintf(why, size, "cannot open %s: %s", dsn->database,
 		         db ? sqlite3_errmsg(db) : "out of memory");
-	} else {
-		sqlite3_busy_timeout(db, (int)dsn->timeout * 1000);
-		if (sqlite3_prepare_v2(db, query, -1, &st, NULL) != SQLITE_OK)
-			snprintf(why, why_size, "query failed: %s",
-			         sqlite3_errmsg(db));
-		else
-			ok = sqlite_rows(db, st, rows, why, why_size);
-		sqlite3_finalize(st);
+		sqlite3_close(db);
+		return NULL;
 	}
-	sqlite3_close(db);
-	free(query);
+	sqlite3_busy_timeout(db, (int)dsn->timeout * 1000);
+	return db;
+}
+
+static bool sqlite_query(void *db, const char *sql, dataset_rows *rows,
+                         char *why, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		snprintf(why, size, "query failed: %s", sqlite3_errmsg(db));
+	else
+		ok = sqlite_rows(db, st, rows, why, size);
+	sqlite3_finalize(st);
 	return ok;
+}
+
+static void sqlite_close(void *db)
+{
+	sqlite3_close(db);
+}
+
+const dataset_backend *dataset_sqlite_backend(void)
+{
+	static const dataset_backend b = {
+		sqlite_connect, sqlite_query, sqlite_close
+	};
+
+	return &b;
 }
 
 #else
 
-bool dataset_sqlite_fetch(const dataset_dsn *dsn, dataset_rows *rows,
-                          char *why, size_t why_size)
+const dataset_backend *dataset_sqlite_backend(void)
 {
-	(void)dsn;
-	(void)rows;
-	snprintf(why, why_size, "this build has no SQLite support "
-	         "(configure found no libsqlite3)");
-	return false;
+	return NULL;
 }
 
 #endif

@@ -37,7 +37,7 @@ void diag_add(diag_list *diag, diag_severity severity, const char *fmt, ...)
 		return;
 	if (severity == DIAG_ERROR)
 		diag->errors++;
-	else
+	else if (severity == DIAG_WARNING)
 		diag->warnings++;
 	va_start(ap, fmt);
 	len = vasprintf(&text, fmt, ap);

@@ -14,7 +14,10 @@
 
 typedef enum {
 	DIAG_WARNING = 0,
-	DIAG_ERROR = 1
+	DIAG_ERROR = 1,
+	DIAG_OUTAGE = 2,        /* a database data set could not be read
+	                         * again; its copy stays (not an error) */
+	DIAG_NOTICE = 3         /* it could be read again: the outage is over */
 } diag_severity;
 
 typedef struct {

@@ -51,6 +51,9 @@ typedef struct {
 struct hostlist {
 	hostlist_entry *entries;
 	size_t count;
+	atomic_uint refs;       /* hostlist_ref / hostlist_free */
+	atomic_bool stale;      /* from a database whose last read failed */
+	unsigned long long digest;  /* its data set's (dataset.h) */
 };
 
 /*
@@ -335,6 +338,8 @@ static hostlist *hostlist_alloc(size_t n)
 
 	if (hl == NULL)
 		return NULL;
+	atomic_init(&hl->refs, 1);
+	atomic_init(&hl->stale, false);
 	hl->entries = calloc(n ? n : 1, sizeof(*hl->entries));
 	if (hl->entries == NULL) {
 		free(hl);
@@ -347,12 +352,41 @@ void hostlist_free(hostlist *hl)
 {
 	size_t i;
 
-	if (hl == NULL)
+	if (hl == NULL || atomic_fetch_sub(&hl->refs, 1) != 1)
 		return;
 	for (i = 0; i < hl->count; i++)
 		free(hl->entries[i].name);
 	free(hl->entries);
 	free(hl);
+}
+
+hostlist *hostlist_ref(hostlist *hl)
+{
+	if (hl != NULL)
+		atomic_fetch_add(&hl->refs, 1);
+	return hl;
+}
+
+void hostlist_set_stale(hostlist *hl, bool stale)
+{
+	if (hl != NULL)
+		atomic_store(&hl->stale, stale);
+}
+
+void hostlist_set_digest(hostlist *hl, unsigned long long digest)
+{
+	if (hl != NULL)
+		hl->digest = digest;
+}
+
+unsigned long long hostlist_digest(const hostlist *hl)
+{
+	return hl != NULL ? hl->digest : 0;
+}
+
+bool hostlist_is_stale(const hostlist *hl)
+{
+	return hl != NULL && atomic_load(&((hostlist *)hl)->stale);
 }
 
 size_t hostlist_count(const hostlist *hl)

@@ -84,7 +84,16 @@ hostlist *hostlist_parse_buffer(const char *name, dataset_kind kind,
 /* The InternalHosts default: 127.0.0.1 and ::1. NULL only without memory. */
 hostlist *hostlist_default_internal(void);
 
+/* Drops a reference; the last one frees the list. */
 void hostlist_free(hostlist *hl);
+/* Another reference to hl (a configuration refresh shares it). */
+hostlist *hostlist_ref(hostlist *hl);
+/* From a database whose last read failed (see dataset_set_stale). */
+void hostlist_set_stale(hostlist *hl, bool stale);
+bool hostlist_is_stale(const hostlist *hl);
+/* The digest of the data set it was built from (a refresh compares it). */
+void hostlist_set_digest(hostlist *hl, unsigned long long digest);
+unsigned long long hostlist_digest(const hostlist *hl);
 
 /* Number of entries (for tests and -n output). */
 size_t hostlist_count(const hostlist *hl);

@@ -581,11 +581,12 @@ static void main_reload(void)
 
 /*
  * Data sets kept in a database are read again every
- * dataset_refresh_seconds(): the configuration is loaded as at SIGHUP,
- * quietly. When that fails (a database is down), the running
- * configuration and the tables it read stay in use; the errors, which name
- * the data set and the reason, are logged once per outage, and the
- * recovery once.
+ * dataset_refresh_seconds() (config_refresh): the running configuration's
+ * text is parsed again, only the database data sets are read (an edited
+ * opendkim.conf waits for SIGHUP). A data set that cannot be read keeps
+ * its copy, stale (misses are internal errors); that is logged once when
+ * it starts and once when it ends. Any other failure (a malformed key in a
+ * row) keeps the running configuration whole, said once too.
  */
 static bool main_refresh_failing;
 
@@ -593,10 +594,15 @@ static void main_refresh(void)
 {
 	diag_list d = {0};
 	config *old = runtime_config_get();
-	config *cfg = config_reload(main_opts.config_path, &main_opts.ov, old, &d);
+	bool unchanged;
+	config *cfg = config_refresh(old, &main_opts.ov, &unchanged, &d);
 	config_unref(old);
 	dkim_error err = { 0 };
-	bool ok = cfg != NULL && runtime_set_config(cfg, &err);
+	bool ok = unchanged || (cfg != NULL && runtime_set_config(cfg, &err));
+	for (size_t i = 0; i < d.count; i++)
+		if (d.msgs[i].severity == DIAG_OUTAGE || d.msgs[i].severity == DIAG_NOTICE)
+			log_msg(d.msgs[i].severity == DIAG_OUTAGE ? LOG_ERR : LOG_NOTICE,
+			        "%s", d.msgs[i].text);
 	if (!ok && !main_refresh_failing) {
 		for (size_t i = 0; i < d.count; i++)
 			if (d.msgs[i].severity == DIAG_ERROR)

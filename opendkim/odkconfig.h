@@ -146,6 +146,9 @@ typedef struct config {
 	                                 * list, a superset of RFC 6376
 	                                 * §5.4.1's) */
 	config_names oversign_headers;  /* OversignHeaders (default empty) */
+	unsigned dataset_ttl;           /* DataSetTTL (ours, 60): seconds
+	                                 * between reads of a dsn:/ldap: data
+	                                 * set without ttl=/x-ttl= */
 	unsigned signature_ttl;         /* SignatureTTL seconds: x= = t + this
 	                                 * (0, the default: no x=) */
 	bool remove_old_signatures;     /* RemoveOldSignatures (no): delete
@@ -229,8 +232,12 @@ typedef struct config {
 	const keystore_entry *arc_key;      /* ARCSealKey's entry in keys,
 	                                 * found at load */
 
-	/* The configuration files read, main file first (Include order). */
+	/* The configuration files read, main file first (Include order),
+	 * and their text as read: a refresh (config_refresh) parses this
+	 * text again rather than the files, which only SIGHUP reads. */
 	char **sources;
+	char **source_texts;            /* parallel to sources, NUL-ended */
+	size_t *source_lens;
 	size_t nsources;
 } config;
 
@@ -275,6 +282,25 @@ config *config_load(const char *path, const config_overrides *ov,
  */
 config *config_reload(const char *path, const config_overrides *ov,
                       const config *previous, diag_list *diag);
+
+/*
+ * The periodic refresh of the data sets kept in a database (every
+ * dataset_refresh_seconds()): running's configuration text, as read at
+ * its last load, is parsed again and only the "dsn:"/"ldap:" data sets
+ * are read again; file data sets, host lists from files and keys whose
+ * files did not change are shared with running, and no configuration
+ * file is read, so an edited opendkim.conf waits for SIGHUP.
+ * A database data set that cannot be read keeps running's copy, marked
+ * stale (dataset_is_stale); that is not an error: diag gets one
+ * DIAG_OUTAGE message (FILE:LINE, data set, reason) when the set becomes
+ * stale and one DIAG_NOTICE when it is read again, nothing in between.
+ * Other errors (a malformed key in a row) make it NULL, as config_reload.
+ * When every database gave the rows running has (or could not be read),
+ * it is NULL with *unchanged set and nothing else is done: the cost of an
+ * idle refresh is the queries, not parsing the KeyTable's keys again.
+ */
+config *config_refresh(const config *running, const config_overrides *ov,
+                       bool *unchanged, diag_list *diag);
 
 /*
  * Parses a configuration from memory; name is used in messages. With

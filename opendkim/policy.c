@@ -230,6 +230,28 @@ nomem:
 }
 
 /*
+ * A lookup that found nothing in a data set whose last read from its
+ * database failed: the row may have been added since, so "not listed"
+ * cannot be trusted and the message must not pass unsigned. An internal
+ * error (On-InternalError, tempfail by default) until it is read again.
+ */
+static dkim_status policy_stale(const dataset *ds, const char *what,
+                                const char *key, dkim_error *err)
+{
+	if (err != NULL) {
+		err->status = DKIM_ERR_IO;
+		int n = snprintf(err->message, sizeof(err->message), "%s '%.100s' "
+		                 "could not be read again and has no entry for ",
+		                 what, ds->file);
+
+		if (n > 0 && (size_t)n < sizeof(err->message))
+			snprintf(err->message + n, sizeof(err->message) - (size_t)n,
+			         "'%.60s'", key);
+	}
+	return DKIM_ERR_IO;
+}
+
+/*
  * Applies one SigningTable entry. *done is set when no further entries
  * should be looked at (first match without MultipleSignatures).
  */
@@ -248,6 +270,8 @@ static dkim_status policy_apply_entry(const config *cfg,
 	if (strcmp(keyname, "%") == 0)
 		name = sender->domain;  /* opendkim.conf(5) SigningTable */
 	e = keystore_find(cfg->keys, name);
+	if (e == NULL && dataset_is_stale(cfg->keytable))
+		return policy_stale(cfg->keytable, "KeyTable", name, err);
 	if (e == NULL || policy_has_key(out, e->name))
 		return DKIM_OK;
 	*done = !cfg->multiple_signatures;
@@ -356,10 +380,24 @@ dkim_status policy_find_signers(const config *cfg,
 	out->count = 0;
 	if (cfg->keys == NULL || sender->domain[0] == '\0')
 		return DKIM_OK;
-	if (cfg->signingtable != NULL)
-		return policy_signingtable(cfg, sender, out, err);
-	if (cfg->domains != NULL)
-		return policy_single_key(cfg, sender, out, err);
+	if (cfg->signingtable != NULL) {
+		dkim_status st = policy_signingtable(cfg, sender, out, err);
+
+		if (st == DKIM_OK && out->count == 0 &&
+		    dataset_is_stale(cfg->signingtable))
+			return policy_stale(cfg->signingtable, "SigningTable",
+			                    sender->domain, err);
+		return st;
+	}
+	if (cfg->domains != NULL) {
+		dkim_status st = policy_single_key(cfg, sender, out, err);
+
+		if (st == DKIM_OK && out->count == 0 &&
+		    dataset_is_stale(cfg->domains))
+			return policy_stale(cfg->domains, "Domain",
+			                    sender->domain, err);
+		return st;
+	}
 	return DKIM_OK;
 }
 
@@ -484,6 +522,22 @@ static dkim_status policy_evaluate_signers(const config *cfg, bool internal,
 	    !dkim_domain_valid(sender->domain, strlen(sender->domain), DKIM_DOMAIN_TEXT))
 		return DKIM_OK;
 	st = policy_find_signers(cfg, sender, out, err);
+	if (st == DKIM_OK && !internal && out->count > 0 &&
+	    hostlist_is_stale(cfg->internal_hosts)) {
+		/* A client of ours added to InternalHosts during an outage
+		 * would pass unsigned: the same internal error as a stale
+		 * SigningTable miss. */
+		st = DKIM_ERR_IO;
+		if (err != NULL) {
+			err->status = st;
+			snprintf(err->message, sizeof(err->message),
+			         "InternalHosts could not be read again and does "
+			         "not list the client; its sender domain is signed "
+			         "here");
+		}
+		policy_signers_free(out);
+		return st;
+	}
 	if (st == DKIM_OK)
 		return DKIM_OK;
 	policy_signers_free(out);

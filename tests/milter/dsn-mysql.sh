@@ -5,6 +5,7 @@
 # with a password), through the milter protocol (tests/milter/dsn-common.sh),
 # and an outage of the database.
 . "$top_srcdir/tests/milter/lib.sh"
+. "$top_srcdir/tests/milter/db-servers.sh"
 
 MY_SERVER=${MY_SERVER:-/usr/sbin/mariadbd}
 MY_INSTALL=${MY_INSTALL:-/usr/bin/mariadb-install-db}
@@ -23,7 +24,7 @@ my_cleanup() {
 	[ -z "$MY_PID" ] || { kill "$MY_PID" 2> /dev/null; wait "$MY_PID" 2> /dev/null; }
 	rm -rf "$MYT"
 }
-trap 'my_cleanup; mt_cleanup' EXIT
+db_trap my_cleanup
 MT_EXTRA_LOGS="mariadb:$MYT/err.log"
 
 MY_PORT=$(mt_free_port)
@@ -36,13 +37,7 @@ db_start() {
 		--pid-file="$MYT/pid" --log-error="$MYT/err.log" --skip-log-bin \
 		--innodb-buffer-pool-size=16M --innodb-log-file-size=8M) &
 	MY_PID=$!
-	_i=0
-	until mariadb --no-defaults -S "$MYT/sock" -u root -e 'SELECT 1' > /dev/null 2>&1; do
-		kill -0 "$MY_PID" 2> /dev/null || mt_fail "mariadbd exited at start"
-		[ $_i -lt 300 ] || mt_fail "mariadbd did not start"
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	db_wait "$MY_PID" mariadbd mariadb --no-defaults -S "$MYT/sock" -u root -e 'SELECT 1'
 }
 db_stop() {
 	kill "$MY_PID" && wait "$MY_PID"

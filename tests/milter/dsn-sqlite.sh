@@ -2,6 +2,7 @@
 # dsn:sqlite3 data sets: KeyTable, SigningTable and InternalHosts in an
 # SQLite file, through the milter protocol (tests/milter/dsn-common.sh).
 . "$top_srcdir/tests/milter/lib.sh"
+. "$top_srcdir/tests/milter/db-servers.sh"
 
 "$MT_DAEMON" -V | grep -q '^  dsn: databases:.*sqlite3' || {
 	echo "SKIP: this build has no sqlite3 support"; exit 77; }

@@ -7,6 +7,7 @@
 # reports a bad password as FILE:LINE without it; an outage keeps the
 # entries read before; recovery without a restart.
 . "$top_srcdir/tests/milter/lib.sh"
+. "$top_srcdir/tests/milter/db-servers.sh"
 
 SLAPD=${SLAPD:-/usr/sbin/slapd}
 [ -x "$SLAPD" ] || { echo "SKIP: $SLAPD missing (slapd)"; exit 77; }
@@ -20,9 +21,8 @@ LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
 SLAPD_PID=""
 ldap_cleanup() {
 	[ -z "$SLAPD_PID" ] || { kill "$SLAPD_PID" 2> /dev/null; wait "$SLAPD_PID" 2> /dev/null; }
-	mt_cleanup
 }
-trap ldap_cleanup EXIT
+db_trap ldap_cleanup
 MT_EXTRA_LOGS="slapd:$LT/slapd.log"
 
 cat > "$LT/slapd.conf" <<EOF
@@ -41,14 +41,7 @@ EOF
 db_start() {
 	"$SLAPD" -f "$LT/slapd.conf" -h "$LDAP_URI/" -d 0 >> "$LT/slapd.log" 2>&1 &
 	SLAPD_PID=$!
-	_i=0
-	until ldapsearch -x -H "$LDAP_URI" -b dc=test -s base > /dev/null 2>&1 ||
-		ldapsearch -x -H "$LDAP_URI" -b "" -s base > /dev/null 2>&1; do
-		kill -0 "$SLAPD_PID" 2> /dev/null || mt_fail "slapd exited at start"
-		[ $_i -lt 200 ] || mt_fail "slapd did not start"
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	db_wait "$SLAPD_PID" slapd ldapsearch -x -H "$LDAP_URI" -b "" -s base
 }
 db_stop() {
 	kill "$SLAPD_PID" && wait "$SLAPD_PID"
@@ -100,6 +93,7 @@ ldap_config() {
 	printf 'SigningTable\t%s/ou=signing,dc=test?description?one?(associatedDomain=$d)?x-ttl=1\n' "$LDAP_URI"
 	printf 'InternalHosts\t%s/ou=hosts,dc=test?cn?one?(cn=$d)?x-ttl=1\n' "$LDAP_URI"
 	printf 'LDAPBindUser\tcn=admin,dc=test\nLDAPBindPassword\t%s\nLDAPTimeout\t2\n' "$1"
+	printf 'LDAPKeepaliveIdle\t30\nLDAPKeepaliveInterval\t5\nLDAPKeepaliveProbes\t3\n'
 }
 ldap_config secret-pw-42 > "$T/ldap.conf"
 ldap_config wrongpass > "$T/bad.conf"
@@ -111,55 +105,62 @@ mt_grep "$T/n-bad.out" "^$T/bad.conf:[0-9]+: data set 'ldap://.*cannot bind as c
 mt_nogrep "$T/n-bad.out" 'wrongpass' "-n shows no password"
 mt_ok "-n reads the directory; a bad password is FILE:LINE without the password"
 
-# ldap_signed OUT DOMAIN [options]: true when signed (and dkimpy verifies).
-ldap_signed() {
-	_o=$1
-	_d=$2
-	shift 2
-	mt_message "$T/m-$_d.eml" "$_d"
-	mt_send "$_o" "$T/m-$_d.eml" "$@"
-	grep -q '^DKIM-Signature:' "$_o" || return 1
-	mt_verify "$_o"
-}
-ldap_wait_signed() {
-	_i=0
-	while :; do
-		_i=$((_i + 1))
-		if ldap_signed "$T/w-$1-$_i.eml" "$1" -a 192.0.2.9; then _s=yes; else _s=no; fi
-		[ "$_s" = "$2" ] && return 0
-		[ $_i -lt 60 ] || mt_fail "$1: still signed=$_s after 15 s, want $2"
-		sleep 0.25
-	done
-}
+# Keys that do nothing here are said by -n; a bad keepalive value is an error.
+{ cat "$T/ldap.conf"; printf 'LDAPAuthRealm\tEXAMPLE\nLDAPDisableCache\tyes\n'; } > "$T/inert.conf"
+"$MT_DAEMON" -n -x "$T/inert.conf" > "$T/n-inert.out" 2>&1 || { cat "$T/n-inert.out" >&2; mt_fail "-n with inert LDAP keys"; }
+mt_grep "$T/n-inert.out" "inert.conf:[0-9]+: OpenDKIM option 'LDAPAuthRealm' is not supported and is ignored" "-n warns about LDAPAuthRealm"
+mt_grep "$T/n-inert.out" "OpenDKIM option 'LDAPDisableCache' is not supported" "-n warns about LDAPDisableCache yes"
+sed 's/^LDAPKeepaliveIdle.*/LDAPKeepaliveIdle\tsoon/' "$T/ldap.conf" > "$T/ka.conf"
+"$MT_DAEMON" -n -x "$T/ka.conf" > "$T/n-ka.out" 2>&1 && mt_fail "-n accepted LDAPKeepaliveIdle soon"
+mt_grep "$T/n-ka.out" "LDAPKeepaliveIdle: 'soon' is not 1 to 86400" "bad keepalive value named"
+mt_ok "keepalive keys applied; keys that do nothing are warned about at -n"
 
 mt_start "$T/ldap.conf"
-ldap_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed"
-ldap_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts entries signed"
-ldap_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it has an entry"
+db_signed "$T/s1.eml" example.com -a 192.0.2.5 || mt_fail "example.com not signed"
+db_signed "$T/s2.eml" example.com -a 198.51.100.7 && mt_fail "client outside the InternalHosts entries signed"
+db_signed "$T/s3.eml" example.org -a 192.0.2.5 && mt_fail "example.org signed before it has an entry"
 mt_ok "KeyTable, SigningTable and InternalHosts from slapd: signed, dkimpy verifies"
 
 ldap_signing example.org k2 > "$LT/org.ldif"
 ldap_add "$LT/org.ldif"
-ldap_wait_signed example.org yes
+db_wait_signed example.org yes
 ldap_delete cn=example.com,ou=signing,dc=test
-ldap_wait_signed example.com no
+db_wait_signed example.com no
 mt_ok "an entry added is signed for, one deleted is not, within the ttl"
 
 db_stop
 sleep 2.5
-ldap_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while slapd is down"
-ldap_signed "$T/o2.eml" example.com -a 192.0.2.5 && mt_fail "example.com signed while slapd is down"
+db_signed "$T/o1.eml" example.org -a 192.0.2.5 || mt_fail "example.org not signed while slapd is down"
 _t0=$(date +%s%N)
 mt_send "$T/o3.eml" "$T/m-example.com.eml" -a 192.0.2.5
 _ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
 [ "$_ms" -lt 1500 ] || mt_fail "a message took $_ms ms with the directory down: it waited for it"
+[ "$(mt_fate "$T/o3.eml.result")" = tempfail ] || mt_fail "a domain missing from a stale SigningTable is not tempfail"
 sleep 2
-[ "$(grep -c 'could not be read again' "$MT_LOG")" -eq 1 ] || mt_fail "the outage is not said exactly once"
+_n=$(grep -c 'using the copy read before' "$MT_LOG")
+[ "$_n" -eq 3 ] || mt_fail "the outage is said $_n times, not once per data set (3)"
 db_start
 ldap_signing example.com k1 > "$LT/com.ldif"
 ldap_add "$LT/com.ldif"
-ldap_wait_signed example.com yes
+db_wait_signed example.com yes
 mt_grep "$MT_LOG" 'outage is over' "recovery said"
 mt_nogrep "$MT_LOG" 'secret-pw-42' "the password is not logged"
-mt_ok "slapd down: entries read before keep signing, said once; recovers"
+mt_ok "slapd down: entries read before keep signing, others tempfail, said once; recovers"
 mt_stop
+
+# The directory down at start: an error naming FILE:LINE, unless
+# LDAPSoftStart, which starts with empty, stale data sets (tempfail, not
+# unsigned) and signs once slapd answers.
+db_stop
+"$MT_DAEMON" -n -x "$T/ldap.conf" > "$T/n-down.out" 2>&1 && mt_fail "-n accepted an unreachable directory"
+mt_grep "$T/n-down.out" "^$T/ldap.conf:[0-9]+: data set 'ldap://" "-n: FILE:LINE of the unreachable data set"
+{ grep -v '^InternalHosts' "$T/ldap.conf"; printf 'InternalHosts\t192.0.2.0/24\nLDAPSoftStart\tyes\n'; } > "$T/soft.conf"
+mt_start "$T/soft.conf"
+mt_grep "$MT_LOG" 'LDAPSoftStart: starting without its entries' "soft start said"
+mt_message "$T/m-soft.eml" example.org
+mt_send "$T/soft1.eml" "$T/m-soft.eml" -a 192.0.2.5
+[ "$(mt_fate "$T/soft1.eml.result")" = tempfail ] || mt_fail "soft start: a message before the first read is not tempfail"
+db_start
+db_wait_signed example.org yes
+mt_stop
+mt_ok "LDAPSoftStart: starts with the directory down, tempfail until it is read, then signs"

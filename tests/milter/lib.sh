@@ -239,3 +239,16 @@ this is a test message.
 Alice
 EOF
 }
+
+# mt_reload [SIGNAL]: SIGHUP (or SIGNAL) to the daemon; waits (up to 10 s)
+# until it logs that the configuration was reloaded.
+mt_reload() {
+	_before=$(grep -c 'configuration reloaded' "$MT_LOG")
+	kill -"${1:-HUP}" "$MT_PID"
+	_i=0
+	while [ "$(grep -c 'configuration reloaded' "$MT_LOG")" -eq "$_before" ]; do
+		[ $_i -lt 200 ] || mt_fail "SIG${1:-HUP}: reload not done"
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}

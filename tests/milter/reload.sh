@@ -47,14 +47,7 @@ mt_ok "10 reloads under traffic from 4 clients: 160 messages, none failed"
 
 # The last reload (i = 9) installed one.conf; switch to two.conf and check.
 cp "$T/two.conf" "$T/opendkim.conf"
-before=$(grep -c 'configuration reloaded' "$MT_LOG")
-kill -HUP "$MT_PID"
-i=0
-while [ "$(grep -c 'configuration reloaded' "$MT_LOG")" -eq "$before" ]; do
-	[ $i -lt 100 ] || mt_fail "reload not done"
-	sleep 0.05
-	i=$((i + 1))
-done
+mt_reload
 mt_send "$T/after.eml" "$T/msg.eml"
 mt_grep "$T/after.eml" 's=sel2;' "new selector after reload"
 mt_grep "$T/after.eml" 'a=ed25519-sha256' "new key after reload"
@@ -78,14 +71,7 @@ mt_ok "broken configuration refused with file:line, old one kept"
 
 # SIGUSR1 reloads as well.
 cp "$T/one.conf" "$T/opendkim.conf"
-before=$(grep -c 'configuration reloaded' "$MT_LOG")
-kill -USR1 "$MT_PID"
-i=0
-while [ "$(grep -c 'configuration reloaded' "$MT_LOG")" -eq "$before" ]; do
-	[ $i -lt 100 ] || mt_fail "SIGUSR1 reload not done"
-	sleep 0.05
-	i=$((i + 1))
-done
+mt_reload USR1
 mt_send "$T/after3.eml" "$T/msg.eml"
 mt_grep "$T/after3.eml" 's=sel;' "SIGUSR1 reload"
 mt_ok "SIGUSR1 reloads"
@@ -95,14 +81,7 @@ mt_ok "SIGUSR1 reloads"
 mt_send "$T/v1.eml" "$T/after3.eml" -a 198.51.100.20
 mt_grep "$T/v1.eml" 'dkim=pass' "verify before reload"
 q1=$(dns_query_count sel._domainkey.example.com)
-before=$(grep -c 'configuration reloaded' "$MT_LOG")
-kill -HUP "$MT_PID"
-i=0
-while [ "$(grep -c 'configuration reloaded' "$MT_LOG")" -eq "$before" ]; do
-	[ $i -lt 100 ] || mt_fail "reload not done"
-	sleep 0.05
-	i=$((i + 1))
-done
+mt_reload
 mt_send "$T/v2.eml" "$T/after3.eml" -a 198.51.100.20
 mt_grep "$T/v2.eml" 'dkim=pass' "verify after reload"
 q2=$(dns_query_count sel._domainkey.example.com)

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "odkconfig.h"
+#include "dataset_ldap.h"
+#include "dataset_backend.h"
 #include "odk_testutil.h"
 
 static diag_list d;
@@ -1248,4 +1250,99 @@ Test(config, metrics_socket)
 	              "must be inet:PORT@ADDRESS or inet6:PORT@ADDRESS"));
 	cr_assert_null(parse("MetricsSocket inet:99999\n", 0));
 	cr_assert(has("t.conf:1: bad value 'inet:99999' for MetricsSocket"));
+}
+
+/* Runs sql on the SQLite file db with the sqlite3 program. */
+static void sqlite_run(const char *db, const char *sql)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, sql);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/*
+ * The ttl refresh (config_refresh) parses the text read at the last load:
+ * edits to opendkim.conf and its Include files wait for a reload; file
+ * data sets and host lists are shared with the running configuration;
+ * only database data sets are read, and when they give the same rows
+ * nothing is rebuilt. One that cannot be read keeps its copy, stale.
+ */
+Test(config, refresh_reads_only_databases)
+{
+	char *inc = odk_write("rinc.conf", "SubDomains yes\n", 0644);
+	char *peers = odk_write("peers", "192.0.2.1\n", 0644);
+	char *nosign = odk_write("nosign", "bob@example.net\n", 0644);
+	char text[1024], db[512], *path;
+	config *cfg, *again;
+	bool unchanged;
+
+	if (strstr(dataset_dsn_backends(), "sqlite3") == NULL ||
+	    system("command -v sqlite3 > /dev/null") != 0)
+		cr_skip_test("no sqlite3 backend or sqlite3 program");
+	snprintf(db, sizeof(db), "%s/r.db", odk_tmpdir());
+	sqlite_run(db, "CREATE TABLE t (k TEXT, v TEXT); "
+	           "INSERT INTO t VALUES ('example.org', 'x')");
+	snprintf(text, sizeof(text), "Mode s\nInclude %s\nPeerList %s\n"
+	         "DontSignMailTo %s\nExemptDomains dsn:sqlite3:///%s/table=t"
+	         "?keycol=k?datacol=v\n", inc, peers, nosign, db);
+	path = odk_write("r.conf", text, 0644);
+	cfg = config_load(path, NULL, &d);
+	cr_assert_not_null(cfg);
+	free(odk_write("r.conf", "Mode v\n", 0644));
+	free(odk_write("rinc.conf", "SubDomains no\n", 0644));
+	/* the same rows: nothing to do */
+	cr_assert_null(config_refresh(cfg, NULL, &unchanged, &d));
+	cr_assert(unchanged);
+	cr_assert_eq(d.errors, 0);
+	/* a row added: a new configuration from the old text */
+	sqlite_run(db, "INSERT INTO t VALUES ('example.com', 'y')");
+	again = config_refresh(cfg, NULL, &unchanged, &d);
+	cr_assert_not_null(again);
+	cr_assert(!unchanged);
+	cr_assert(again->sign && !again->verify && again->subdomains);
+	cr_assert_eq(again->peer_list, cfg->peer_list);
+	cr_assert_eq(again->dont_sign_mail_to, cfg->dont_sign_mail_to);
+	cr_assert_eq(again->nsources, 2);
+	cr_assert(dataset_contains(again->exempt_domains, "example.com"));
+	cr_assert(!dataset_contains(cfg->exempt_domains, "example.com"));
+	config_unref(cfg);
+	/* shared, not freed with the first configuration */
+	cr_assert(dataset_contains(again->dont_sign_mail_to, "bob@example.net"));
+	/* the database gone: the copy stays, stale, said once */
+	cr_assert_eq(unlink(db), 0);
+	cr_assert_null(config_refresh(again, NULL, &unchanged, &d));
+	cr_assert(unchanged);
+	cr_assert(dataset_is_stale(again->exempt_domains));
+	cr_assert(dataset_contains(again->exempt_domains, "example.com"));
+	cr_assert(d.count > 0 && d.msgs[d.count - 1].severity == DIAG_OUTAGE,
+	          "no outage message");
+	cr_assert(strstr(d.msgs[d.count - 1].text, "using the copy read before"));
+	diag_list_free(&d);
+	cr_assert_null(config_refresh(again, NULL, &unchanged, &d));
+	cr_assert_eq(d.count, 0, "the outage said twice");
+	config_unref(again);
+	cr_assert_null(config_refresh(NULL, NULL, &unchanged, &d));
+	cr_assert(!unchanged);
+	free(inc);
+	free(peers);
+	free(nosign);
+	free(path);
+}
+
+/* DataSetTTL (ours): the ttl of dsn:/ldap: data sets naming none. */
+Test(config, dataset_ttl)
+{
+	config *cfg = parse("DataSetTTL 30\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->dataset_ttl, 30);
+	cr_assert_eq(dataset_default_ttl(), 30);
+	config_unref(cfg);
+	cfg = parse("Mode s\n", 0);
+	cr_assert_eq(cfg->dataset_ttl, 60);
+	cr_assert_eq(dataset_default_ttl(), 60);
+	config_unref(cfg);
+	cr_assert_null(parse("DataSetTTL 0\n", 0));
+	cr_assert_null(parse("DataSetTTL 86401\n", 0));
 }

@@ -722,3 +722,33 @@ Test(policy, percent_expansion)
 	cr_assert_str_eq(s, "");
 	free(s);
 }
+
+/*
+ * A SigningTable or KeyTable whose database could not be read again
+ * (stale): what it lists is still signed; what it lacks is an internal
+ * error (the row may have been added during the outage), never "no
+ * signer".
+ */
+Test(policy, stale_tables_miss_is_an_error)
+{
+	config *cfg = load("", "example.com A\nexample.net %\n", "");
+	policy_sender_addr s = sender("joe", "example.org");
+	policy_signers out;
+	dkim_error err;
+
+	dataset_set_stale(cfg->signingtable, true);
+	cr_assert_str_eq(names(cfg, "joe", "example.com"), "A");
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_ERR_IO);
+	cr_assert(strstr(err.message, "SigningTable") != NULL &&
+	          strstr(err.message, "'example.org'") != NULL, "%s",
+	          err.message);
+	dataset_set_stale(cfg->signingtable, false);
+	cr_assert_str_eq(names(cfg, "joe", "example.org"), "");
+	/* a key name the stale KeyTable lacks */
+	s = sender("joe", "example.net");
+	cr_assert_str_eq(names(cfg, "joe", "example.net"), "");
+	dataset_set_stale(cfg->keytable, true);
+	cr_assert_eq(policy_find_signers(cfg, &s, &out, &err), DKIM_ERR_IO);
+	cr_assert(strstr(err.message, "KeyTable") != NULL, "%s", err.message);
+	config_unref(cfg);
+}
