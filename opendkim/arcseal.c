@@ -28,28 +28,6 @@
 
 /* ---- reading our earlier fields ------------------------------------------------ */
 
-/* Skips CFWS (RFC 5322 §3.2.2) with nested comments. */
-static const char *arcseal_skip_cfws(const char *p)
-{
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '(')
-			return p;
-		unsigned depth = 0;
-		for (; *p != '\0'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-		}
-	}
-}
-
 /* Past the next ';' outside quoted strings and comments; NULL: none. */
 static const char *arcseal_next_resinfo(const char *p)
 {
@@ -88,14 +66,14 @@ bool arcseal_ar_arc_result(const char *value, dkim_arc_result *out)
 	/* the first resinfo follows the authserv-id's ';' */
 	for (const char *p = arcseal_next_resinfo(value); p != NULL;
 	     p = arcseal_next_resinfo(p)) {
-		p = arcseal_skip_cfws(p);
+		p = authres_skip_cfws(p);
 		size_t n = arcseal_keyword(p);
 		if (n != 3 || strncasecmp(p, "arc", 3) != 0)
 			continue;
-		p = arcseal_skip_cfws(p + n);
+		p = authres_skip_cfws(p + n);
 		if (*p != '=')
 			continue;
-		p = arcseal_skip_cfws(p + 1);
+		p = authres_skip_cfws(p + 1);
 		n = arcseal_keyword(p);
 		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 			if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0) {
@@ -111,17 +89,17 @@ bool arcseal_ar_arc_result(const char *value, dkim_arc_result *out)
 /* The instance of an AAR value ("i=N; authserv-id; ..."), 0 when bad. */
 static unsigned arcseal_aar_instance(const char *value, const char **rest)
 {
-	const char *p = arcseal_skip_cfws(value);
+	const char *p = authres_skip_cfws(value);
 	if (*p != 'i' && *p != 'I')
 		return 0;
-	p = arcseal_skip_cfws(p + 1);
+	p = authres_skip_cfws(p + 1);
 	if (*p != '=')
 		return 0;
-	p = arcseal_skip_cfws(p + 1);
+	p = authres_skip_cfws(p + 1);
 	unsigned n = 0;
 	while (*p >= '0' && *p <= '9' && n <= DKIM_ARC_MAX_INSTANCE)
 		n = n * 10 + (unsigned)(*p++ - '0');
-	p = arcseal_skip_cfws(p);
+	p = authres_skip_cfws(p);
 	if (*p != ';' || n > DKIM_ARC_MAX_INSTANCE)
 		return 0;
 	*rest = p + 1;

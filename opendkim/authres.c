@@ -314,7 +314,7 @@ char *authres_format_arc(const char *authserv_id, const char *job_id,
 
 /* Skips CFWS (RFC 5322 §3.2.2): whitespace, line breaks and nested
  * comments with quoted-pairs. An unterminated comment runs to the end. */
-static const char *authres_skip_cfws(const char *p)
+const char *authres_skip_cfws(const char *p)
 {
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')

@@ -101,6 +101,13 @@ bool authres_authserv_id(const char *value, char *out, size_t size);
  */
 bool authres_is_ours(const char *value, const char *authserv_id);
 
+/*
+ * Skips CFWS (RFC 5322 §3.2.2) in a received value: whitespace, line breaks
+ * and nested comments with quoted-pairs; an unterminated comment runs to the
+ * end. Shared with arcseal.c, which reads our earlier fields.
+ */
+const char *authres_skip_cfws(const char *p);
+
 /* True when s is a usable authserv-id for our own fields (a token). */
 bool authres_valid_id(const char *s);
 
