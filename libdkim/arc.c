@@ -705,22 +705,69 @@ const char *dkim_arc_seal_value(const dkim_arc *arc, dkim_arc_field which)
 	return (unsigned)which < ARC_KINDS ? arc->out[which] : NULL;
 }
 
-/* Appends "; tag=value", folding before the tag past 78 columns. */
-static dkim_status arc_put_tag(dkim_buf *out, size_t *col, const char *tag,
-                               const char *value)
+/*
+ * One tag of an ARC field we write; a cut value may go on over several
+ * lines (RFC 6376 §3.5 allows FWS inside b=). Only the seal's b= is cut:
+ * verifying a seal drops its own b= value whole, whitespace included, so
+ * the cut changes no hash. The AMS's b= stays on one line: relaxed
+ * canonicalization keeps a fold inside a value as a space, and the AMS
+ * is hashed whole by this seal and every later one, so a cut there would
+ * give other seals than every other sealer's (the public ARC signing
+ * suite's expected seals, tests/unit/test_arc.c) for the same message.
+ */
+typedef struct {
+	const char *tag;
+	const char *value;
+	bool cut;
+} arc_tag;
+
+#define ARC_FOLD_COLUMN 78      /* RFC 5322 §2.1.1: lines SHOULD be <= 78 */
+#define ARC_TAB_WIDTH 8
+
+static dkim_status arc_put_value(dkim_buf *out, size_t *col, const arc_tag *t)
 {
-	size_t n = strlen(tag) + 1 + strlen(value);
+	const char *v = t->value;
+	size_t len = strlen(v);
+	dkim_status st = dkim_buf_printf(out, "%s=", t->tag);
+
+	*col += strlen(t->tag) + 1;
+	while (st == DKIM_OK && len > 0) {
+		size_t room = *col < ARC_FOLD_COLUMN ? ARC_FOLD_COLUMN - *col : 0;
+		size_t n = !t->cut ? len : room < len ? room : len;
+
+		if (n == 0) {
+			st = dkim_buf_append_str(out, "\r\n\t");
+			*col = ARC_TAB_WIDTH;
+			continue;
+		}
+		st = dkim_buf_append(out, v, n);
+		v += n;
+		len -= n;
+		*col += n;
+	}
+	return st;
+}
+
+/* Appends the tags as "tag=value; ...", starting at column col: a tag
+ * that would pass the fold column starts a new line (a cut one only
+ * needs room for its name and one character). */
+static dkim_status arc_put_tags(dkim_buf *out, size_t col, const arc_tag *tags, size_t n)
+{
 	dkim_status st = DKIM_OK;
 
-	if (out->len > 0) {
-		bool fold = *col + 2 + n > 78;
+	for (size_t i = 0; i < n && st == DKIM_OK; i++) {
+		size_t first = strlen(tags[i].tag) + 1 +
+		               (tags[i].cut ? 1 : strlen(tags[i].value));
 
-		st = dkim_buf_append_str(out, fold ? ";\r\n\t" : "; ");
-		*col = fold ? 8 : *col + 2;
+		if (i > 0) {
+			bool fold = col + 2 + first > ARC_FOLD_COLUMN;
+
+			st = dkim_buf_append_str(out, fold ? ";\r\n\t" : "; ");
+			col = fold ? ARC_TAB_WIDTH : col + 2;
+		}
+		if (st == DKIM_OK)
+			st = arc_put_value(out, &col, &tags[i]);
 	}
-	if (st == DKIM_OK)
-		st = dkim_buf_printf(out, "%s=%s", tag, value);
-	*col += n;
 	return st;
 }
 
@@ -776,9 +823,8 @@ static dkim_status arc_make_aar(dkim_arc *arc, const dkim_msg *msg, unsigned ins
 static dkim_status arc_format_ams(const dkim_arc *arc, unsigned inst, uint64_t now,
                                   const char *bh, const char *b, dkim_buf *out)
 {
-	char num[24], hlist[4096] = "";
-	size_t col = strlen("ARC-Message-Signature: "), i, hl = 0;
-	dkim_status st;
+	char num[24], when[24], hlist[4096] = "";
+	size_t i, hl = 0;
 
 	for (i = 0; i < arc->sp.nheaders; i++) {
 		size_t n = strlen(arc->sp.headers[i]);
@@ -790,51 +836,34 @@ static dkim_status arc_format_ams(const dkim_arc *arc, unsigned inst, uint64_t n
 		memcpy(hlist + hl, arc->sp.headers[i], n + 1);
 		hl += n;
 	}
-	st = arc_put_tag(out, &col, "a", dkim_alg_name(arc->sp.alg));
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "b", b);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "bh", bh);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "c", "relaxed/relaxed");
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "d", arc->sp.domain);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "h", hlist);
 	snprintf(num, sizeof(num), "%u", inst);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "i", num);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "s", arc->sp.selector);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)now);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "t", num);
-	return st;
+	snprintf(when, sizeof(when), "%llu", (unsigned long long)now);
+	const arc_tag tags[] = {
+		{ "a", dkim_alg_name(arc->sp.alg), false }, { "b", b, false },
+		{ "bh", bh, false }, { "c", "relaxed/relaxed", false },
+		{ "d", arc->sp.domain, false }, { "h", hlist, false },
+		{ "i", num, false }, { "s", arc->sp.selector, false },
+		{ "t", when, false },
+	};
+	return arc_put_tags(out, strlen("ARC-Message-Signature: "), tags,
+	                    sizeof(tags) / sizeof(tags[0]));
 }
 
 /* The AS (§4.1.3) with b= given (may be ""). */
 static dkim_status arc_format_as(const dkim_arc *arc, unsigned inst, uint64_t now,
                                  dkim_arc_result cv, const char *b, dkim_buf *out)
 {
-	char num[24];
-	size_t col = strlen("ARC-Seal: ");
-	dkim_status st = arc_put_tag(out, &col, "a", dkim_alg_name(arc->sp.alg));
+	char num[24], when[24];
 
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "b", b);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "cv", dkim_arc_result_name(cv));
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "d", arc->sp.domain);
 	snprintf(num, sizeof(num), "%u", inst);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "i", num);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "s", arc->sp.selector);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)now);
-	if (st == DKIM_OK)
-		st = arc_put_tag(out, &col, "t", num);
-	return st;
+	snprintf(when, sizeof(when), "%llu", (unsigned long long)now);
+	const arc_tag tags[] = {
+		{ "a", dkim_alg_name(arc->sp.alg), false }, { "b", b, true },
+		{ "cv", dkim_arc_result_name(cv), false },
+		{ "d", arc->sp.domain, false }, { "i", num, false },
+		{ "s", arc->sp.selector, false }, { "t", when, false },
+	};
+	return arc_put_tags(out, strlen("ARC-Seal: "), tags, sizeof(tags) / sizeof(tags[0]));
 }
 
 /* Signs a digest; *b64 malloc'd. */

@@ -292,6 +292,22 @@ static char *nows(const char *s)
 	return out;
 }
 
+/* The longest line of "Name: value" (value folded with CRLF). */
+static size_t longest_line(const char *name, const char *value)
+{
+	size_t longest = 0, col = strlen(name) + 2;
+
+	for (; *value; value++) {
+		if (*value == '\r' || *value == '\n') {
+			col = 0;
+			continue;
+		}
+		if (++col > longest)
+			longest = col;
+	}
+	return longest;
+}
+
 /* Seals the message under the suite's set as the suite says, compares. */
 static void seal_scenario(const char *name, long t, const char *hlist, const char *srv)
 {
@@ -336,6 +352,9 @@ static void seal_scenario(const char *name, long t, const char *hlist, const cha
 		cr_assert_not_null(ours, "%s: no field %u", name, k);
 		got = nows(ours);
 		cr_expect_str_eq(got, want, "%s: field %u", name, k);
+		/* the seal's b= is cut to fit lines (RFC 5322 §2.1.1) */
+		if (k == 0)
+			cr_expect_leq(longest_line("ARC-Seal", ours), 78, "%s: %s", name, ours);
 		free(got);
 		free(want);
 	}
