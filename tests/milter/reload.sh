@@ -179,7 +179,10 @@ fi
 # A key read less than 2 s after its file changed would be read again at
 # the next reload (a second change could leave the same size and times):
 # as nobody, refused. So the daemon, about to drop root, waits for the
-# keys to settle and reads them again first.
+# keys to settle and reads them again first. The keys are touched here, not
+# only when written above, so that the checks in between (slow on a loaded
+# machine) cannot use up those 2 s before the daemon starts.
+touch "$T/rk/rka.private" "$T/rk/rkb.private"
 mt_start "$T/rk.conf"
 if $as_root; then
 	[ "$(ps -o user= -p "$MT_PID")" = nobody ] || mt_fail "daemon not running as nobody"
