@@ -10,7 +10,8 @@
 # only: its ARC has no Ed25519) and our opendkim -t say pass while DKIM
 # fails. A second pass at this hop adds
 # no second set; a chain that arrived broken is sealed cv=fail; bad ARC
-# keys are refused with FILE:LINE.
+# keys are refused with FILE:LINE. A second list's set makes the receiver
+# write header.oldest-pass=2.
 . "$top_srcdir/tests/milter/lib.sh"
 
 PYARC="$MT_PYTHON $top_srcdir/tests/interop/arc_dkimpy.py"
@@ -116,6 +117,30 @@ mt_send "$T/f2.eml" "$T/plain.eml" -a 198.51.100.7
 py=$($PYARC verify "$T/pyrecords" "$T/f2.eml")
 [ "${py%% *}" = pass ] || mt_fail "forwarded: dkimpy arc_verify says $py"
 mt_ok "ARCSealMail all: a broken chain sealed cv=fail, a new one passes in dkimpy"
+mt_stop
+
+# --- a second list: header.oldest-pass (RFC 8617 §5.2 step 5) ---------------
+# Another list host (its own authserv-id) gets the first list's message,
+# sees arc=pass, adds its own footer and seals i=2 with cv=pass. The
+# receiver's AMS i=2 still passes but i=1 no longer does (the body changed
+# after it): the oldest instance still passing is 2.
+conf arcr | sed 's/^AuthservID.*/AuthservID		lists2.example.net/' > "$T/hop2.conf"
+mt_start "$T/hop2.conf"
+mt_send "$T/h2.in.eml" "$T/rsa.eml" -a 198.51.100.8
+mt_grep "$T/h2.in.eml" '^	arc=pass smtp.remote-ip=198.51.100.8$' "hop 2 arrival: arc=pass, no oldest-pass"
+sed -e '$a\
+--\
+second list footer' "$T/h2.in.eml" > "$T/h2.list.eml"
+mt_send "$T/h2.eml" "$T/h2.list.eml"
+tr -d '\n\t ' < "$T/h2.eml" | grep -q 'ARC-Seal:a=rsa-sha256;b=[^;]*;cv=pass;d=lists.example.org;i=2;' ||
+	mt_fail "hop 2 not sealed i=2 cv=pass"
+mt_stop
+mt_start "$T/rsa.conf"
+mt_send "$T/h3.eml" "$T/h2.eml" -a 198.51.100.9
+mt_grep "$T/h3.eml" '^	arc=pass smtp.remote-ip=198.51.100.9 header.oldest-pass=2$' "receiver: header.oldest-pass=2"
+py=$($PYARC verify "$T/pyrecords" "$T/h2.eml")
+[ "${py%% *}" = pass ] || mt_fail "two lists: dkimpy arc_verify says $py"
+mt_ok "two lists: arc=pass with header.oldest-pass=2 in Authentication-Results; dkimpy says pass"
 mt_stop
 
 # --- configuration errors, with FILE:LINE ------------------------------------
