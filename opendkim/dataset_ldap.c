@@ -68,12 +68,14 @@ bool dataset_ldap_filter(const char *filter, char **attr, char **all,
 
 enum { DSL_KEY_USER, DSL_KEY_PASSWORD, DSL_KEY_TIMEOUT, DSL_KEY_TLS,
        DSL_KEY_MECH, DSL_KEY_SOFTSTART, DSL_KEY_KA_IDLE, DSL_KEY_KA_INTERVAL,
-       DSL_KEY_KA_PROBES, DSL_KEY_TTL, DSL_NKEYS };
+       DSL_KEY_KA_PROBES, DSL_KEY_AUTHNAME, DSL_KEY_AUTHREALM,
+       DSL_KEY_AUTHUSER, DSL_KEY_TTL, DSL_NKEYS };
 
 static const char *const dsl_keys[DSL_NKEYS] = {
 	"LDAPBindUser", "LDAPBindPassword", "LDAPTimeout", "LDAPUseTLS",
 	"LDAPAuthMechanism", "LDAPSoftStart", "LDAPKeepaliveIdle",
 	"LDAPKeepaliveInterval", "LDAPKeepaliveProbes",
+	"LDAPAuthName", "LDAPAuthRealm", "LDAPAuthUser",
 	"DataSetTTL"    /* ours; config.c checks its value */
 };
 
@@ -83,8 +85,8 @@ bool dataset_ldap_is_option(const char *key)
 {
 	size_t i;
 
-	/* The others (LDAPDisableCache, the SASL names) do nothing here:
-	 * config.c warns about them as about every unsupported key. */
+	/* The other one (LDAPDisableCache) does nothing here: config.c
+	 * warns about it as about every unsupported key. */
 	for (i = 0; i < DSL_NKEYS; i++)
 		if (strcasecmp(key, dsl_keys[i]) == 0)
 			return true;
@@ -161,6 +163,12 @@ bool dataset_ldap_soft_start(void)
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
 
+#ifdef DKIMD_HAVE_SASL
+#define DSL_SASL_NOTE ", SASL binds"
+#else
+#define DSL_SASL_NOTE ""
+#endif
+
 const char *dataset_ldap_library(void)
 {
 	static char version[64];
@@ -168,10 +176,10 @@ const char *dataset_ldap_library(void)
 
 	if (version[0] == '\0' &&
 	    ldap_get_option(NULL, LDAP_OPT_API_INFO, &info) == LDAP_SUCCESS) {
-		snprintf(version, sizeof(version), "%s %d",
+		snprintf(version, sizeof(version), "%s %d%s",
 		         info.ldapai_vendor_name ? info.ldapai_vendor_name
 		                                 : "libldap",
-		         info.ldapai_vendor_version);
+		         info.ldapai_vendor_version, DSL_SASL_NOTE);
 		ldap_memfree(info.ldapai_vendor_name);
 		if (info.ldapai_extensions != NULL)
 			ldap_memvfree((void **)info.ldapai_extensions);
@@ -237,19 +245,149 @@ static char *dsl_server_uri(const char *spec)
 	return strndup(spec, end ? (size_t)(end - spec) : strlen(spec));
 }
 
+/*
+ * The bind's reason for a failure: libldap's text for rc, and the server's
+ * (or Cyrus SASL's) diagnostic message when there is one. Neither holds the
+ * password; should one ever echo it, it is masked all the same.
+ */
+static void dsl_bind_reason(LDAP *ld, int rc, char *why, size_t size)
+{
+	const char *pw = dsl_settings[DSL_KEY_PASSWORD];
+	char *diag = NULL;
+	char *at;
+
+	ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	snprintf(why, size, "%s%s%s%s", ldap_err2string(rc),
+	         diag && *diag ? " (" : "", diag && *diag ? diag : "",
+	         diag && *diag ? ")" : "");
+	ldap_memfree(diag);
+	while (pw != NULL && *pw != '\0' && (at = strstr(why, pw)) != NULL)
+		memset(at, '*', strlen(pw));
+}
+
+/* RFC 4513 §5.1.3: a simple bind, as LDAPBindUser with LDAPBindPassword;
+ * anonymous (§5.1.1) without them. */
+static bool dsl_bind_simple(LDAP *ld, char *why, size_t size)
+{
+	const char *user = dsl_settings[DSL_KEY_USER];
+	const char *pw = dsl_settings[DSL_KEY_PASSWORD];
+	struct berval cred = { pw ? strlen(pw) : 0, (char *)(pw ? pw : "") };
+	char reason[320];
+	int rc;
+
+	rc = ldap_sasl_bind_s(ld, user, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+	                      NULL);
+	if (rc == LDAP_SUCCESS)
+		return true;
+	dsl_bind_reason(ld, rc, reason, sizeof(reason));
+	snprintf(why, size, "cannot bind%s%s: %s", user ? " as " : "",
+	         user ? user : "", reason);
+	return false;
+}
+
+/* RFC 4422 §3.1: a SASL mechanism name is 1 to 20 characters of A-Z, 0-9,
+ * "-" and "_" (Cyrus SASL takes it in either case). */
+static bool dsl_sasl_mech_name(const char *mech)
+{
+	size_t n = strspn(mech, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                        "abcdefghijklmnopqrstuvwxyz0123456789-_");
+
+	return n > 0 && n <= 20 && mech[n] == '\0';
+}
+
+#ifdef DKIMD_HAVE_SASL
+#include <sasl/sasl.h>
+
+/*
+ * Cyrus SASL asks, through libldap, for what the mechanism needs (RFC 4422
+ * §3.4.1 for the identities). As opendkim.conf(5) of OpenDKIM has it:
+ * the authentication identity from LDAPAuthName, the password from
+ * LDAPBindPassword, the realm from LDAPAuthRealm and the authorization
+ * identity from LDAPAuthUser. An unset key takes SASL's default, or
+ * nothing: an empty authorization identity is the authentication one.
+ */
+static int dsl_sasl_interact(LDAP *ld, unsigned flags, void *defaults,
+                             void *list)
+{
+	(void)ld;
+	(void)flags;
+	(void)defaults;
+	for (sasl_interact_t *in = list; in->id != SASL_CB_LIST_END; in++) {
+		const char *v = NULL;
+
+		switch (in->id) {
+		case SASL_CB_AUTHNAME:
+			v = dsl_settings[DSL_KEY_AUTHNAME];
+			break;
+		case SASL_CB_PASS:
+			v = dsl_settings[DSL_KEY_PASSWORD];
+			break;
+		case SASL_CB_GETREALM:
+			v = dsl_settings[DSL_KEY_AUTHREALM];
+			break;
+		case SASL_CB_USER:
+			v = dsl_settings[DSL_KEY_AUTHUSER];
+			break;
+		default:
+			break;
+		}
+		if (v == NULL)
+			v = in->defresult ? in->defresult : "";
+		in->result = v;
+		in->len = (unsigned)strlen(v);
+	}
+	return LDAP_SUCCESS;
+}
+
+/* RFC 4513 §5.2: a SASL bind with LDAPAuthMechanism, run by libldap
+ * (ldap_sasl_interactive_bind_s) with the answers above. */
+static bool dsl_bind_sasl(LDAP *ld, const char *mech, char *why, size_t size)
+{
+	const char *name = dsl_settings[DSL_KEY_AUTHNAME];
+	char reason[320];
+	int rc;
+
+	rc = ldap_sasl_interactive_bind_s(ld, NULL, mech, NULL, NULL,
+	                                  LDAP_SASL_QUIET, dsl_sasl_interact,
+	                                  NULL);
+	if (rc == LDAP_SUCCESS)
+		return true;
+	dsl_bind_reason(ld, rc, reason, sizeof(reason));
+	snprintf(why, size, "cannot bind with SASL %s%s%s: %s", mech,
+	         name ? " as " : "", name ? name : "", reason);
+	return false;
+}
+#else
+static bool dsl_bind_sasl(LDAP *ld, const char *mech, char *why, size_t size)
+{
+	(void)ld;
+	snprintf(why, size, "LDAPAuthMechanism %s: this build has no SASL "
+	         "binds (configure found no sasl/sasl.h: libsasl2-dev)", mech);
+	return false;
+}
+#endif
+
+/* LDAPAuthMechanism: empty or "simple" for a simple bind, otherwise the
+ * name of a SASL mechanism (EXTERNAL, PLAIN, DIGEST-MD5, GSSAPI...). */
+static bool dsl_bind(LDAP *ld, char *why, size_t size)
+{
+	const char *mech = dsl_settings[DSL_KEY_MECH];
+
+	if (mech == NULL || *mech == '\0' || strcasecmp(mech, "simple") == 0)
+		return dsl_bind_simple(ld, why, size);
+	if (!dsl_sasl_mech_name(mech)) {
+		snprintf(why, size, "LDAPAuthMechanism '%.40s' is neither "
+		         "simple nor a SASL mechanism name", mech);
+		return false;
+	}
+	return dsl_bind_sasl(ld, mech, why, size);
+}
+
 static bool dsl_connect(LDAP **ld, const char *uri, char *why, size_t size)
 {
 	int version = LDAP_VERSION3, rc;
 	struct timeval tv = { (time_t)dsl_timeout(), 0 };
-	const char *mech = dsl_settings[DSL_KEY_MECH];
-	const char *pw = dsl_settings[DSL_KEY_PASSWORD];
-	struct berval cred = { pw ? strlen(pw) : 0, (char *)(pw ? pw : "") };
 
-	if (mech != NULL && *mech != '\0' && strcasecmp(mech, "simple") != 0) {
-		snprintf(why, size, "LDAPAuthMechanism %s: only simple binds "
-		         "are supported", mech);
-		return false;
-	}
 	if ((rc = ldap_initialize(ld, uri)) != LDAP_SUCCESS) {
 		snprintf(why, size, "%s", ldap_err2string(rc));
 		return false;
@@ -265,17 +403,7 @@ static bool dsl_connect(LDAP **ld, const char *uri, char *why, size_t size)
 		snprintf(why, size, "StartTLS: %s", ldap_err2string(rc));
 		return false;
 	}
-	rc = ldap_sasl_bind_s(*ld, dsl_settings[DSL_KEY_USER], LDAP_SASL_SIMPLE,
-	                      &cred, NULL, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		snprintf(why, size, "cannot bind%s%s: %s",
-		         dsl_settings[DSL_KEY_USER] ? " as " : "",
-		         dsl_settings[DSL_KEY_USER] ? dsl_settings[DSL_KEY_USER]
-		                                      : "",
-		         ldap_err2string(rc));
-		return false;
-	}
-	return true;
+	return dsl_bind(*ld, why, size);
 }
 
 /* The first value of attr in entry e (NULL when it has none). */

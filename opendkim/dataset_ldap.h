@@ -18,11 +18,15 @@
  * (dataset_ldap_configure): LDAPBindUser and LDAPBindPassword (simple
  * bind; anonymous without them), LDAPTimeout (seconds for connecting and
  * for the search, default 5), LDAPUseTLS (StartTLS on ldap:),
- * LDAPAuthMechanism (only "simple" or empty), LDAPKeepaliveIdle/
+ * LDAPAuthMechanism (empty or "simple": a simple bind; otherwise a SASL
+ * mechanism, RFC 4513 §5.2, bound with ldap_sasl_interactive_bind_s, which
+ * asks for LDAPAuthName (authentication identity), LDAPBindPassword,
+ * LDAPAuthRealm and LDAPAuthUser (authorization identity); built when
+ * configure defines DKIMD_HAVE_SASL, libsasl2-dev), LDAPKeepaliveIdle/
  * Interval/Probes (TCP keepalive while reading), LDAPSoftStart (a
  * directory that cannot be read at start gives an empty, stale data set:
- * config.c). LDAPDisableCache and the SASL names do nothing and are
- * warned about by config.c. The password never appears in messages.
+ * config.c). LDAPDisableCache does nothing and is warned about by
+ * config.c. The password never appears in messages.
  *
  * Errors: a load error "WHERE: data set 'URL': REASON".
  */

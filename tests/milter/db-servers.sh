@@ -9,6 +9,18 @@
 #                               secret-pw-42 for user dkim, a database
 #                               "dkim"; defines db_start, db_stop, db_sql,
 #                               PG_PORT and DSN / DSN_BAD (dsn:pgsql://...)
+#     ldap_setup [INCLUDE...]   OpenLDAP slapd: slapd.conf and an mdb
+#                               database "dc=test" (rootdn cn=admin,dc=test,
+#                               password secret-pw-42) in $T/ldap, on
+#                               LDAP_URI (ldap://127.0.0.1:PORT) and
+#                               LDAPI_URI (ldapi://, a socket in $T/ldap);
+#                               each INCLUDE is a slapd.conf fragment read
+#                               before (global) or after (database) the
+#                               "database" line: "global:FILE" or "db:FILE".
+#                               Defines db_start, db_stop, ldap_add LDIF,
+#                               ldap_delete DN..., ldap_base (the LDIF of
+#                               dc=test and ou=keys, signing, hosts),
+#                               ldap_key NAME DOMAIN, ldap_signing DOMAIN KEY
 #     db_trap CLEANUP           trap: CLEANUP, then mt_cleanup
 #     db_signed, db_wait_signed  did the milter sign (below)
 
@@ -73,6 +85,73 @@ pg_setup() {
 		mt_fail "CREATE DATABASE"
 	DSN="dsn:pgsql://dkim:secret-pw-42@$PG_PORT+127.0.0.1/dkim"
 	DSN_BAD="dsn:pgsql://dkim:wrongpass@$PG_PORT+127.0.0.1/dkim"
+}
+
+SLAPD=${SLAPD:-/usr/sbin/slapd}
+
+ldap_setup() {
+	[ -x "$SLAPD" ] || { echo "SKIP: $SLAPD missing (slapd)"; exit 77; }
+	"$MT_DAEMON" -V | grep -q '^  data sets:.* ldap:' || mt_fail "this build has no LDAP support (libldap-dev)"
+	command -v ldapadd > /dev/null || mt_fail "ldapadd missing (ldap-utils)"
+	LT=$T/ldap
+	mkdir "$LT" "$LT/db"
+	LDAP_PORT=$(mt_free_port)
+	LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
+	LDAPI_URI=ldapi://$(printf '%s' "$LT/ldapi" | sed 's,/,%2F,g')
+	SLAPD_PID=""
+	ldap_cleanup() {
+		[ -z "$SLAPD_PID" ] || { kill "$SLAPD_PID" 2> /dev/null; wait "$SLAPD_PID" 2> /dev/null; }
+	}
+	db_trap ldap_cleanup
+	MT_EXTRA_LOGS="slapd:$LT/slapd.log"
+	{
+		printf 'include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n'
+		printf 'pidfile %s/slapd.pid\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\n' "$LT"
+		for _inc in "$@"; do
+			case $_inc in global:*) printf 'include %s\n' "${_inc#global:}" ;; esac
+		done
+		printf 'database mdb\nmaxsize 10485760\nsuffix "dc=test"\n'
+		printf 'rootdn "cn=admin,dc=test"\nrootpw secret-pw-42\ndirectory %s/db\n' "$LT"
+		for _inc in "$@"; do
+			case $_inc in db:*) printf 'include %s\n' "${_inc#db:}" ;; esac
+		done
+	} > "$LT/slapd.conf"
+	db_start() {
+		"$SLAPD" -f "$LT/slapd.conf" -h "$LDAP_URI/ $LDAPI_URI/" -d 0 >> "$LT/slapd.log" 2>&1 &
+		SLAPD_PID=$!
+		db_wait "$SLAPD_PID" slapd ldapsearch -x -H "$LDAP_URI" -b "" -s base
+	}
+	db_stop() {
+		kill "$SLAPD_PID" && wait "$SLAPD_PID"
+		SLAPD_PID=""
+	}
+	ldap_add() {
+		ldapadd -x -H "$LDAP_URI" -D cn=admin,dc=test -w secret-pw-42 -f "$1" > "$LT/add.out" 2>&1 ||
+			{ cat "$LT/add.out" >&2; mt_fail "ldapadd $1"; }
+	}
+	ldap_delete() {
+		ldapdelete -x -H "$LDAP_URI" -D cn=admin,dc=test -w secret-pw-42 "$@" > "$LT/del.out" 2>&1 ||
+			{ cat "$LT/del.out" >&2; mt_fail "ldapdelete $*"; }
+	}
+	# Standard schema only: a key entry is an organizationalRole named for
+	# the key with associatedDomain (d=), ou (s=) and description (the key
+	# file); a signing entry maps associatedDomain to the key's name in
+	# description.
+	ldap_signing() {
+		printf 'dn: cn=%s,ou=signing,dc=test\nobjectClass: organizationalRole\nobjectClass: domainRelatedObject\ncn: %s\nassociatedDomain: %s\ndescription: %s\n\n' \
+			"$1" "$1" "$1" "$2"
+	}
+	ldap_key() {
+		printf 'dn: cn=%s,ou=keys,dc=test\nobjectClass: organizationalRole\nobjectClass: domainRelatedObject\ncn: %s\nassociatedDomain: %s\nou: sel\ndescription: %s\n\n' \
+			"$1" "$1" "$2" "$T/keys/sel.private"
+	}
+	ldap_base() {
+		printf 'dn: dc=test\nobjectClass: dcObject\nobjectClass: organization\no: test\ndc: test\n\n'
+		for _ou in keys signing hosts; do
+			printf 'dn: ou=%s,dc=test\nobjectClass: organizationalUnit\nou: %s\n\n' "$_ou" "$_ou"
+		done
+	}
+	db_start
 }
 
 # db_signed OUT FROM-DOMAIN [miltclient options]: sends a message, true

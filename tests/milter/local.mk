@@ -32,7 +32,7 @@ milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh tests/milte
 	tests/milter/metrics.sh \
 	tests/milter/notify.sh tests/milter/promconf.sh tests/milter/arc-cli.sh tests/milter/arc-seal.sh \
 	tests/milter/dsn-sqlite.sh tests/milter/dsn-pgsql.sh tests/milter/dsn-mysql.sh \
-	tests/milter/ldap.sh tests/milter/dsn-fleet.sh
+	tests/milter/ldap.sh tests/milter/ldap-sasl.sh tests/milter/dsn-fleet.sh
 TESTS += $(milter_black_box_tests)
 EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimverify.py \
 	tests/milter/dsn-common.sh tests/milter/db-servers.sh \

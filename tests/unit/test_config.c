@@ -1346,3 +1346,20 @@ Test(config, dataset_ttl)
 	cr_assert_null(parse("DataSetTTL 0\n", 0));
 	cr_assert_null(parse("DataSetTTL 86401\n", 0));
 }
+
+/* OpenDKIM's SASL keys serve LDAPAuthMechanism (dataset_ldap.c): taken,
+ * not warned about; LDAPDisableCache still does nothing here. */
+Test(config, ldap_sasl_keys)
+{
+	config *cfg = parse("LDAPAuthMechanism EXTERNAL\nLDAPAuthName dkim\n"
+	                    "LDAPAuthRealm EXAMPLE\nLDAPAuthUser dn:cn=r\n"
+	                    "LDAPDisableCache yes\n", 0);
+
+	cr_assert_not_null(cfg);
+	cr_assert(!has("'LDAPAuth"));
+	cr_assert(has("t.conf:5: OpenDKIM option 'LDAPDisableCache' is not "
+	              "supported"));
+	cr_assert(dataset_ldap_is_option("ldapauthuser"));
+	cr_assert(!dataset_ldap_is_option("LDAPDisableCache"));
+	config_unref(cfg);
+}
