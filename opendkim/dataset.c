@@ -481,11 +481,6 @@ bool dataset_add_row(dataset *ds, const char *key, size_t keylen,
 {
 	size_t i, fields = 0;
 
-	if (ds->count == 0)
-		ds->digest = 14695981039346656037ull;
-	ds->digest = dataset_fnv(dataset_fnv(ds->digest, key, keylen, 0),
-	                         value, valuelen, '\n');
-
 	/* A value of many words (an inline PEM key with its spaces) is one
 	 * field rather than an error: only the KeyTable reads it, whole. */
 	for (i = 0; i < valuelen; i++)
@@ -496,9 +491,34 @@ bool dataset_add_row(dataset *ds, const char *key, size_t keylen,
 	                      fields <= DATASET_MAX_FIELDS, row, diag);
 }
 
+/*
+ * The rows' digest, taken in the index's order (keys without case, equal
+ * keys in row order) rather than in the order the database returned them:
+ * a query without ORDER BY may return the same rows in another order, and
+ * that must not count as a change. Rows with equal keys keep their order
+ * in it, as they must: a lookup finds the first of them, so swapping two
+ * values of one key is a change. A duplicated row is hashed twice.
+ */
+static unsigned long long dataset_rows_digest(const dataset *ds)
+{
+	unsigned long long h = 14695981039346656037ull;   /* FNV offset */
+
+	for (size_t i = 0; i < ds->count; i++) {
+		const dataset_entry *e = ds->sorted ? ds->sorted[i]
+		                                    : &ds->entries[i];
+
+		h = dataset_fnv(dataset_fnv(h, e->key, strlen(e->key), 0),
+		                e->value, strlen(e->value), '\n');
+	}
+	return ds->count > 0 ? h : 0;
+}
+
 bool dataset_finish(dataset *ds, diag_list *diag)
 {
-	return dataset_index(ds, diag);
+	if (!dataset_index(ds, diag))
+		return false;
+	ds->digest = dataset_rows_digest(ds);
+	return true;
 }
 
 /* ---- naming --------------------------------------------------------------- */

@@ -74,7 +74,8 @@ typedef struct dataset {
 	atomic_bool stale;      /* a database data set whose last read failed:
 	                         * these entries are the last good copy */
 	unsigned long long digest; /* rows from a database: FNV-1a of every
-	                         * key and value in order (a refresh that
+	                         * key and value in lookup order, whatever
+	                         * order the rows came in (a refresh that
 	                         * reads the same rows changes nothing) */
 } dataset;
 
