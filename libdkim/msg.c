@@ -305,19 +305,25 @@ dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
 
 /* ---- header fields ---------------------------------------------------------------- */
 
-/* Appends s, turning a bare LF into CRLF (milters see "\n" folding). */
+/* Appends s, turning a bare LF into CRLF (milters see "\n" folding).
+ * memchr from one LF to the next: every field of every message passes
+ * here as it arrives, and most have no line break at all. */
 static dkim_status msg_append_crlf(dkim_buf *buf, const char *s, size_t len)
 {
-	size_t i, start = 0;
+	size_t start = 0;
 	dkim_status st = DKIM_OK;
+	const char *lf = memchr(s, '\n', len);
 
-	for (i = 0; i < len && st == DKIM_OK; i++) {
-		if (s[i] != '\n' || (i > 0 && s[i - 1] == '\r'))
-			continue;
-		st = dkim_buf_append(buf, s + start, i - start);
-		if (st == DKIM_OK)
-			st = dkim_buf_append(buf, "\r\n", 2);
-		start = i + 1;
+	while (lf != NULL && st == DKIM_OK) {
+		size_t i = (size_t)(lf - s);
+
+		if (i == 0 || s[i - 1] != '\r') {
+			st = dkim_buf_append(buf, s + start, i - start);
+			if (st == DKIM_OK)
+				st = dkim_buf_append(buf, "\r\n", 2);
+			start = i + 1;
+		}
+		lf = memchr(lf + 1, '\n', len - i - 1);
 	}
 	if (st == DKIM_OK)
 		st = dkim_buf_append(buf, s + start, len - start);
