@@ -7,7 +7,7 @@ bench_milterload_SOURCES = bench/milterload.c
 bench_milterload_CPPFLAGS = $(MPROTO_CPPFLAGS)
 bench_milterload_LDADD = $(MPROTO_LIBS) $(PTHREAD_LIBS)
 
-dist_noinst_SCRIPTS += bench/run bench/metrics bench/arc.sh bench/dataset
+dist_noinst_SCRIPTS += bench/run bench/metrics bench/arc.sh bench/dataset bench/headers.sh
 EXTRA_DIST += bench/RESULTS.md bench/latency.sh bench/naivemilter.py bench/replies.sh \
 	bench/replies.py
 

@@ -261,13 +261,22 @@ dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
 dkim_status dkim_msg_header(dkim_msg *msg, const char *name,
                             const char *value, dkim_error *err);
 /*
- * The bytes dkim_msg_header counts for that field against
- * dkim_options.max_header_bytes: "name:", the value with each bare LF
- * made CRLF, and the field's final CRLF. A caller that bounds the block
- * before feeding it (the milter) counts with this, so that a block within
- * its limit is never refused here.
+ * The same for an MTA that removed the space after the colon (a milter
+ * without SMFIP_HDR_LEADSPC): the field is stored as "name: value", as it
+ * was in the message.
  */
-size_t dkim_msg_header_bytes(const char *name, const char *value);
+dkim_status dkim_msg_header_unspaced(dkim_msg *msg, const char *name,
+                                     const char *value, dkim_error *err);
+/*
+ * The fields fed so far, in order, for a caller that reads the header
+ * instead of keeping its own copy (the milter's policy). Field i's name,
+ * and its value after the colon as stored: bare LF folds made CRLF, the
+ * space after the colon as fed. Both NUL-terminated and owned by msg
+ * (valid until dkim_msg_free); false when i is out of range.
+ */
+size_t dkim_msg_header_count(const dkim_msg *msg);
+bool dkim_msg_header_get(const dkim_msg *msg, size_t i, const char **name,
+                         const char **value);
 /* The smallest field, "X:" CRLF: a block of n bytes holds at most
  * n / DKIM_MIN_FIELD_BYTES fields. */
 #define DKIM_MIN_FIELD_BYTES 4

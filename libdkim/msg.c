@@ -31,7 +31,8 @@
 
 enum msg_state { MSG_HEADERS, MSG_BODY, MSG_DONE };
 
-/* One header field, stored whole: "Name:value" with CRLF folding. */
+/* One header field, stored whole: "Name:value" with CRLF folding, then a
+ * NUL and a NUL-terminated copy of the name (dkim_msg_header_get). */
 typedef struct {
 	char *text;
 	size_t len;
@@ -304,19 +305,25 @@ dkim_status dkim_msg_verify(dkim_msg *msg, dkim_lookup_fn lookup, void *ctx,
 
 /* ---- header fields ---------------------------------------------------------------- */
 
-/* Appends s, turning a bare LF into CRLF (milters see "\n" folding). */
+/* Appends s, turning a bare LF into CRLF (milters see "\n" folding).
+ * memchr from one LF to the next: every field of every message passes
+ * here as it arrives, and most have no line break at all. */
 static dkim_status msg_append_crlf(dkim_buf *buf, const char *s, size_t len)
 {
-	size_t i, start = 0;
+	size_t start = 0;
 	dkim_status st = DKIM_OK;
+	const char *lf = memchr(s, '\n', len);
 
-	for (i = 0; i < len && st == DKIM_OK; i++) {
-		if (s[i] != '\n' || (i > 0 && s[i - 1] == '\r'))
-			continue;
-		st = dkim_buf_append(buf, s + start, i - start);
-		if (st == DKIM_OK)
-			st = dkim_buf_append(buf, "\r\n", 2);
-		start = i + 1;
+	while (lf != NULL && st == DKIM_OK) {
+		size_t i = (size_t)(lf - s);
+
+		if (i == 0 || s[i - 1] != '\r') {
+			st = dkim_buf_append(buf, s + start, i - start);
+			if (st == DKIM_OK)
+				st = dkim_buf_append(buf, "\r\n", 2);
+			start = i + 1;
+		}
+		lf = memchr(lf + 1, '\n', len - i - 1);
 	}
 	if (st == DKIM_OK)
 		st = dkim_buf_append(buf, s + start, len - start);
@@ -361,11 +368,15 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 		msg->fields_cap = cap;
 	}
 	f = &msg->fields[msg->nfields];
-	/* Not strndup: a field from a raw message may hold a NUL byte. */
-	f->text = malloc(buf->len + 1);
+	/* Not strndup: a field from a raw message may hold a NUL byte. The
+	 * name's copy costs a few bytes and spares callers that read fields
+	 * by name (the milter's policy) a copy of the header block. */
+	f->text = malloc(buf->len + 1 + name_len + 1);
 	if (f->text == NULL)
 		return dkim_error_nomem(err);
 	memcpy(f->text, buf->data, buf->len + 1);
+	memcpy(f->text + buf->len + 1, buf->data, name_len);
+	f->text[buf->len + 1 + name_len] = '\0';
 	f->len = buf->len;
 	f->name_len = name_len;
 	msg->nfields++;
@@ -373,24 +384,9 @@ static dkim_status msg_store_field(dkim_msg *msg, dkim_buf *buf, dkim_error *err
 	return DKIM_OK;
 }
 
-/* msg_append_crlf's output length plus the CRLF msg_store_field adds. */
-size_t dkim_msg_header_bytes(const char *name, const char *value)
-{
-	size_t vlen = strlen(value);
-	size_t n = strlen(name) + 1 + vlen + 2;
-	const char *lf = memchr(value, '\n', vlen);
-
-	/* memchr, not a loop per byte: the milter asks for every field. */
-	while (lf != NULL) {
-		if (lf == value || lf[-1] != '\r')
-			n++;
-		lf = memchr(lf + 1, '\n', vlen - (size_t)(lf + 1 - value));
-	}
-	return n;
-}
-
-dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
-                            dkim_error *err)
+/* "name:" [SP] value, stored; space puts back the SP an MTA removed. */
+static dkim_status msg_header(dkim_msg *msg, const char *name, const char *value,
+                              bool space, dkim_error *err)
 {
 	dkim_buf buf;
 	dkim_status st;
@@ -400,17 +396,44 @@ dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
 	if (name == NULL || value == NULL || strchr(name, ':') != NULL)
 		return dkim_fail(err, DKIM_ERR_INVALID, "bad header field name");
 	/* CRLF normalization only grows a field: refuse early, before copying. */
-	if (strlen(name) + 1 + strlen(value) > msg->opts.max_field_bytes)
+	if (strlen(name) + 1 + space + strlen(value) > msg->opts.max_field_bytes)
 		return msg_too_big(msg, name, strlen(name), err);
 	dkim_buf_init(&buf);
 	st = dkim_buf_append_str(&buf, name);
 	if (st == DKIM_OK)
-		st = dkim_buf_append(&buf, ":", 1);
+		st = dkim_buf_append(&buf, ": ", space ? 2 : 1);
 	if (st == DKIM_OK)
 		st = msg_append_crlf(&buf, value, strlen(value));
 	st = st == DKIM_OK ? msg_store_field(msg, &buf, err) : dkim_error_nomem(err);
 	dkim_buf_free(&buf);
 	return st;
+}
+
+dkim_status dkim_msg_header(dkim_msg *msg, const char *name, const char *value,
+                            dkim_error *err)
+{
+	return msg_header(msg, name, value, false, err);
+}
+
+dkim_status dkim_msg_header_unspaced(dkim_msg *msg, const char *name,
+                                     const char *value, dkim_error *err)
+{
+	return msg_header(msg, name, value, true, err);
+}
+
+size_t dkim_msg_header_count(const dkim_msg *msg)
+{
+	return msg->nfields;
+}
+
+bool dkim_msg_header_get(const dkim_msg *msg, size_t i, const char **name,
+                         const char **value)
+{
+	if (i >= msg->nfields)
+		return false;
+	*name = msg->fields[i].text + msg->fields[i].len + 1;
+	*value = msg->fields[i].text + msg->fields[i].name_len + 1;
+	return true;
 }
 
 dkim_status dkim_msg_header_field(dkim_msg *msg, const char *field, size_t len,

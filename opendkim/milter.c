@@ -25,6 +25,11 @@
  * peer waits on a delayed ACK before sending the headers (the comment
  * at mlfi_negotiate says why).
  *
+ * The header block has one copy, the engine's: each field goes to it as
+ * it arrives (its limits are MaximumHeaders'), and policy reads the fields
+ * back from it at end of headers (dkim_msg_header_get), before the
+ * signers and verification are added to the same message.
+ *
  * Errors: a failure in a callback ends in the configured On-* action with
  * an SMTP reply saying why, and one log line; never in a crash or a
  * silent accept.
@@ -89,10 +94,11 @@ typedef struct {
 	bool authenticated;
 	bool no_sign_rcpt;              /* a recipient in DontSignMailTo */
 	char *daemon_name;              /* {daemon_name}, for MTA */
-	policy_header *hdrs;            /* name/value copies, in order */
-	size_t nhdrs, cap;
-	size_t header_bytes;
+	policy_header *hdrs;            /* at end of headers: the engine's
+	                                 * fields (pointers, not copies) */
+	size_t nhdrs;
 	bool too_big;                   /* over MaximumHeaders */
+	dkim_status header_st;          /* a field the engine refused */
 	size_t *ar_remove;              /* A-R indexes (1-based, ascending) */
 	size_t nremove;
 	size_t nar;                     /* A-R fields seen */
@@ -100,7 +106,8 @@ typedef struct {
 	size_t nsig_removed;            /* of them, removed (RemoveOldSignatures) */
 	policy_decision decision;
 	policy_signers signers;
-	dkim_msg *dkim;
+	dkim_msg *dkim;                 /* fed each field as it arrives */
+	bool started;                   /* the engine passed end of headers */
 	arcseal arc;                    /* the ARC work (arcseal.h) */
 	bool failed;                    /* an engine error: On-InternalError */
 	bool malformed;                 /* verify: policy_message_malformed */
@@ -141,8 +148,6 @@ static void milter_msg_free(milter_msg *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nhdrs; i++)
-		free((char *)m->hdrs[i].name);   /* the value is in the same block */
 	free(m->hdrs);
 	free(m->ar_remove);
 	free(m->daemon_name);
@@ -543,48 +548,47 @@ static bool milter_note_ar(milter_msg *m, const milter_conn *conn, const char *v
 	return true;
 }
 
-/* Keeps a copy of the field; its value as sent, with the space after the
- * colon (put back when the MTA strips it). Name and value share one block
- * ("name\0value\0"): one allocation per field, not two and an asprintf.
- * Their lengths are bounded by the header block limit checked before. */
-static bool milter_store_header(milter_msg *m, const milter_conn *conn,
-                                const char *name, const char *value)
+/* The engine's message, made when the first field arrives (or at end of
+ * headers for a message without any): its clock starts there, not at MAIL. */
+static bool milter_engine(milter_msg *m)
 {
-	if (m->nhdrs == m->cap) {
-		size_t cap = m->cap > 0 ? m->cap * 2 : 32;
-		policy_header *h = realloc(m->hdrs, cap * sizeof(*h));
-		if (h == NULL)
-			return false;
-		m->hdrs = h;
-		m->cap = cap;
-	}
-	size_t nlen = strlen(name) + 1, vlen = strlen(value) + 1;
-	size_t space = conn->leadspc ? 0 : 1;
-	char *n = malloc(nlen + space + vlen);
-	if (n == NULL)
-		return false;
-	memcpy(n, name, nlen);
-	char *v = n + nlen;
-	if (space)
-		v[0] = ' ';
-	memcpy(v + space, value, vlen);
-	m->hdrs[m->nhdrs].name = n;
-	m->hdrs[m->nhdrs].value = v;
-	m->nhdrs++;
-	return true;
+	if (m->dkim != NULL)
+		return true;
+	dkim_options opts;
+	config_dkim_options(m->rt->cfg, &opts);
+	m->dkim = dkim_msg_new(&opts, &m->err);
+	return m->dkim != NULL;
 }
 
 /*
- * The field's size as the engine counts it against the same limit (its
- * dkim_options come from config_dkim_options), for the value as stored:
+ * Gives the field to the engine, which keeps the only copy of the header
+ * block (policy reads it there at end of headers). Its value as sent,
  * with the space after the colon put back when the MTA strips it.
- * Counted the engine's way, a block within MaximumHeaders is never
- * refused by the engine.
+ * config_dkim_options lets one field and the field count take the whole
+ * MaximumHeaders block, so a limit the engine hits is always the block's.
+ * Another refusal (a field without a name) is acted upon at end of
+ * headers, and only if the message is signed or verified, as the engine
+ * would have refused it then.
  */
-static size_t milter_field_bytes(const milter_conn *conn, const char *name,
-                                 const char *value)
+static void milter_feed_header(milter_msg *m, const milter_conn *conn,
+                               const char *name, const char *value)
 {
-	return dkim_msg_header_bytes(name, value) + (conn->leadspc ? 0 : 1);
+	if (!milter_engine(m)) {
+		m->failed = true;
+		return;
+	}
+	dkim_error err;
+	dkim_status st = conn->leadspc ? dkim_msg_header(m->dkim, name, value, &err)
+	                               : dkim_msg_header_unspaced(m->dkim, name, value, &err);
+	if (st == DKIM_ERR_LIMIT) {
+		m->too_big = true;
+	} else if (st == DKIM_ERR_NOMEM) {
+		m->failed = true;
+		m->err = err;
+	} else if (st != DKIM_OK && m->header_st == DKIM_OK) {
+		m->header_st = st;      /* the first refusal is the one reported */
+		m->err = err;
+	}
 }
 
 static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
@@ -594,28 +598,34 @@ static sfsistat mlfi_header(SMFICTX *ctx, char *name, char *value)
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
 	if (m == NULL || m->failed)
 		return reply;
-	if (!m->too_big) {
-		m->header_bytes += milter_field_bytes(conn, name, value);
-		m->too_big = m->header_bytes > config_header_limit(m->rt->cfg);
-	}
+	if (!m->too_big)
+		milter_feed_header(m, conn, name, value);
 	/* Past the limit (acted upon at end of headers) nothing is kept, but
 	 * forged Authentication-Results are still counted, to be removed if
 	 * the message gets through (On-Security accept). */
-	if (m->too_big) {
-		if (strcasecmp(name, MILTER_AR_NAME) == 0 && !milter_note_ar(m, conn, value))
+	if (strcasecmp(name, MILTER_AR_NAME) == 0) {
+		if (!milter_note_ar(m, conn, value)) {
 			m->failed = true;
-		return reply;
-	}
-	bool ok = milter_store_header(m, conn, name, value);
-	if (ok && strcasecmp(name, MILTER_AR_NAME) == 0)
-		ok = milter_note_ar(m, conn, m->hdrs[m->nhdrs - 1].value);
-	else if (policy_is_signature_field(name))
+			dkim_error_nomem(&m->err);
+		}
+	} else if (!m->too_big && policy_is_signature_field(name)) {
 		m->nsig++;
-	if (!ok) {
-		m->failed = true;
-		dkim_error_nomem(&m->err);
 	}
 	return reply;
+}
+
+/* The engine's fields as policy reads them: pointers into its copy. */
+static bool milter_header_view(milter_msg *m)
+{
+	size_t n = dkim_msg_header_count(m->dkim);
+	m->hdrs = malloc((n + 1) * sizeof(*m->hdrs));
+	if (m->hdrs == NULL)
+		return false;
+	for (m->nhdrs = 0; m->nhdrs < n; m->nhdrs++) {
+		policy_header *h = &m->hdrs[m->nhdrs];
+		(void)dkim_msg_header_get(m->dkim, m->nhdrs, &h->name, &h->value);
+	}
+	return true;
 }
 
 /* ---- end of headers: the decision -------------------------------------------- */
@@ -657,26 +667,21 @@ static void milter_lookup(void *resolver, dkim_key_query *queries, size_t n)
 		metrics_dns_lookup(queries[i].status);
 }
 
-/* Creates the engine's message, feeds it the header block. */
+/* The engine, which has the header block: signers, verification, ARC,
+ * then end of headers. */
 static dkim_status milter_start_dkim(milter_msg *m)
 {
-	dkim_options opts;
-	config_dkim_options(m->rt->cfg, &opts);
-	m->dkim = dkim_msg_new(&opts, &m->err);
-	if (m->dkim == NULL)
-		return m->err.status;
-	dkim_status st = DKIM_OK;
-	if (m->decision.sign)
+	dkim_status st = m->header_st;
+	if (st == DKIM_OK && m->decision.sign)
 		st = milter_add_signers(m);
 	if (st == DKIM_OK && m->decision.verify)
 		st = dkim_msg_verify(m->dkim, milter_lookup, runtime_resolver(m->rt), &m->err);
 	if (st == DKIM_OK)
 		st = arcseal_start(&m->arc, m->rt->cfg, m->dkim, m->hdrs, m->nhdrs,
 		                   milter_lookup, runtime_resolver(m->rt), &m->err);
-	for (size_t i = 0; st == DKIM_OK && i < m->nhdrs; i++)
-		st = dkim_msg_header(m->dkim, m->hdrs[i].name, m->hdrs[i].value, &m->err);
 	if (st == DKIM_OK)
 		st = dkim_msg_eoh(m->dkim, &m->err);
+	m->started = st == DKIM_OK;
 	return st;
 }
 
@@ -779,8 +784,9 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 	if (m->too_big)
 		return milter_eoh_too_big(ctx, conn,
 		                          policy_client_is_internal(m->rt->cfg, &client));
-	if (m->failed)
-		return milter_fail(ctx, conn, VERDICT_INTERNAL, m->err.message);
+	if (m->failed || !milter_engine(m) || !milter_header_view(m))
+		return milter_fail(ctx, conn, VERDICT_INTERNAL,
+		                   m->err.message[0] != '\0' ? m->err.message : "out of memory");
 	/* policy: the decision and the signers */
 	policy_evaluation ev;
 	if (policy_evaluate(m->rt->cfg, &client, m->hdrs, m->nhdrs, m->no_sign_rcpt,
@@ -799,10 +805,8 @@ static sfsistat mlfi_eoh(SMFICTX *ctx)
 		milter_conn_end_message(conn);
 		return SMFIS_ACCEPT;
 	}
-	/* engine: the signers and the header block */
+	/* engine: the signers, on the header block it already has */
 	dkim_status st = milter_start_dkim(m);
-	if (st == DKIM_ERR_LIMIT)   /* the engine's header limits: hostile input */
-		return milter_fail(ctx, conn, VERDICT_SECURITY, m->err.message);
 	if (st != DKIM_OK)
 		return milter_fail(ctx, conn, milter_engine_cause(m, m->decision.sign),
 		                   m->err.message);
@@ -816,7 +820,7 @@ static sfsistat mlfi_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	milter_conn *conn = milter_conn_get(ctx);
 	sfsistat reply = conn != NULL && conn->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	milter_msg *m = conn != NULL ? conn->msg : NULL;
-	if (m == NULL || m->failed || m->dkim == NULL)
+	if (m == NULL || m->failed || !m->started)
 		return reply;
 	if (dkim_msg_body(m->dkim, data, len, &m->err) != DKIM_OK)
 		m->failed = true;   /* acted upon at end of message */
@@ -1059,7 +1063,7 @@ static sfsistat mlfi_eom(SMFICTX *ctx)
 	if (m->malformed && !m->failed) {
 		st = milter_eom_malformed(ctx, conn);
 		milter_conn_end_message(conn);
-	} else if (m->failed || m->dkim == NULL) {
+	} else if (m->failed || !m->started) {
 		st = milter_fail(ctx, conn, VERDICT_INTERNAL,
 		                 m->err.message[0] != '\0' ? m->err.message : "no message state");
 	} else if (dkim_msg_eom(m->dkim, &m->err) != DKIM_OK) {
