@@ -35,7 +35,7 @@ milter_black_box_tests = tests/milter/sign.sh tests/milter/verify.sh tests/milte
 	tests/milter/ldap.sh tests/milter/ldap-sasl.sh tests/milter/dsn-fleet.sh
 TESTS += $(milter_black_box_tests)
 EXTRA_DIST += $(milter_black_box_tests) tests/milter/lib.sh tests/milter/dkimverify.py \
-	tests/milter/dsn-common.sh tests/milter/db-servers.sh \
+	tests/milter/dsn-common.sh tests/milter/db-servers.sh tests/milter/lsan-sasl.supp \
 	tests/milter/dkimsign.py \
 	tests/milter/postfix.sh tests/milter/smtpsink.py \
 	tests/milter/lua/common.lua tests/milter/lua/sign-verify.lua \
