@@ -220,7 +220,7 @@ static unsigned arc_field_instance(int kind, const char *value, size_t len)
 /* Files every ARC field by instance; false (with a decision) on a bad one. */
 static bool arc_collect(dkim_arc *arc, const dkim_msg *msg)
 {
-	size_t i, nf = dkim_msg_nfields(msg);
+	size_t i, nf = dkim_msg_header_count(msg);
 
 	for (i = 0; i < nf; i++) {
 		size_t len, name_len;
@@ -779,7 +779,7 @@ static dkim_status arc_put_tags(dkim_buf *out, size_t col, const arc_tag *tags, 
 static dkim_status arc_make_aar(dkim_arc *arc, const dkim_msg *msg, unsigned inst,
                                 dkim_buf *out)
 {
-	size_t i, nf = dkim_msg_nfields(msg), idlen = strlen(arc->sp.authserv_id);
+	size_t i, nf = dkim_msg_header_count(msg), idlen = strlen(arc->sp.authserv_id);
 	dkim_status st = dkim_buf_printf(out, "i=%u; %s", inst, arc->sp.authserv_id);
 	bool any = false;
 

@@ -305,8 +305,8 @@ dkim_status dkim_msg_header_digest(const dkim_msg *msg, const char *const *names
                                    unsigned char *digest, unsigned *dlen,
                                    dkim_error *err);
 
-/* Read access to the stored fields for arc.c ("Name:value", CRLF folding). */
-size_t dkim_msg_nfields(const dkim_msg *msg);
+/* Field i whole for arc.c ("Name:value", CRLF folding; i below
+ * dkim_msg_header_count). */
 const char *dkim_msg_field(const dkim_msg *msg, size_t i, size_t *len,
                            size_t *name_len);
 dkim_bodyhash_set *dkim_msg_bodyhashes(const dkim_msg *msg);

@@ -736,11 +736,6 @@ uint64_t dkim_msg_now(const dkim_msg *msg)
 	return msg->now;
 }
 
-size_t dkim_msg_nfields(const dkim_msg *msg)
-{
-	return msg->nfields;
-}
-
 const char *dkim_msg_field(const dkim_msg *msg, size_t i, size_t *len,
                            size_t *name_len)
 {
