@@ -219,6 +219,25 @@ static int main_parse(main_options *o, int argc, char **argv)
 
 /* ---- configuration ------------------------------------------------------------ */
 
+/*
+ * One problem on standard error, as log_msg writes it to the log: its text
+ * may carry bytes from a configuration file or a server's diagnostic (an
+ * LDAP bind's, a database's), so control and 8-bit bytes show as \xNN
+ * rather than act on the terminal or start a line of their own.
+ */
+static void main_print_problem(const char *text)
+{
+	size_t size = 4 * strlen(text) + 1;   /* every byte may become \xNN */
+	char *shown = malloc(size);
+	if (shown == NULL) {
+		fprintf(stderr, "opendkim: out of memory while reporting problems\n");
+		return;
+	}
+	dkim_text_escape(text, shown, size);
+	fprintf(stderr, "%s\n", shown);
+	free(shown);
+}
+
 static void main_print_diag(const diag_list *d, bool to_log)
 {
 	for (size_t i = 0; i < d->count; i++) {
@@ -226,7 +245,7 @@ static void main_print_diag(const diag_list *d, bool to_log)
 			log_msg(d->msgs[i].severity == DIAG_ERROR ? LOG_ERR : LOG_WARNING,
 			        "%s", d->msgs[i].text);
 		else
-			fprintf(stderr, "%s\n", d->msgs[i].text);
+			main_print_problem(d->msgs[i].text);
 	}
 	if (d->oom)
 		fprintf(stderr, "opendkim: out of memory while reporting problems\n");

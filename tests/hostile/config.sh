@@ -167,4 +167,13 @@ timeout 10 "$ODK" -f -x "$T/test.conf" > "$T/start.out" 2>&1 || _st=$?
 grep -q "$T/test.conf:$((NBASE + 1)):" "$T/start.out" || { cat "$T/start.out"; mt_fail "daemon start: no file:line"; }
 hs_sanitizer_clean "$T/start.out"
 mt_ok "$cases malformed lines: each a load-time error with file:line"
+
+# A problem's text goes to the terminal escaped, as it goes to the log: a
+# line carrying an ESC sequence and a backspace (or a server's diagnostic
+# that does) cannot colour, move or overwrite what -n prints.
+{ cat "$T/base.conf"; printf 'Foo\033[31mBar\bX yes\n'; } > "$T/test.conf"
+expect_error "$T/test.conf" $((NBASE + 1)) "a key with control bytes"
+! LC_ALL=C grep -q "$(printf '[\033\b]')" "$T/n.out" || { od -c "$T/n.out" | head; mt_fail "-n wrote control bytes to the terminal"; }
+mt_grep "$T/n.out" 'Foo\\x1b\[31mBar\\x08X' "-n shows them as \\xNN"
+mt_ok "-n prints control bytes of a problem as \\xNN"
 exit 0
